@@ -1,0 +1,31 @@
+"""staticgraph: define-then-run automatic differentiation on numpy, networkx and pydot.
+
+Build a graph of placeholders, variables and ops; add gradient nodes with `gradients`; run it
+with a `Session`. `staticgraph.eager` offers the define-by-run (tape) style on the same ops.
+"""
+from staticgraph import errors
+from staticgraph.dtypes import bool_, float32, float64, int32, int64
+from staticgraph.graph import (Graph, Tensor, control_dependencies, get_default_graph, name_scope,
+                               reset_default_graph)
+from staticgraph.ops import NOT_DIFFERENTIABLE, OpDef, defop
+from staticgraph.ops.array import (broadcast_to, concat, expand_dims, gather, getitem, one_hot,
+                                   reshape, squeeze, stack, transpose)
+from staticgraph.ops.create import (constant, fill, identity, ones, ones_like, placeholder,
+                                    stop_gradient, zeros, zeros_like)
+from staticgraph.ops.debug import check_numerics
+from staticgraph.ops.linalg import dot, matmul
+from staticgraph.ops.math import (abs, add, add_n, cast, cos, divide, equal, exp, greater,
+                                  greater_equal, less, less_equal, log, logical_and, logical_not,
+                                  logical_or, logical_xor, maximum, minimum, multiply, negative,
+                                  not_equal, power, relu, sigmoid, sign, sin, sqrt, square, subtract,
+                                  tanh, where)
+from staticgraph.ops.nn import (log_softmax, softmax, softmax_cross_entropy_with_logits,
+                                sparse_softmax_cross_entropy_with_logits)
+from staticgraph.ops.reduce import argmax, argmin, max, mean, min, norm, sum
+from staticgraph.ops.state import (Variable, assign, assign_add, assign_sub, global_variables,
+                                   global_variables_initializer, group, no_op, trainable_variables,
+                                   variables_initializer)
+from staticgraph.autodiff.reverse import gradients
+from staticgraph.runtime.session import Session
+
+__version__ = "0.1.0"

@@ -1,0 +1,150 @@
+"""Reverse mode as a graph pass: `gradients` adds cotangent nodes to the same graph.
+
+Only nodes on a path from some x to some y carry float values are visited, in reverse
+topological order; each op's `vjp` builds its inputs' cotangents with ordinary sg ops, so
+gradients can be optimised, drawn and differentiated again. Where paths meet, one `add_n` sums.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import networkx as nx
+
+from staticgraph import dtypes
+from staticgraph.errors import GraphError, InvalidArgumentError
+from staticgraph.graph import Graph, Tensor
+from staticgraph.ops import create, math
+from staticgraph.ops.registry import NOT_DIFFERENTIABLE, get_op
+from staticgraph.sourceinfo import user_source
+
+UNCONNECTED = ("none", "zero", "raise")
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _common_graph(tensors: Sequence[Tensor], what: str) -> Graph:
+    graph = None
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise InvalidArgumentError(f"gradients: {what} must be static Tensors, got {t!r} at {user_source()}")
+        if graph is not None and t.graph is not graph:
+            raise GraphError(f"gradients: {t.name!r} belongs to another graph at {user_source()}")
+        graph = t.graph
+    return graph
+
+
+def data_reachable(graph: Graph, starts, forward: bool, blocked=frozenset()) -> set[str]:
+    """Nodes reachable from `starts` along data edges (forward: to consumers), not past `blocked`."""
+    seen = set(starts)
+    stack = [s for s in starts if s not in blocked]
+    edges = graph.nx.out_edges if forward else graph.nx.in_edges
+    while stack:
+        node = stack.pop()
+        for u, v, d in edges(node, data=True):
+            nxt = v if forward else u
+            if "index" in d and nxt not in seen:
+                seen.add(nxt)
+                if nxt not in blocked:
+                    stack.append(nxt)
+    return seen
+
+
+def path_nodes(graph: Graph, ys: list[str], xs: list[str], stops: set[str]) -> set[str]:
+    """Float-valued nodes on a data path from an x to a y that does not pass a stop."""
+    floats = {n for n, d in graph.nx.nodes(data=True) if dtypes.is_floating(d["dtype"])}
+    down = data_reachable(graph, xs, forward=True, blocked=stops) & floats
+    up = data_reachable(graph, ys, forward=False, blocked=stops)
+    return down & up
+
+
+def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: str = "none"):
+    """Symbolic gradients of sum(ys) with respect to each x, as new nodes of the same graph.
+
+    Args:
+        ys: a Tensor or list of Tensors; a list is differentiated as the sum of its elements.
+        xs: a Tensor or list of Tensors to differentiate with respect to.
+        grad_ys: cotangents for ys (same structure); by default ones of each y's shape, so a
+            non-scalar y gives the gradient of y.sum() (TensorFlow 1 semantics).
+        stop_gradients: Tensors treated as constants (no gradient flows back through them).
+        unconnected_gradients: "none" (None for an x that ys do not depend on), "zero" (zeros
+            of x's shape) or "raise".
+    Returns:
+        A list with one Tensor (or None) per x, of x's shape.
+    Example:
+        >>> import numpy as np, staticgraph as sg
+        >>> x = sg.placeholder(sg.float64, (4,), name="x")
+        >>> y = 2 * sg.dot(x, x)
+        >>> (dx,) = sg.gradients(y, [x])
+        >>> sg.Session().run(dx, {x: np.arange(4.0)}).tolist()
+        [0.0, 4.0, 8.0, 12.0]
+    """
+    if unconnected_gradients not in UNCONNECTED:
+        raise InvalidArgumentError(f"unconnected_gradients must be one of {UNCONNECTED}, "
+                                   f"got {unconnected_gradients!r}")
+    ys, xs = _as_list(ys), _as_list(xs)
+    stops = _as_list(stop_gradients) if stop_gradients is not None else []
+    graph = _common_graph(ys + xs + stops, "ys, xs and stop_gradients")
+    grad_ys = [None] * len(ys) if grad_ys is None else _as_list(grad_ys)
+    if len(grad_ys) != len(ys):
+        raise InvalidArgumentError(f"gradients: {len(grad_ys)} grad_ys for {len(ys)} ys")
+    for x in xs:
+        if not dtypes.is_floating(x.dtype):
+            raise InvalidArgumentError(f"gradients: x {x.name!r} is {x.dtype.name}; only float "
+                                       f"tensors have gradients at {user_source()}")
+
+    stop_names = {t.name for t in stops}
+    stop_names |= {n for n, d in graph.nx.nodes(data=True) if not get_op(d["op"]).differentiable}
+    x_names = [x.name for x in xs]
+    between = path_nodes(graph, [y.name for y in ys], x_names, stop_names - set(x_names))
+
+    with graph.as_default(), graph.name_scope("gradients"), graph.role_scope("gradient"), \
+            graph.control_dependencies(None):
+        cotangents = _backpropagate(graph, ys, grad_ys, between, stop_names - set(x_names))
+        return [_result(graph, x, cotangents.get(x.name), unconnected_gradients, ys) for x in xs]
+
+
+def _backpropagate(graph: Graph, ys, grad_ys, between: set[str], stops: set[str]) -> dict:
+    """Run every vjp on the path in reverse topological order; return node -> total cotangent."""
+    pending: dict[str, list] = {}
+    for y, gy in zip(ys, grad_ys):
+        if y.name in between:
+            ct = create.ones_like(y, name=f"{_base(y.name)}_grad_seed") if gy is None else gy
+            pending.setdefault(y.name, []).append(ct)
+    totals: dict[str, Tensor] = {}
+    order = [n for n in nx.topological_sort(graph.nx.subgraph(between))]
+    for node in reversed(order):
+        if node not in pending:
+            continue
+        parts = pending.pop(node)
+        totals[node] = parts[0] if len(parts) == 1 else math.add_n(parts)
+        if node in stops:
+            continue
+        op = get_op(graph.node(node)["op"])
+        if op.vjp is NOT_DIFFERENTIABLE:
+            continue
+        inputs = [graph.tensor(n) for n in graph.inputs(node)]
+        attrs = graph.node(node)["attrs"]
+        input_cts = op.vjp(totals[node], *inputs, out=graph.tensor(node), **attrs)
+        for inp, ct in zip(inputs, input_cts):
+            if ct is not None and inp.name in between:
+                pending.setdefault(inp.name, []).append(ct)
+    return totals
+
+
+def _base(name: str) -> str:
+    return name.rsplit("/", 1)[-1]
+
+
+def _result(graph: Graph, x: Tensor, ct, mode: str, ys) -> Tensor | None:
+    if ct is not None:
+        return ct
+    if mode == "zero":
+        return create.zeros_like(x)
+    if mode == "raise":
+        names = ", ".join(repr(y.name) for y in ys)
+        raise InvalidArgumentError(
+            f"gradients: {names} does not depend on {x.name!r} (through differentiable ops, "
+            f"past any stop_gradient) at {user_source()}")
+    return None

@@ -1,0 +1,310 @@
+"""The static graph: a networkx MultiDiGraph of named nodes, the Tensor handle, default graph and scopes.
+
+This module knows nothing about particular ops; `staticgraph.ops` builds nodes through `Graph.add_node`.
+Node attributes: `op`, `attrs`, `shape`, `dtype`, `role`, `source`. Data edges carry `index`
+(the input position, so `x * x` is two parallel edges); control edges carry `control=True`.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from typing import Iterable, Iterator
+
+import networkx as nx
+import numpy as np
+
+from staticgraph.errors import GraphError, NotFoundError
+
+ROLES = ("forward", "gradient", "tangent", "update", "init", "recompute")
+_NAME_OK = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+
+
+class Graph:
+    """A define-then-run computation graph.
+
+    Example:
+        >>> import staticgraph as sg
+        >>> g = sg.Graph()
+        >>> with g.as_default():
+        ...     x = sg.placeholder(sg.float64, shape=(4,), name="x")
+        ...     y = 2 * sg.dot(x, x)
+        >>> sorted(g.nx.nodes)[:2]
+        ['Const', 'dot']
+    """
+
+    def __init__(self) -> None:
+        self.nx = nx.MultiDiGraph()
+        self._name_counts: dict[str, int] = {}
+        self._scopes: list[str] = []
+        self._roles: list[str] = ["forward"]
+        self._control: list[list[str]] = []
+        self._tensors: dict[str, Tensor] = {}
+        self._collections: dict[str, list] = {}
+        self._lock = threading.RLock()
+
+    # ----- context managers -------------------------------------------------------------
+    @contextlib.contextmanager
+    def as_default(self) -> Iterator["Graph"]:
+        """Make this graph the default one inside the `with` block."""
+        _stack().append(self)
+        try:
+            yield self
+        finally:
+            _stack().pop()
+
+    @contextlib.contextmanager
+    def name_scope(self, name: str) -> Iterator[str]:
+        """Prefix the names of nodes created inside the block with `name/`.
+
+        A name ending in "/" is absolute: it replaces the enclosing scopes, as in TensorFlow 1.
+        """
+        absolute = name.endswith("/")
+        name = name.rstrip("/")
+        if not _NAME_OK.match(name):
+            raise GraphError(f"invalid name scope {name!r}: use letters, digits, '_', '.', '-', '/'")
+        saved = self._scopes
+        self._scopes = [name] if absolute else saved + [name]
+        try:
+            yield "/".join(self._scopes)
+        finally:
+            self._scopes = saved
+
+    @contextlib.contextmanager
+    def role_scope(self, role: str) -> Iterator[None]:
+        """Give nodes created inside the block the role `role` (see `ROLES`)."""
+        if role not in ROLES:
+            raise GraphError(f"unknown role {role!r}; roles are {ROLES}")
+        self._roles.append(role)
+        try:
+            yield
+        finally:
+            self._roles.pop()
+
+    @contextlib.contextmanager
+    def control_dependencies(self, control_inputs: Iterable | None) -> Iterator[None]:
+        """Nodes created inside the block run only after every node in `control_inputs`.
+
+        `None` clears the dependencies of enclosing blocks, as in TensorFlow 1.
+        """
+        if control_inputs is None:
+            saved, self._control = self._control, []
+            try:
+                yield
+            finally:
+                self._control = saved
+            return
+        names = [self._own_name(t) for t in control_inputs]
+        self._control.append(names)
+        try:
+            yield
+        finally:
+            self._control.pop()
+
+    # ----- building ---------------------------------------------------------------------
+    @property
+    def current_role(self) -> str:
+        return self._roles[-1]
+
+    def unique_name(self, base: str) -> str:
+        """Return `scope/base`, suffixed `_1`, `_2`, … if taken."""
+        if not _NAME_OK.match(base):
+            raise GraphError(f"invalid node name {base!r}: use letters, digits, '_', '.', '-', '/'")
+        full = "/".join(self._scopes + [base])
+        with self._lock:
+            if full not in self._name_counts and full not in self.nx:
+                self._name_counts[full] = 0
+                return full
+            count = self._name_counts.get(full, 0)
+            while True:
+                count += 1
+                candidate = f"{full}_{count}"
+                if candidate not in self.nx:
+                    self._name_counts[full] = count
+                    return candidate
+
+    def add_node(self, op: str, inputs: list["Tensor"], attrs: dict, shape: tuple, dtype: np.dtype,
+                 source: str, name: str | None = None, role: str | None = None,
+                 handle: "Tensor | None" = None, exact_name: bool = False) -> "Tensor":
+        """Add one node with data edges from `inputs`; return its Tensor handle.
+
+        `handle` (e.g. a Variable being constructed) becomes the node's handle; `exact_name`
+        takes `name` as the full, already unique node name.
+        """
+        node_name = name if exact_name else self.unique_name(name or op)
+        if node_name in self.nx:
+            raise GraphError(f"a node named {node_name!r} already exists")
+        for t in inputs:
+            self._own_name(t)
+        with self._lock:
+            self.nx.add_node(node_name, op=op, attrs=dict(attrs), shape=tuple(shape), dtype=dtype,
+                             role=role or self.current_role, source=source)
+            for index, t in enumerate(inputs):
+                self.nx.add_edge(t.name, node_name, index=index)
+            for deps in self._control:
+                for dep in deps:
+                    self.nx.add_edge(dep, node_name, control=True)
+            handle = handle if handle is not None else Tensor.__new__(Tensor)
+            handle.graph, handle.name = self, node_name
+            self._tensors[node_name] = handle
+        return handle
+
+    def add_control_input(self, node: str, dep: str) -> None:
+        """Make `node` run after `dep`."""
+        self.nx.add_edge(dep, node, control=True)
+
+    # ----- reading ----------------------------------------------------------------------
+    def tensor(self, name: str) -> "Tensor":
+        """The Tensor handle of node `name` (the same object every time)."""
+        try:
+            return self._tensors[name]
+        except KeyError:
+            raise NotFoundError(f"no node named {name!r} in this graph") from None
+
+    def node(self, name: str) -> dict:
+        """The attribute dict of node `name`."""
+        try:
+            return self.nx.nodes[name]
+        except KeyError:
+            raise NotFoundError(f"no node named {name!r} in this graph") from None
+
+    def inputs(self, name: str) -> list[str]:
+        """Names of the data inputs of `name`, in input order (repeats kept)."""
+        edges = [(d["index"], u) for u, _, d in self.nx.in_edges(name, data=True) if "index" in d]
+        return [u for _, u in sorted(edges)]
+
+    def control_inputs(self, name: str) -> list[str]:
+        """Names of the nodes `name` must run after without using their values."""
+        return [u for u, _, d in self.nx.in_edges(name, data=True) if d.get("control")]
+
+    def consumers(self, name: str) -> list[str]:
+        """Names of the nodes using `name`'s value (each once)."""
+        return list(dict.fromkeys(v for _, v, d in self.nx.out_edges(name, data=True) if "index" in d))
+
+    def get_collection(self, key: str) -> list:
+        """A copy of the named collection (e.g. "variables", "trainable_variables")."""
+        return list(self._collections.get(key, []))
+
+    def add_to_collection(self, key: str, value) -> None:
+        self._collections.setdefault(key, []).append(value)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.nx
+
+    def __len__(self) -> int:
+        return self.nx.number_of_nodes()
+
+    def __repr__(self) -> str:
+        return f"<sg.Graph with {len(self)} nodes>"
+
+    def _own_name(self, t) -> str:
+        """The node name of `t` (a Tensor of this graph, or a node name), else a GraphError."""
+        if isinstance(t, str):
+            if t not in self.nx:
+                raise NotFoundError(f"no node named {t!r} in this graph")
+            return t
+        if isinstance(t, Tensor):
+            if t.graph is not self:
+                raise GraphError(f"tensor {t.name!r} belongs to another graph than this one")
+            return t.name
+        raise GraphError(f"expected a Tensor or node name, got {type(t).__name__}: {t!r}")
+
+
+class Tensor:
+    """A symbolic handle on one node's value: it has a shape and a dtype but no value until run.
+
+    Arithmetic operators, comparisons, slicing, `.T`, `.sum()`, `.mean()`, `.reshape()` and
+    `.norm()` build new nodes (see `staticgraph.ops`).
+    """
+
+    __slots__ = ("graph", "name")
+    style = "static"
+
+    def __init__(self, graph: Graph, name: str) -> None:
+        self.graph = graph
+        self.name = name
+
+    @property
+    def node(self) -> dict:
+        return self.graph.nx.nodes[self.name]
+
+    @property
+    def shape(self) -> tuple:
+        return self.node["shape"]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.node["dtype"]
+
+    @property
+    def op(self) -> str:
+        return self.node["op"]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def role(self) -> str:
+        return self.node["role"]
+
+    @property
+    def source(self) -> str:
+        return self.node["source"]
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"the truth value of tensor {self.name!r} is not known while the graph is being built: "
+            "in the define-then-run style a Tensor holds no value until Session.run computes it. "
+            "Put the decision in the graph with sg.cond(pred, true_fn, false_fn) or "
+            "sg.while_loop(cond_fn, body_fn, loop_vars), or use the eager style "
+            "(staticgraph.eager), where Python `if` and `while` work on values.")
+
+    def __iter__(self):
+        raise TypeError(f"tensor {self.name!r} is not iterable while the graph is being built; "
+                        "index it (t[i]) or use sg.while_loop")
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"<sg.Tensor {self.name!r} shape={self.shape} dtype={self.dtype.name}>"
+
+
+def _stack() -> list[Graph]:
+    local = _DEFAULT
+    if not hasattr(local, "stack"):
+        local.stack = []
+    return local.stack
+
+
+_DEFAULT = threading.local()
+_GLOBAL_DEFAULT = [Graph()]
+
+
+def get_default_graph() -> Graph:
+    """The graph new nodes go to: the innermost `as_default()` graph, else the global one."""
+    stack = _stack()
+    return stack[-1] if stack else _GLOBAL_DEFAULT[0]
+
+
+def reset_default_graph() -> Graph:
+    """Replace the global default graph with a new empty one and return it."""
+    if _stack():
+        raise GraphError("reset_default_graph() called inside a `with graph.as_default()` block")
+    _GLOBAL_DEFAULT[0] = Graph()
+    return _GLOBAL_DEFAULT[0]
+
+
+def name_scope(name: str):
+    """`with sg.name_scope("layer1"):` prefixes node names in the default graph."""
+    return get_default_graph().name_scope(name)
+
+
+def control_dependencies(control_inputs):
+    """`with sg.control_dependencies([op]):` orders new nodes of the default graph after `op`."""
+    graph = get_default_graph()
+    if control_inputs:
+        first = next(iter(control_inputs))
+        if isinstance(first, Tensor):
+            graph = first.graph
+    return graph.control_dependencies(control_inputs)

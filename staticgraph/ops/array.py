@@ -1,0 +1,392 @@
+"""Shape-changing ops: reshape, transpose, broadcast, expand/squeeze, concat/stack, indexing, gather.
+
+Also the "like" ops that vjps use when a shape is only known at run time (`reduce_to`,
+`broadcast_like`, `reshape_like`), so gradients work with `None` dims.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from staticgraph import dtypes
+from staticgraph.ops import create as C
+from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
+from staticgraph.ops.shapes import (broadcast_shapes, fmt, known, normalize_axes, normalize_axis,
+                                    num_elements, same_dtype)
+
+VIEW = {"view", "foldable"}
+
+
+# ----- the "like" ops: shapes taken from another tensor at run time -----------------------------
+def _sum_to_shape(x: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum the broadcast dims of x away so that it has `shape`."""
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(shape)
+                                      if d == 1 and x.shape[i + lead] != 1)
+    if axes:
+        x = np.sum(x, axis=axes, keepdims=True, dtype=x.dtype)
+    return x.reshape(shape) if lead else x
+
+
+def _like_rule(x: Spec, like: Spec):
+    return Spec(like.shape, x.dtype)
+
+
+reduce_to = defop("reduce_to", kernel=lambda x, like: _sum_to_shape(x, like.shape),
+                  shape_rule=_like_rule, traits={"foldable"},
+                  vjp=lambda ct, x, like, out: [broadcast_like(ct, x), None],
+                  doc="Sum x's broadcast dims away so it has like's shape (the vjp of broadcasting).")
+
+
+def _broadcast_like_rule(x: Spec, like: Spec):
+    return Spec(broadcast_shapes(x.shape, like.shape), x.dtype)
+
+
+broadcast_like = defop(
+    "broadcast_like",
+    kernel=lambda x, like: np.broadcast_to(x, np.broadcast_shapes(x.shape, like.shape)),
+    shape_rule=_broadcast_like_rule, traits=VIEW,
+    vjp=lambda ct, x, like, out: [reduce_to(ct, x), None],
+    doc="x broadcast against like's shape.")
+
+reshape_like = defop("reshape_like", kernel=lambda x, like: np.reshape(x, like.shape),
+                     shape_rule=_like_rule, traits=VIEW,
+                     vjp=lambda ct, x, like, out: [reshape_like(ct, x), None],
+                     doc="x reshaped to like's shape.")
+
+
+def unbroadcast(ct, like):
+    """The cotangent `ct` of a broadcast result, summed back to the shape of input `like`."""
+    if tuple(ct.shape) == tuple(like.shape) and known(like.shape):
+        return ct
+    return reduce_to(ct, like)
+
+
+def reshape_back(ct, like):
+    """`ct` reshaped to like's shape (statically when it is known)."""
+    if known(like.shape):
+        return ct if tuple(ct.shape) == tuple(like.shape) else reshape(ct, like.shape)
+    return reshape_like(ct, like)
+
+
+# ----- reshape / transpose / broadcast_to ----------------------------------------------------
+def _reshape_rule(x: Spec, *, shape):
+    if list(shape).count(-1) > 1:
+        raise ShapeError(f"at most one -1 in the new shape {shape}")
+    size = num_elements(x.shape)
+    rest = num_elements([d for d in shape if d != -1])
+    if -1 in shape:
+        fill = size // rest if size is not None and rest else None
+        if size is not None and rest and size % rest:
+            raise ShapeError(f"cannot reshape {fmt(x.shape)} ({size} elements) to {shape}")
+        return Spec(tuple(fill if d == -1 else d for d in shape), x.dtype)
+    if size is not None and size != rest:
+        raise ShapeError(f"cannot reshape {fmt(x.shape)} ({size} elements) to {fmt(shape)} "
+                         f"({rest} elements)")
+    return Spec(shape, x.dtype)
+
+
+reshape_ = defop("reshape", kernel=lambda x, *, shape: np.reshape(x, shape),
+                 shape_rule=_reshape_rule, traits=VIEW,
+                 vjp=lambda ct, x, out, shape: [reshape_back(ct, x)])
+
+
+def reshape(x, shape, name: str | None = None):
+    """x with a new shape of the same size; one dim may be -1 (inferred)."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    return reshape_(x, shape=shape, name=name)
+
+
+def _transpose_rule(x: Spec, *, axes):
+    if axes is None:
+        return Spec(x.shape[::-1], x.dtype)
+    if sorted(axes) != list(range(len(x.shape))):
+        raise ShapeError(f"axes {axes} are not a permutation of the {len(x.shape)} dims of "
+                         f"{fmt(x.shape)}")
+    return Spec(tuple(x.shape[a] for a in axes), x.dtype)
+
+
+def _transpose_vjp(ct, x, out, axes):
+    return [transpose(ct, None if axes is None else tuple(np.argsort(axes)))]
+
+
+transpose_ = defop("transpose", kernel=lambda x, *, axes: np.transpose(x, axes),
+                   shape_rule=_transpose_rule, traits=VIEW, vjp=_transpose_vjp)
+
+
+def transpose(x, axes=None, name: str | None = None):
+    """x with its dims permuted (reversed when `axes` is None)."""
+    return transpose_(x, axes=None if axes is None else tuple(int(a) for a in axes), name=name)
+
+
+def matrix_transpose(x):
+    """Swap the last two dims."""
+    perm = list(range(x.ndim))
+    perm[-2:] = perm[-1], perm[-2]
+    return transpose(x, perm)
+
+
+def _broadcast_to_rule(x: Spec, *, shape):
+    result = broadcast_shapes(x.shape, shape)
+    if result != tuple(shape):
+        raise ShapeError(f"cannot broadcast {fmt(x.shape)} to {fmt(shape)}")
+    return Spec(shape, x.dtype)
+
+
+broadcast_to_ = defop("broadcast_to", kernel=lambda x, *, shape: np.broadcast_to(x, shape),
+                      shape_rule=_broadcast_to_rule, traits=VIEW,
+                      vjp=lambda ct, x, out, shape: [unbroadcast(ct, x)])
+
+
+def broadcast_to(x, shape, name: str | None = None):
+    """x broadcast (numpy rules) to a fully known `shape`."""
+    return broadcast_to_(x, shape=tuple(int(d) for d in shape), name=name)
+
+
+# ----- expand_dims / squeeze ---------------------------------------------------------------
+def _expand_rule(x: Spec, *, axis):
+    ndim = len(x.shape) + len(axis)
+    axes = normalize_axes(axis, ndim)
+    dims = iter(x.shape)
+    return Spec(tuple(1 if i in axes else next(dims) for i in range(ndim)), x.dtype)
+
+
+expand_dims_ = defop("expand_dims", kernel=lambda x, *, axis: np.expand_dims(x, axis),
+                     shape_rule=_expand_rule, traits=VIEW,
+                     vjp=lambda ct, x, out, axis: [reshape_back(ct, x)])
+
+
+def expand_dims(x, axis, name: str | None = None):
+    """x with new size-1 dims inserted at `axis` (an int or a tuple of ints)."""
+    axis = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
+    return expand_dims_(x, axis=axis, name=name)
+
+
+def _squeeze_rule(x: Spec, *, axis):
+    if axis is None:
+        if not known(x.shape):
+            raise ShapeError(f"squeeze of {fmt(x.shape)} needs an explicit axis (dims are unknown)")
+        return Spec(tuple(d for d in x.shape if d != 1), x.dtype)
+    axes = normalize_axes(axis, len(x.shape))
+    for a in axes:
+        if x.shape[a] not in (1, None):
+            raise ShapeError(f"cannot squeeze axis {a} of size {x.shape[a]} in {fmt(x.shape)}")
+    return Spec(tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype)
+
+
+squeeze_ = defop("squeeze", kernel=lambda x, *, axis: np.squeeze(x, axis),
+                 shape_rule=_squeeze_rule, traits=VIEW,
+                 vjp=lambda ct, x, out, axis: [reshape_back(ct, x)])
+
+
+def squeeze(x, axis=None, name: str | None = None):
+    """x without its size-1 dims (only those in `axis`, if given)."""
+    if axis is not None:
+        axis = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
+    return squeeze_(x, axis=axis, name=name)
+
+
+# ----- concat / stack ----------------------------------------------------------------------
+def _concat_rule(*xs: Spec, axis):
+    if not xs:
+        raise ShapeError("needs at least one input")
+    dtype = same_dtype(*xs)
+    ndim = len(xs[0].shape)
+    if ndim == 0 or any(len(x.shape) != ndim for x in xs):
+        raise ShapeError("inputs must have the same rank >= 1, got " + ", ".join(fmt(x.shape) for x in xs))
+    axis = normalize_axis(axis, ndim)
+    out = []
+    for i in range(ndim):
+        dims = [x.shape[i] for x in xs]
+        if i == axis:
+            out.append(None if None in dims else sum(dims))
+            continue
+        fixed = {d for d in dims if d is not None}
+        if len(fixed) > 1:
+            raise ShapeError(f"dim {i} differs: " + ", ".join(fmt(x.shape) for x in xs))
+        out.append(fixed.pop() if fixed else None)
+    return Spec(tuple(out), dtype)
+
+
+def _concat_part_kernel(x, *parts, index, axis):
+    start = sum(p.shape[axis] for p in parts[:index])
+    key = (slice(None),) * (axis % x.ndim) + (slice(start, start + parts[index].shape[axis]),)
+    return x[key]
+
+
+def _concat_part_rule(x: Spec, *parts: Spec, index, axis):
+    return Spec(parts[index].shape, x.dtype)
+
+
+def _concat_part_vjp(ct, x, *parts, out, index, axis):
+    pieces = [ct if i == index else C.zeros_like(p, dtype=ct.dtype) for i, p in enumerate(parts)]
+    return [concat(pieces, axis)] + [None] * len(parts)
+
+
+concat_part = defop("concat_part", kernel=_concat_part_kernel, shape_rule=_concat_part_rule,
+                    traits=VIEW, vjp=_concat_part_vjp,
+                    doc="The slice of a concat result that came from input `index` (its vjp).")
+
+concat_ = defop("concat", kernel=lambda *xs, axis: np.concatenate(xs, axis=axis),
+                shape_rule=_concat_rule, traits={"foldable"},
+                vjp=lambda ct, *xs, out, axis: [concat_part(ct, *xs, index=i, axis=axis)
+                                                for i in range(len(xs))])
+
+
+def concat(values, axis, name: str | None = None):
+    """The tensors joined along an existing `axis`."""
+    return concat_(*values, axis=int(axis), name=name)
+
+
+def _stack_rule(*xs: Spec, axis):
+    if not xs:
+        raise ShapeError("needs at least one input")
+    dtype = same_dtype(*xs)
+    shape = xs[0].shape
+    for x in xs[1:]:
+        if len(x.shape) != len(shape) or any(a is not None and b is not None and a != b
+                                             for a, b in zip(x.shape, shape)):
+            raise ShapeError("inputs must have the same shape, got " + ", ".join(fmt(x.shape) for x in xs))
+    axis = normalize_axis(axis, len(shape) + 1)
+    return Spec(shape[:axis] + (len(xs),) + shape[axis:], dtype)
+
+
+def _stack_vjp(ct, *xs, out, axis):
+    axis = normalize_axis(axis, len(xs[0].shape) + 1)
+    return [getitem(ct, (slice(None),) * axis + (i,)) for i in range(len(xs))]
+
+
+stack_ = defop("stack", kernel=lambda *xs, axis: np.stack(xs, axis=axis), shape_rule=_stack_rule,
+               traits={"foldable"}, vjp=_stack_vjp)
+
+
+def stack(values, axis: int = 0, name: str | None = None):
+    """The tensors (all of one shape) joined along a new `axis`."""
+    return stack_(*values, axis=int(axis), name=name)
+
+
+# ----- indexing ----------------------------------------------------------------------------
+_UNKNOWN = 1 << 40  # stands in for an unknown dim when numpy computes an indexing result's shape
+
+
+def canonical_key(key) -> tuple:
+    """A static index as a hashable tuple: ints, slices, None, Ellipsis, nested int tuples."""
+    key = key if isinstance(key, tuple) else (key,)
+    out = []
+    for k in key:
+        if is_tensor(k):
+            raise ShapeError("tensor indices are not static; use sg.gather(params, indices, axis)")
+        if k is None or k is Ellipsis or isinstance(k, slice):
+            if isinstance(k, slice):
+                k = slice(*(None if v is None else operator.index(v) for v in (k.start, k.stop, k.step)))
+            out.append(k)
+        elif isinstance(k, (bool, np.bool_)):
+            raise ShapeError("boolean scalars are not supported as indices")
+        elif isinstance(k, (int, np.integer)):
+            out.append(int(k))
+        else:
+            arr = np.asarray(k)
+            if arr.dtype.kind not in "iub":
+                raise ShapeError(f"index arrays must hold ints or bools, got {arr.dtype}")
+            out.append(arr.tolist() if arr.dtype.kind == "b" else arr.astype(np.int64).tolist())
+            out[-1] = _freeze(out[-1])
+    return tuple(out)
+
+
+def _freeze(value):
+    return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
+
+
+def _numpy_key(key: tuple) -> tuple:
+    return tuple(np.array(k) if isinstance(k, tuple) else k for k in key)
+
+
+def _getitem_rule(x: Spec, *, key):
+    dummy = np.broadcast_to(np.empty((), np.int8), tuple(_UNKNOWN if d is None else d for d in x.shape))
+    try:
+        shape = dummy[_numpy_key(key)].shape
+    except IndexError as exc:
+        raise ShapeError(f"index {key} does not fit {fmt(x.shape)}: {exc}") from None
+    return Spec(tuple(None if d > _UNKNOWN // 2 else d for d in shape), x.dtype)
+
+
+def _getitem_kernel(x, *, key):
+    return x[_numpy_key(key)]
+
+
+getitem_ = defop("getitem", kernel=_getitem_kernel, shape_rule=_getitem_rule, traits=VIEW,
+                 vjp=lambda ct, x, out, key: [getitem_grad(ct, x, key=key)])
+
+
+def getitem(x, key, name: str | None = None):
+    """x[key] for a static key: ints, slices, None, Ellipsis, int or bool index arrays."""
+    return getitem_(x, key=canonical_key(key), name=name)
+
+
+def _getitem_grad_kernel(ct, like, *, key):
+    grad = np.zeros(like.shape, ct.dtype)
+    nkey = _numpy_key(key)
+    if any(isinstance(k, np.ndarray) for k in nkey):
+        np.add.at(grad, nkey, ct)  # repeated indices accumulate
+    else:
+        grad[nkey] = ct
+    return grad
+
+
+getitem_grad = defop("getitem_grad", kernel=_getitem_grad_kernel, shape_rule=_like_rule,
+                     traits={"foldable"},
+                     vjp=lambda ct, g, like, out, key: [getitem(ct, key), None],
+                     doc="Zeros of like's shape with ct added at [key] (the vjp of getitem).")
+
+
+def _gather_rule(params: Spec, indices: Spec, *, axis):
+    if indices.dtype.kind not in "iu":
+        raise ShapeError(f"indices must be integers, got {indices.dtype.name}")
+    a = normalize_axis(axis, len(params.shape))
+    return Spec(params.shape[:a] + indices.shape + params.shape[a + 1:], params.dtype)
+
+
+gather_ = defop("gather", kernel=lambda params, indices, *, axis: np.take(params, indices, axis=axis),
+                shape_rule=_gather_rule, traits={"foldable"},
+                vjp=lambda ct, params, indices, out, axis: [gather_grad(ct, indices, params, axis=axis),
+                                                           None])
+
+
+def gather(params, indices, axis: int = 0, name: str | None = None):
+    """Slices of `params` along `axis` picked by the integer tensor `indices`."""
+    return gather_(params, indices, axis=int(axis), name=name)
+
+
+def _gather_grad_kernel(ct, indices, like, *, axis):
+    axis = axis % like.ndim
+    grad = np.zeros(like.shape, ct.dtype)
+    moved = np.moveaxis(ct, tuple(range(axis, axis + indices.ndim)), tuple(range(indices.ndim)))
+    np.add.at(np.moveaxis(grad, axis, 0), indices, moved)
+    return grad
+
+
+def _gather_grad_rule(ct: Spec, indices: Spec, like: Spec, *, axis):
+    return Spec(like.shape, ct.dtype)
+
+
+gather_grad = defop("gather_grad", kernel=_gather_grad_kernel, shape_rule=_gather_grad_rule,
+                    traits={"foldable"},
+                    vjp=lambda ct, g, indices, like, out, axis: [gather(ct, indices, axis), None, None],
+                    doc="Zeros of like's shape with ct scattered-added at indices (gather's vjp).")
+
+
+def _one_hot_rule(indices: Spec, *, depth, dtype):
+    if indices.dtype.kind not in "iu":
+        raise ShapeError(f"indices must be integers, got {indices.dtype.name}")
+    return Spec(indices.shape + (depth,), dtype)
+
+
+one_hot_ = defop("one_hot",
+                 kernel=lambda indices, *, depth, dtype: (indices[..., None] == np.arange(depth)).astype(dtype),
+                 shape_rule=_one_hot_rule, traits={"foldable"})
+
+
+def one_hot(indices, depth: int, dtype=dtypes.float32, name: str | None = None):
+    """A new last axis of size `depth` holding 1 at each index and 0 elsewhere."""
+    return one_hot_(indices, depth=int(depth), dtype=dtypes.as_dtype(dtype), name=name)

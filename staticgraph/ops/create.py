@@ -1,0 +1,165 @@
+"""Ops that make values: constant, placeholder, zeros/ones/fill and their `_like` forms, identity."""
+from __future__ import annotations
+
+import numpy as np
+
+from staticgraph import dtypes
+from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
+from staticgraph.graph import get_default_graph
+from staticgraph.ops import array as A
+from staticgraph.ops.registry import ShapeError, Spec, apply_static, as_array, defop
+from staticgraph.ops.shapes import known, same_as_input
+
+
+def _fixed_shape(shape, what: str) -> tuple:
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if not known(shape) or any(int(d) < 0 for d in shape):
+        raise ShapeError(f"{what} needs a fully known, non-negative shape, got {shape}")
+    return tuple(int(d) for d in shape)
+
+
+def _constant_rule(*, value):
+    return Spec(value.shape, value.dtype)
+
+
+_constant = defop("constant", kernel=lambda *, value: value, shape_rule=_constant_rule,
+                  traits={"foldable"}, doc="A fixed value stored in the graph.")
+
+
+def constant(value, dtype=None, name: str | None = None):
+    """A tensor with a fixed value, stored in the graph.
+
+    Example:
+        >>> import staticgraph as sg
+        >>> c = sg.constant([1.0, 2.0], dtype=sg.float32)
+        >>> c.shape, c.dtype.name
+        ((2,), 'float32')
+    """
+    arr = as_array(value, dtype).copy()
+    arr.flags.writeable = False
+    return _constant(value=arr, name=name or "Const")
+
+
+def _unfed(*, dtype, shape):
+    raise FailedPreconditionError("a placeholder has no value unless it is fed")
+
+
+def _placeholder_rule(*, dtype, shape):
+    return Spec(shape, dtype)
+
+
+_placeholder = defop("placeholder", kernel=_unfed, shape_rule=_placeholder_rule,
+                     doc="A value given at run time through feed_dict.")
+
+
+def placeholder(dtype, shape, name: str | None = None):
+    """A value that must be fed when the graph runs: `sess.run(y, {x: value})`.
+
+    Args:
+        dtype: e.g. `sg.float32`.
+        shape: a tuple; `None` marks a dim fixed only by the fed value, e.g. `(None, 784)`.
+    Example:
+        >>> import staticgraph as sg
+        >>> x = sg.placeholder(sg.float64, shape=(None, 3), name="x")
+        >>> x.shape
+        (None, 3)
+    """
+    if shape is None:
+        raise InvalidArgumentError(
+            f"placeholder {name or ''!r}: give a shape; use None for dims known only when fed, "
+            "e.g. shape=(None, 784), and () for a scalar")
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = tuple(None if d is None else int(d) for d in shape)
+    return apply_static(get_default_graph(), _placeholder,
+                        [], {"dtype": dtypes.as_dtype(dtype), "shape": shape}, name=name or "Placeholder")
+
+
+def _filled_rule(*, shape, dtype, value):
+    return Spec(shape, dtype)
+
+
+_filled = defop("filled", kernel=lambda *, shape, dtype, value: np.full(shape, value, dtype),
+                shape_rule=_filled_rule, traits={"foldable"},
+                doc="A new array of one fixed value (zeros, ones).")
+
+
+def zeros(shape, dtype=dtypes.float32, name: str | None = None):
+    """A tensor of zeros of a fully known shape."""
+    return _filled(shape=_fixed_shape(shape, "zeros"), dtype=dtypes.as_dtype(dtype), value=0,
+                   name=name or "zeros")
+
+
+def ones(shape, dtype=dtypes.float32, name: str | None = None):
+    """A tensor of ones of a fully known shape."""
+    return _filled(shape=_fixed_shape(shape, "ones"), dtype=dtypes.as_dtype(dtype), value=1,
+                   name=name or "ones")
+
+
+def _fill_rule(value: Spec, *, shape):
+    if value.shape != ():
+        raise ShapeError(f"the fill value must be a scalar, got shape {value.shape}")
+    return Spec(shape, value.dtype)
+
+
+fill_ = defop("fill", kernel=lambda value, *, shape: np.full(shape, value),
+              shape_rule=_fill_rule,
+              vjp=lambda ct, value, out, shape: [A.sum(ct)],
+              traits={"foldable"}, doc="A tensor of `shape` holding the scalar `value`.")
+
+
+def fill(shape, value, name: str | None = None):
+    """A tensor of a known `shape` whose every element is the scalar `value` (differentiable)."""
+    return fill_(value, shape=_fixed_shape(shape, "fill"), name=name)
+
+
+def _like_rule(x: Spec, *, dtype, value):
+    return Spec(x.shape, x.dtype if dtype is None else dtype)
+
+
+_filled_like = defop(
+    "filled_like",
+    kernel=lambda x, *, dtype, value: np.full(x.shape, value, x.dtype if dtype is None else dtype),
+    shape_rule=_like_rule,
+    # The output does not depend on x's values: x is disconnected, not non-differentiable.
+    vjp=lambda ct, x, out, dtype, value: [None],
+    traits={"foldable"}, doc="An array of x's shape holding one value.")
+
+
+def zeros_like(x, dtype=None, name: str | None = None):
+    """Zeros of x's (run-time) shape, and x's dtype unless `dtype` is given."""
+    return _filled_like(x, dtype=None if dtype is None else dtypes.as_dtype(dtype), value=0,
+                        name=name or "zeros_like")
+
+
+def ones_like(x, dtype=None, name: str | None = None):
+    """Ones of x's (run-time) shape, and x's dtype unless `dtype` is given."""
+    return _filled_like(x, dtype=None if dtype is None else dtypes.as_dtype(dtype), value=1,
+                        name=name or "ones_like")
+
+
+identity_ = defop("identity", kernel=lambda x: x, shape_rule=same_as_input,
+                  vjp=lambda ct, x, out: [ct], traits={"view", "elementwise"},
+                  doc="The input, unchanged.")
+
+
+def identity(x, name: str | None = None):
+    """The input unchanged, as a new node (useful to name a value or hang control deps on)."""
+    return identity_(x, name=name)
+
+
+stop_gradient_ = defop("stop_gradient", kernel=lambda x: x, shape_rule=same_as_input,
+                       traits={"view", "elementwise", "stops_gradient"},
+                       doc="The input unchanged; gradients do not flow back through it.")
+
+
+def stop_gradient(x, name: str | None = None):
+    """The input's value, treated as a constant by `sg.gradients` (the static twin of `detach()`).
+
+    Example:
+        >>> import staticgraph as sg
+        >>> x = sg.placeholder(sg.float64, (3,))
+        >>> u = sg.stop_gradient(x * x)
+        >>> [g.op for g in sg.gradients(sg.sum(u * x), [x])]
+        ['multiply']
+    """
+    return stop_gradient_(x, name=name)

@@ -1,0 +1,74 @@
+"""Matrix products: matmul (numpy's @, batched, with 1-D promotion) and dot (vector · vector)."""
+from __future__ import annotations
+
+import numpy as np
+
+from staticgraph import dtypes
+from staticgraph.ops import array as A
+from staticgraph.ops.registry import ShapeError, Spec, defop
+from staticgraph.ops.shapes import broadcast_shapes, fmt, same_dtype
+
+
+def _matmul_rule(a: Spec, b: Spec):
+    dtype = same_dtype(a, b)
+    if dtype == dtypes.bool_:
+        raise ShapeError("needs numeric inputs, got bool")
+    if not a.shape or not b.shape:
+        raise ShapeError(f"needs inputs of rank >= 1, got {fmt(a.shape)} @ {fmt(b.shape)}; "
+                         "use * for scalars")
+    a2 = a.shape if len(a.shape) > 1 else (1,) + a.shape
+    b2 = b.shape if len(b.shape) > 1 else b.shape + (1,)
+    if None not in (a2[-1], b2[-2]) and a2[-1] != b2[-2]:
+        raise ShapeError(f"inner dims differ: {fmt(a.shape)} @ {fmt(b.shape)}")
+    try:
+        batch = broadcast_shapes(a2[:-2], b2[:-2])
+    except ShapeError:
+        raise ShapeError(f"batch dims do not broadcast: {fmt(a.shape)} @ {fmt(b.shape)}") from None
+    out = batch + (a2[-2:-1] if len(a.shape) > 1 else ()) + (b2[-1:] if len(b.shape) > 1 else ())
+    return Spec(out, dtype)
+
+
+def _matmul_vjp(ct, a, b, out):
+    # C = A B:  dA = dC B^T,  dB = A^T dC; 1-D operands are promoted to matrices and back.
+    if a.ndim == 1 and b.ndim == 1:
+        return [ct * b, ct * a]
+    a2 = A.expand_dims(a, 0) if a.ndim == 1 else a
+    b2 = A.expand_dims(b, -1) if b.ndim == 1 else b
+    ct2 = A.expand_dims(ct, -2) if a.ndim == 1 else ct
+    ct2 = A.expand_dims(ct2, -1) if b.ndim == 1 else ct2
+    ga = A.unbroadcast(matmul(ct2, A.matrix_transpose(b2)), a2)
+    gb = A.unbroadcast(matmul(A.matrix_transpose(a2), ct2), b2)
+    return [A.reshape_back(ga, a) if a.ndim == 1 else ga, A.reshape_back(gb, b) if b.ndim == 1 else gb]
+
+
+matmul_ = defop("matmul", kernel=np.matmul, shape_rule=_matmul_rule, vjp=_matmul_vjp,
+                traits={"out", "foldable"})
+
+
+def matmul(a, b, name: str | None = None):
+    """The matrix product a @ b with numpy's rules (batch dims broadcast; 1-D operands promoted).
+
+    Example:
+        >>> import staticgraph as sg
+        >>> sg.matmul(sg.ones((3, 4)), sg.ones((4, 5))).shape
+        (3, 5)
+    """
+    return matmul_(a, b, name=name)
+
+
+def _dot_rule(x: Spec, y: Spec):
+    dtype = same_dtype(x, y)
+    if len(x.shape) != 1 or len(y.shape) != 1:
+        raise ShapeError(f"needs two vectors, got {fmt(x.shape)} and {fmt(y.shape)}; use sg.matmul")
+    if None not in (x.shape[0], y.shape[0]) and x.shape[0] != y.shape[0]:
+        raise ShapeError(f"vector lengths differ: {fmt(x.shape)} . {fmt(y.shape)}")
+    return Spec((), dtype)
+
+
+dot_ = defop("dot", kernel=np.dot, shape_rule=_dot_rule, traits={"foldable"},
+             vjp=lambda ct, x, y, out: [ct * y, ct * x])
+
+
+def dot(x, y, name: str | None = None):
+    """The inner product of two vectors (like `torch.dot`): a scalar."""
+    return dot_(x, y, name=name)

@@ -1,0 +1,188 @@
+"""Elementwise ops: arithmetic, transcendental functions, comparisons, logic, where, cast, add_n.
+
+Every binary op broadcasts like numpy; its vjp sums the cotangent back to each input's shape
+with `unbroadcast`. Kinks: relu'(0) = 0, |x|'(0) = 0, and maximum/minimum share a tie equally.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from staticgraph import dtypes
+from staticgraph.ops import array as A
+from staticgraph.ops import create as C
+from staticgraph.ops.registry import ShapeError, Spec, defop
+from staticgraph.ops.shapes import (broadcast_shapes, comparison, elementwise, float_elementwise,
+                                    float_unary, logical, numeric_elementwise, numeric_unary,
+                                    require_bool, same_dtype)
+
+unbroadcast = A.unbroadcast
+EW = {"elementwise", "out", "foldable", "inplace_ok"}
+
+# ----- arithmetic -------------------------------------------------------------------------
+add = defop("add", kernel=np.add, shape_rule=numeric_elementwise, traits=EW,
+            vjp=lambda ct, x, y, out: [unbroadcast(ct, x), unbroadcast(ct, y)])
+
+subtract = defop("subtract", kernel=np.subtract, shape_rule=numeric_elementwise, traits=EW,
+                 vjp=lambda ct, x, y, out: [unbroadcast(ct, x), unbroadcast(negative(ct), y)])
+
+multiply = defop("multiply", kernel=np.multiply, shape_rule=numeric_elementwise, traits=EW,
+                 vjp=lambda ct, x, y, out: [unbroadcast(ct * y, x), unbroadcast(ct * x, y)])
+
+# d(x/y) = dx / y - x dy / y^2 = dx / y - out dy / y
+divide = defop("divide", kernel=np.divide, shape_rule=float_elementwise, traits=EW,
+               vjp=lambda ct, x, y, out: [unbroadcast(ct / y, x),
+                                          unbroadcast(negative(ct * out / y), y)])
+
+negative = defop("negative", kernel=np.negative, shape_rule=numeric_unary, traits=EW,
+                 vjp=lambda ct, x, out: [negative(ct)])
+
+
+def _safe_log(x):
+    """log(x) where x > 0, else 0: the y-derivative of x**y, finite wherever x**y is used."""
+    positive = greater(x, 0)
+    return where(positive, log(where(positive, x, C.ones_like(x))), C.zeros_like(x))
+
+
+# d(x**y) = y x**(y-1) dx + log(x) x**y dy
+power = defop("power", kernel=np.power, shape_rule=numeric_elementwise, traits=EW,
+              vjp=lambda ct, x, y, out: [unbroadcast(ct * y * power(x, y - 1), x),
+                                         unbroadcast(ct * out * _safe_log(x), y)])
+
+square = defop("square", kernel=np.square, shape_rule=numeric_unary, traits=EW,
+               vjp=lambda ct, x, out: [ct * (2 * x)])
+
+sqrt = defop("sqrt", kernel=np.sqrt, shape_rule=float_unary, traits=EW,
+             vjp=lambda ct, x, out: [ct / (2 * out)])
+
+exp = defop("exp", kernel=np.exp, shape_rule=float_unary, traits=EW,
+            vjp=lambda ct, x, out: [ct * out])
+
+log = defop("log", kernel=np.log, shape_rule=float_unary, traits=EW,
+            vjp=lambda ct, x, out: [ct / x])
+
+sin = defop("sin", kernel=np.sin, shape_rule=float_unary, traits=EW,
+            vjp=lambda ct, x, out: [ct * cos(x)])
+
+cos = defop("cos", kernel=np.cos, shape_rule=float_unary, traits=EW,
+            vjp=lambda ct, x, out: [negative(ct * sin(x))])
+
+tanh = defop("tanh", kernel=np.tanh, shape_rule=float_unary, traits=EW,
+             vjp=lambda ct, x, out: [ct * (1 - square(out))])
+
+
+def _sigmoid_kernel(x, out=None):
+    # 1 / (1 + exp(-x)) computed as exp(-log(1 + exp(-x))), which never overflows.
+    r = np.negative(x, out=out)
+    np.logaddexp(0, r, out=r)
+    np.negative(r, out=r)
+    return np.exp(r, out=r)
+
+
+sigmoid = defop("sigmoid", kernel=_sigmoid_kernel, shape_rule=float_unary, traits=EW,
+                vjp=lambda ct, x, out: [ct * out * (1 - out)])
+
+# relu'(0) = 0 by convention.
+relu = defop("relu", kernel=lambda x, out=None: np.maximum(x, 0, out=out),
+             shape_rule=numeric_unary, traits=EW,
+             vjp=lambda ct, x, out: [ct * cast(greater(x, 0), ct.dtype)])
+
+sign = defop("sign", kernel=np.sign, shape_rule=numeric_unary, traits=EW,
+             vjp=lambda ct, x, out: [C.zeros_like(ct)])
+
+# |x|'(0) = sign(0) = 0 by convention.
+abs = defop("abs", kernel=np.abs, shape_rule=numeric_unary, traits=EW,
+            vjp=lambda ct, x, out: [ct * sign(x)])
+
+
+def _tie_split(ct, x, y):
+    """Cotangents of max(x, y): the larger input takes ct; a tie gives each half."""
+    wins = cast(greater(x, y), ct.dtype) + 0.5 * cast(equal(x, y), ct.dtype)
+    return [unbroadcast(ct * wins, x), unbroadcast(ct * (1 - wins), y)]
+
+
+maximum = defop("maximum", kernel=np.maximum, shape_rule=numeric_elementwise, traits=EW,
+                vjp=lambda ct, x, y, out: _tie_split(ct, x, y))
+
+minimum = defop("minimum", kernel=np.minimum, shape_rule=numeric_elementwise, traits=EW,
+                vjp=lambda ct, x, y, out: _tie_split(ct, y, x)[::-1])
+
+
+def _add_n_kernel(*xs, out=None):
+    total = np.add(xs[0], xs[1], out=out) if len(xs) > 1 else np.copy(xs[0])
+    for x in xs[2:]:
+        np.add(total, x, out=total)
+    return total
+
+
+def _add_n_rule(*xs: Spec):
+    if not xs:
+        raise ShapeError("needs at least one input")
+    return numeric_elementwise(*xs)
+
+
+add_n_ = defop("add_n", kernel=_add_n_kernel, shape_rule=_add_n_rule, traits=EW,
+               vjp=lambda ct, *xs, out: [unbroadcast(ct, x) for x in xs],
+               doc="The sum of several tensors in one node (where gradient paths meet).")
+
+
+def add_n(inputs, name: str | None = None):
+    """The elementwise sum of a list of tensors, as one node."""
+    return add_n_(*inputs, name=name)
+
+
+# ----- selection and casting ---------------------------------------------------------------
+def _where_rule(cond: Spec, x: Spec, y: Spec):
+    require_bool(cond)
+    return Spec(broadcast_shapes(cond.shape, x.shape, y.shape), same_dtype(x, y))
+
+
+where_ = defop("where", kernel=np.where, shape_rule=_where_rule, traits={"elementwise", "foldable"},
+               vjp=lambda ct, c, x, y, out: [None,
+                                             unbroadcast(where(c, ct, C.zeros_like(ct)), x),
+                                             unbroadcast(where(c, C.zeros_like(ct), ct), y)])
+
+
+def where(condition, x, y, name: str | None = None):
+    """Elementwise `x if condition else y`, broadcasting all three.
+
+    Both x and y are computed everywhere, and both vjps run: see the README on the where NaN trap.
+    """
+    return where_(condition, x, y, name=name)
+
+
+def _cast_rule(x: Spec, *, dtype):
+    return Spec(x.shape, dtype)
+
+
+def _cast_vjp(ct, x, out, dtype):
+    return [cast(ct, x.dtype)] if dtypes.is_floating(x.dtype) else [None]
+
+
+cast_ = defop("cast", kernel=lambda x, *, dtype: x.astype(dtype), shape_rule=_cast_rule,
+              vjp=_cast_vjp, traits={"elementwise", "foldable"})
+
+
+def cast(x, dtype, name: str | None = None):
+    """x converted to `dtype`; gradients flow only between float dtypes."""
+    return cast_(x, dtype=dtypes.as_dtype(dtype), name=name)
+
+
+# ----- comparisons and logic (no gradient) --------------------------------------------------
+CMP = {"elementwise", "out", "foldable"}
+equal = defop("equal", kernel=np.equal, shape_rule=comparison, traits=CMP)
+not_equal = defop("not_equal", kernel=np.not_equal, shape_rule=comparison, traits=CMP)
+less = defop("less", kernel=np.less, shape_rule=comparison, traits=CMP)
+less_equal = defop("less_equal", kernel=np.less_equal, shape_rule=comparison, traits=CMP)
+greater = defop("greater", kernel=np.greater, shape_rule=comparison, traits=CMP)
+greater_equal = defop("greater_equal", kernel=np.greater_equal, shape_rule=comparison, traits=CMP)
+logical_and = defop("logical_and", kernel=np.logical_and, shape_rule=logical, traits=CMP)
+logical_or = defop("logical_or", kernel=np.logical_or, shape_rule=logical, traits=CMP)
+logical_xor = defop("logical_xor", kernel=np.logical_xor, shape_rule=logical, traits=CMP)
+logical_not = defop("logical_not", kernel=np.logical_not, shape_rule=logical, traits=CMP)
+
+__all__ = [
+    "add", "subtract", "multiply", "divide", "negative", "power", "square", "sqrt", "exp", "log",
+    "sin", "cos", "tanh", "sigmoid", "relu", "sign", "abs", "maximum", "minimum", "add_n",
+    "where", "cast", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "float_elementwise", "elementwise",
+]

@@ -1,0 +1,148 @@
+"""Reductions: sum, mean, max, min, norm, argmax, argmin (over `axis`, with `keepdims`).
+
+max shares the cotangent equally among tied maxima; norm'(0) is taken as 0 (a subgradient).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from staticgraph import dtypes
+from staticgraph.ops import array as A
+from staticgraph.ops import create as C
+from staticgraph.ops import math as M
+from staticgraph.errors import InvalidArgumentError
+from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
+from staticgraph.sourceinfo import user_source
+from staticgraph.ops.shapes import normalize_axes, num_elements, reduced_shape, reduction, require_float
+
+
+def _axis_attr(axis):
+    if axis is None:
+        return None
+    return (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
+
+
+def _keep(t, x, axis, keepdims):
+    """A reduction's result `t` with its reduced dims put back as size 1."""
+    return t if keepdims else A.expand_dims(t, normalize_axes(axis, x.ndim))
+
+
+def _numeric_reduction(x: Spec, *, axis, keepdims):
+    if x.dtype == dtypes.bool_:
+        raise ShapeError("needs a numeric input, got bool; cast it first")
+    return reduction(x, axis=axis, keepdims=keepdims)
+
+
+sum_ = defop("sum",
+             kernel=lambda x, *, axis, keepdims, out=None: np.sum(x, axis=axis, keepdims=keepdims,
+                                                                 dtype=x.dtype, out=out),
+             shape_rule=_numeric_reduction, traits={"out", "foldable"},
+             vjp=lambda ct, x, out, axis, keepdims: [A.broadcast_like(_keep(ct, x, axis, keepdims), x)])
+
+
+def sum(x, axis=None, keepdims: bool = False, name: str | None = None):
+    """The sum over `axis` (all axes when None).
+
+    Example:
+        >>> import staticgraph as sg
+        >>> sg.sum(sg.ones((2, 3)), axis=1).shape
+        (2,)
+    """
+    return sum_(x, axis=_axis_attr(axis), keepdims=bool(keepdims), name=name)
+
+
+def _count_rule(x: Spec, *, axis):
+    return Spec((), x.dtype)
+
+
+count_ = defop("count",
+               kernel=lambda x, *, axis: np.asarray(np.prod([x.shape[a] for a in normalize_axes(axis, x.ndim)]),
+                                                    x.dtype),
+               shape_rule=_count_rule, traits={"foldable"},
+               vjp=lambda ct, x, out, axis: [None],
+               doc="How many elements a reduction over `axis` combines (known at run time).")
+
+
+def mean(x, axis=None, keepdims: bool = False, name: str | None = None):
+    """The mean over `axis` (all axes when None); float inputs only."""
+    axis = _axis_attr(axis)
+    x = x if is_tensor(x) else C.constant(x)
+    if not dtypes.is_floating(x.dtype):
+        raise InvalidArgumentError(f"mean: needs a float input, got {x.dtype.name}; cast it first "
+                                   f"at {user_source()}")
+    total = sum(x, axis, keepdims)
+    n = num_elements([x.shape[a] for a in normalize_axes(axis, x.ndim)])
+    return M.divide(total, n if n is not None else count_(x, axis=axis), name=name or "mean")
+
+
+def _max_vjp(ct, x, out, axis, keepdims):
+    # Ties share: each maximal element gets ct / (number of maxima).
+    out, ct = _keep(out, x, axis, keepdims), _keep(ct, x, axis, keepdims)
+    mask = M.cast(M.equal(x, out), ct.dtype)
+    return [ct * mask / sum(mask, axis=axis, keepdims=True)]
+
+
+max_ = defop("max",
+             kernel=lambda x, *, axis, keepdims, out=None: np.max(x, axis=axis, keepdims=keepdims, out=out),
+             shape_rule=_numeric_reduction, traits={"out", "foldable"}, vjp=_max_vjp)
+
+
+def max(x, axis=None, keepdims: bool = False, name: str | None = None):
+    """The maximum over `axis`; tied maxima share the gradient equally."""
+    return max_(x, axis=_axis_attr(axis), keepdims=bool(keepdims), name=name)
+
+
+def min(x, axis=None, keepdims: bool = False, name: str | None = None):
+    """The minimum over `axis`, as -max(-x); tied minima share the gradient equally."""
+    return M.negative(max(M.negative(x), axis, keepdims), name=name or "min")
+
+
+def _norm_kernel(x, *, axis, keepdims):
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def _norm_vjp(ct, x, out, axis, keepdims):
+    # d|x| = x / |x|; at |x| = 0 the subgradient 0 is taken instead of 0/0.
+    out, ct = _keep(out, x, axis, keepdims), _keep(ct, x, axis, keepdims)
+    nonzero = M.greater(out, 0)
+    scale = M.where(nonzero, ct / M.where(nonzero, out, C.ones_like(out)), C.zeros_like(out))
+    return [x * scale]
+
+
+def _norm_rule(x: Spec, *, axis, keepdims):
+    require_float(x)
+    return reduction(x, axis=axis, keepdims=keepdims)
+
+
+norm_ = defop("norm", kernel=_norm_kernel, shape_rule=_norm_rule, traits={"foldable"},
+              vjp=_norm_vjp)
+
+
+def norm(x, axis=None, keepdims: bool = False, name: str | None = None):
+    """The Euclidean (Frobenius) norm over `axis`; its gradient at 0 is 0.
+
+    A primitive rather than sqrt(sum(x*x)) because that composite's gradient at 0 is NaN.
+    """
+    return norm_(x, axis=_axis_attr(axis), keepdims=bool(keepdims), name=name)
+
+
+def _arg_rule(x: Spec, *, axis):
+    if x.dtype == dtypes.bool_:
+        raise ShapeError("needs a numeric input, got bool")
+    return Spec(reduced_shape(x.shape, axis, False), dtypes.int64)
+
+
+argmax_ = defop("argmax", kernel=lambda x, *, axis: np.argmax(x, axis=axis).astype(np.int64),
+                shape_rule=_arg_rule, traits={"foldable"})
+argmin_ = defop("argmin", kernel=lambda x, *, axis: np.argmin(x, axis=axis).astype(np.int64),
+                shape_rule=_arg_rule, traits={"foldable"})
+
+
+def argmax(x, axis: int = -1, name: str | None = None):
+    """The index of the largest element along `axis` (int64; not differentiable)."""
+    return argmax_(x, axis=int(axis), name=name)
+
+
+def argmin(x, axis: int = -1, name: str | None = None):
+    """The index of the smallest element along `axis` (int64; not differentiable)."""
+    return argmin_(x, axis=int(axis), name=name)

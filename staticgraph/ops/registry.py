@@ -1,0 +1,218 @@
+"""The op registry: one `OpDef` per op (kernel, shape rule, vjp, jvp, traits) and `apply`.
+
+`apply` hands an op to the builder its inputs belong to: a static `Graph` adds a node, the eager
+tape runs the kernel at once and records it. The op itself never knows which style is in use.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple, Sequence
+
+import numpy as np
+
+from staticgraph import dtypes
+from staticgraph.errors import GraphError, InvalidArgumentError, NotFoundError
+from staticgraph.graph import Graph, Tensor, get_default_graph
+from staticgraph.sourceinfo import user_source
+
+
+class Spec(NamedTuple):
+    """What a shape rule knows of a value: its shape (ints, or None for unknown) and dtype."""
+    shape: tuple
+    dtype: np.dtype
+
+
+class ShapeError(InvalidArgumentError):
+    """Raised by shape rules; `apply` adds the op's name and the user's source line."""
+
+
+class _NotDifferentiable:
+    """Marks an op whose output has no derivative (distinct from a zero derivative)."""
+
+    def __repr__(self) -> str:
+        return "NOT_DIFFERENTIABLE"
+
+
+NOT_DIFFERENTIABLE = _NotDifferentiable()
+
+
+@dataclass(frozen=True, eq=False)
+class OpDef:
+    """Everything about one op, in one place.
+
+    kernel(*arrays, **attrs) -> array      numpy implementation
+    shape_rule(*specs, **attrs) -> Spec    raises ShapeError at build time
+    vjp(ct, *inputs, out, **attrs)         -> one cotangent (or None) per input, built with sg ops
+    jvp(tangents, *inputs, out, **attrs)   -> the output tangent, built with sg ops
+    traits: "elementwise", "stateful", "foldable", "inplace_ok", "out" (kernel takes out=)
+    """
+    name: str
+    kernel: Callable
+    shape_rule: Callable
+    vjp: Callable | _NotDifferentiable = NOT_DIFFERENTIABLE
+    jvp: Callable | _NotDifferentiable | None = None
+    traits: frozenset = field(default_factory=frozenset)
+    doc: str = ""
+
+    @property
+    def differentiable(self) -> bool:
+        return self.vjp is not NOT_DIFFERENTIABLE
+
+    def __call__(self, *inputs, name: str | None = None, **attrs):
+        return apply(self, inputs, attrs, name=name)
+
+    def __repr__(self) -> str:
+        return f"<OpDef {self.name}>"
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+def defop(name: str, *, kernel: Callable, shape_rule: Callable,
+          vjp: Callable | _NotDifferentiable = NOT_DIFFERENTIABLE,
+          jvp: Callable | _NotDifferentiable | None = None, traits: Sequence[str] = (),
+          doc: str = "") -> OpDef:
+    """Define and register an op; return it (callable as `op(*inputs, name=None, **attrs)`).
+
+    Example:
+        >>> import numpy as np
+        >>> from staticgraph.ops.registry import defop
+        >>> from staticgraph.ops.shapes import same_as_input
+        >>> import staticgraph as sg
+        >>> cube = defop("cube_example", kernel=lambda x: x ** 3, shape_rule=same_as_input,
+        ...              vjp=lambda ct, x, out: [ct * 3 * x * x])
+    """
+    if name in REGISTRY:
+        raise GraphError(f"an op named {name!r} is already defined")
+    if jvp is None and vjp is NOT_DIFFERENTIABLE:
+        jvp = NOT_DIFFERENTIABLE
+    op = OpDef(name, kernel, shape_rule, vjp, jvp, frozenset(traits), doc)
+    REGISTRY[name] = op
+    return op
+
+
+def get_op(name: str) -> OpDef:
+    """The registered op called `name`."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise NotFoundError(f"unknown op {name!r}") from None
+
+
+# ----- conversion of non-tensor inputs ------------------------------------------------------
+def is_tensor(value) -> bool:
+    """True for static and eager tensors."""
+    return getattr(type(value), "style", None) in ("static", "eager")
+
+
+def as_array(value, dtype=None) -> np.ndarray:
+    """`value` as a numpy array of a supported dtype (`dtype`, else its own default)."""
+    if dtype is None:
+        dtype = dtypes.default_dtype_of(value)
+    dtype = dtypes.as_dtype(dtype)
+    arr = np.asarray(value)
+    if arr.dtype != dtype:
+        if arr.dtype.kind not in "biuf":
+            raise InvalidArgumentError(f"cannot make a {dtype.name} tensor of {value!r}")
+        if not np.can_cast(arr.dtype, dtype, "same_kind") and not _fits_weakly(value, dtype):
+            raise InvalidArgumentError(
+                f"cannot convert a {arr.dtype.name} value to {dtype.name} without losing its kind; "
+                f"use sg.cast")
+        arr = arr.astype(dtype)
+    return arr
+
+
+def _fits_weakly(value, dtype: np.dtype) -> bool:
+    """Python scalars adopt the other operand's dtype (numpy's NEP 50), ints into floats too."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return dtype.kind in "iuf"
+    if isinstance(value, float):
+        return dtype.kind == "f"
+    if isinstance(value, (list, tuple)):
+        return all(_fits_weakly(v, dtype) for v in value)
+    return False
+
+
+def dtype_hint(inputs: Sequence) -> np.dtype | None:
+    """The dtype non-tensor inputs should take: that of the first tensor input."""
+    for value in inputs:
+        if is_tensor(value):
+            return value.dtype
+    return None
+
+
+def op_scope(name: str, *inputs):
+    """A name scope for the nodes of a composite op, in the graph of its static inputs."""
+    for x in inputs:
+        if isinstance(x, Tensor):
+            return x.graph.name_scope(name)
+    return contextlib.nullcontext()
+
+
+# ----- dispatch ---------------------------------------------------------------------------
+_EAGER_APPLY: list[Callable] = []
+
+
+def set_eager_apply(fn: Callable) -> None:
+    """Install the eager tape's `apply` (called by `staticgraph.eager` on import)."""
+    _EAGER_APPLY[:] = [fn]
+
+
+def apply(op: OpDef, inputs: Sequence, attrs: dict, name: str | None = None):
+    """Apply `op` to `inputs` in the style of the tensors among them."""
+    styles = {type(x).style for x in inputs if is_tensor(x)}
+    if "eager" in styles:
+        if "static" in styles:
+            raise GraphError(f"{op.name}: cannot mix eager tensors with static graph tensors "
+                             f"at {user_source()}")
+        return _EAGER_APPLY[0](op, list(inputs), attrs)
+    graphs = {id(x.graph): x.graph for x in inputs if isinstance(x, Tensor)}
+    if len(graphs) > 1:
+        names = ", ".join(repr(x.name) for x in inputs if isinstance(x, Tensor))
+        raise GraphError(f"{op.name}: inputs {names} belong to different graphs at {user_source()}")
+    graph = next(iter(graphs.values())) if graphs else get_default_graph()
+    return apply_static(graph, op, inputs, attrs, name)
+
+
+def apply_static(graph: Graph, op: OpDef, inputs: Sequence, attrs: dict, name: str | None = None,
+                 handle: Tensor | None = None) -> Tensor:
+    """Add `op` to `graph` as a node, after checking its shape rule; constants become nodes."""
+    source = user_source()
+    hint = dtype_hint(inputs)
+    try:
+        tensors = [x if isinstance(x, Tensor) else _constant_node(graph, x, hint, source)
+                   for x in inputs]
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"{op.name}: {exc} at {source}") from None
+    spec = infer_spec(op, [Spec(t.shape, t.dtype) for t in tensors], attrs, source)
+    return graph.add_node(op.name, tensors, attrs, spec.shape, spec.dtype, source, name=name,
+                          handle=handle, exact_name=handle is not None)
+
+
+def infer_spec(op: OpDef, specs: list[Spec], attrs: dict, source: str) -> Spec:
+    """Run the shape rule; a failure names the op, the input shapes and the source line."""
+    try:
+        spec = op.shape_rule(*specs, **attrs)
+    except ShapeError as exc:
+        raise ShapeError(f"{op.name}: {exc} at {source}") from None
+    except TypeError as exc:
+        raise InvalidArgumentError(f"{op.name}: bad arguments ({exc}) at {source}") from None
+    return Spec(tuple(spec.shape), dtypes.as_dtype(spec.dtype))
+
+
+def _constant_node(graph: Graph, value, hint, source: str) -> Tensor:
+    arr = as_array(value, converted_dtype(value, hint))
+    return graph.add_node("constant", [], {"value": arr}, arr.shape, arr.dtype, source,
+                          name="Const")
+
+
+def converted_dtype(value, hint: np.dtype | None) -> np.dtype | None:
+    """The dtype a non-tensor operand takes beside a tensor of dtype `hint` (None: its own)."""
+    if hint is None:
+        return None
+    if _fits_weakly(value, hint) or np.asarray(value).dtype.kind == hint.kind:
+        return hint
+    return None

@@ -1,0 +1,141 @@
+"""Shape and dtype rules shared by many ops. Shapes are tuples of ints, or None for unknown dims."""
+from __future__ import annotations
+
+import operator
+from typing import Sequence
+
+import numpy as np
+
+from staticgraph import dtypes
+from staticgraph.ops.registry import ShapeError, Spec
+
+
+def fmt(shape: tuple) -> str:
+    """A shape as users write it: (3, None)."""
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def broadcast_shapes(*shapes: tuple) -> tuple:
+    """numpy broadcasting of static shapes; None dims stay None unless the other side fixes them."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(-ndim, 0):
+        dims = [s[i] for s in shapes if len(s) >= -i]
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            raise ShapeError("shapes do not broadcast: " + " vs ".join(fmt(s) for s in shapes))
+        if known:
+            out.append(known.pop())
+        elif None in dims:
+            out.append(None)
+        else:
+            out.append(1)
+    return tuple(out)
+
+
+def same_dtype(*specs: Spec) -> np.dtype:
+    """The common dtype of `specs`; differing dtypes are an error (no silent promotion)."""
+    first = specs[0].dtype
+    for s in specs[1:]:
+        if s.dtype != first:
+            names = " vs ".join(x.dtype.name for x in specs)
+            raise ShapeError(f"dtypes differ: {names}; convert one with sg.cast")
+    return first
+
+
+def require_float(*specs: Spec) -> None:
+    for s in specs:
+        if not dtypes.is_floating(s.dtype):
+            raise ShapeError(f"needs a float32 or float64 input, got {s.dtype.name}")
+
+
+def require_bool(*specs: Spec) -> None:
+    for s in specs:
+        if s.dtype != dtypes.bool_:
+            raise ShapeError(f"needs a bool input, got {s.dtype.name}")
+
+
+def same_as_input(x: Spec, **_) -> Spec:
+    """The output has the input's shape and dtype."""
+    return x
+
+
+def float_unary(x: Spec, **_) -> Spec:
+    """An elementwise float function: same shape and dtype, float only."""
+    require_float(x)
+    return x
+
+
+def numeric_unary(x: Spec, **_) -> Spec:
+    if x.dtype == dtypes.bool_:
+        raise ShapeError("needs a numeric input, got bool")
+    return x
+
+
+def elementwise(*specs: Spec, **_) -> Spec:
+    """Broadcast the shapes; all inputs share one dtype."""
+    return Spec(broadcast_shapes(*(s.shape for s in specs)), same_dtype(*specs))
+
+
+def numeric_elementwise(*specs: Spec, **_) -> Spec:
+    spec = elementwise(*specs)
+    if spec.dtype == dtypes.bool_:
+        raise ShapeError("needs numeric inputs, got bool; use the logical ops")
+    return spec
+
+
+def float_elementwise(*specs: Spec, **_) -> Spec:
+    require_float(*specs)
+    return elementwise(*specs)
+
+
+def comparison(x: Spec, y: Spec, **_) -> Spec:
+    """Broadcast the shapes; the result is bool."""
+    same_dtype(x, y)
+    return Spec(broadcast_shapes(x.shape, y.shape), dtypes.bool_)
+
+
+def logical(*specs: Spec, **_) -> Spec:
+    require_bool(*specs)
+    return Spec(broadcast_shapes(*(s.shape for s in specs)), dtypes.bool_)
+
+
+def normalize_axes(axis, ndim: int) -> tuple:
+    """`axis` (None, an int or ints, negatives allowed) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"axis {a} is out of range for rank {ndim}")
+        out.append(operator.index(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def normalize_axis(axis: int, ndim: int) -> int:
+    """One axis (negatives allowed) as a non-negative int."""
+    return normalize_axes(axis, ndim)[0]
+
+
+def reduced_shape(shape: tuple, axis, keepdims: bool) -> tuple:
+    axes = normalize_axes(axis, len(shape))
+    if keepdims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def reduction(x: Spec, axis=None, keepdims=False, **_) -> Spec:
+    """Shape of a reduction over `axis` (None: all axes)."""
+    return Spec(reduced_shape(x.shape, axis, keepdims), x.dtype)
+
+
+def known(shape: Sequence) -> bool:
+    """True when every dim is known."""
+    return all(d is not None for d in shape)
+
+
+def num_elements(shape: Sequence) -> int | None:
+    return int(np.prod(shape, dtype=np.int64)) if known(shape) else None

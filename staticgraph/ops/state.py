@@ -1,0 +1,184 @@
+"""State and ordering: Variable, assign / assign_add / assign_sub, group, no_op, initializers.
+
+Stateful kernels take the run's `state` first: `kernel(state, *inputs, **attrs)`. Writes are staged
+by the executor and applied only when the whole run succeeds.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from staticgraph import dtypes
+from staticgraph.errors import InvalidArgumentError
+from staticgraph.graph import Graph, Tensor, get_default_graph
+from staticgraph.ops import create as C
+from staticgraph.ops.registry import ShapeError, Spec, apply_static, as_array, defop, is_tensor
+from staticgraph.ops.shapes import fmt
+from staticgraph.sourceinfo import user_source
+
+
+def _variable_rule(*, var, shape, dtype):
+    return Spec(shape, dtype)
+
+
+variable_ = defop("variable", kernel=lambda state, *, var, shape, dtype: state.read(var),
+                  shape_rule=_variable_rule, traits={"stateful"},
+                  doc="The current value of a variable held by the session.")
+
+
+def _assign_rule(ref: Spec, value: Spec, *, var):
+    if value.dtype != ref.dtype:
+        raise ShapeError(f"dtypes differ: variable {var!r} is {ref.dtype.name}, value is "
+                         f"{value.dtype.name}")
+    if len(value.shape) != len(ref.shape) or any(
+            a is not None and b is not None and a != b for a, b in zip(ref.shape, value.shape)):
+        raise ShapeError(f"shapes differ: variable {var!r} is {fmt(ref.shape)}, value is "
+                         f"{fmt(value.shape)}")
+    return ref
+
+
+def _write(state, var, value):
+    new = np.array(value, dtype=state.dtype_of(var), copy=True)
+    new.flags.writeable = False  # stored values are never changed in place, only replaced
+    state.write(var, new)
+    return new
+
+
+ST = {"stateful"}
+assign_ = defop("assign", kernel=lambda state, ref, value, *, var: _write(state, var, value),
+                shape_rule=_assign_rule, traits=ST)
+assign_add_ = defop("assign_add",
+                    kernel=lambda state, ref, value, *, var: _write(state, var, state.read(var) + value),
+                    shape_rule=_assign_rule, traits=ST)
+assign_sub_ = defop("assign_sub",
+                    kernel=lambda state, ref, value, *, var: _write(state, var, state.read(var) - value),
+                    shape_rule=_assign_rule, traits=ST)
+
+
+def _check_ref(ref, what: str) -> "Variable":
+    if not isinstance(ref, Variable):
+        raise InvalidArgumentError(f"{what}: the target must be an sg.Variable, got {ref!r} "
+                                   f"at {user_source()}")
+    return ref
+
+
+def assign(ref: "Variable", value, name: str | None = None) -> Tensor:
+    """An op that sets variable `ref` to `value` when run; its value is the new value."""
+    return assign_(_check_ref(ref, "assign"), value, var=ref.name, name=name)
+
+
+def assign_add(ref: "Variable", value, name: str | None = None) -> Tensor:
+    """An op that adds `value` to variable `ref` when run."""
+    return assign_add_(_check_ref(ref, "assign_add"), value, var=ref.name, name=name)
+
+
+def assign_sub(ref: "Variable", value, name: str | None = None) -> Tensor:
+    """An op that subtracts `value` from variable `ref` when run."""
+    return assign_sub_(_check_ref(ref, "assign_sub"), value, var=ref.name, name=name)
+
+
+class Variable(Tensor):
+    """A value that lives in the session across runs (model parameters), TF1 style.
+
+    Reading it is a node (op "variable"); it must be initialised before it is read, e.g. with
+    `sess.run(sg.global_variables_initializer())`.
+
+    Example:
+        >>> import staticgraph as sg
+        >>> w = sg.Variable([1.0, 2.0], name="w")
+        >>> with sg.Session() as sess:
+        ...     _ = sess.run(sg.global_variables_initializer())
+        ...     sess.run(w.assign_add([1.0, 1.0])).tolist()
+        [2.0, 3.0]
+    """
+
+    __slots__ = ("initial_value", "initializer", "trainable")
+
+    def __init__(self, initial_value, dtype=None, name: str | None = None, trainable: bool = True,
+                 graph: Graph | None = None) -> None:
+        graph = graph or (initial_value.graph if isinstance(initial_value, Tensor) else get_default_graph())
+        source = user_source()
+        if not is_tensor(initial_value):
+            try:
+                initial_value = as_array(initial_value, dtype)
+            except InvalidArgumentError as exc:
+                raise InvalidArgumentError(f"Variable {name or ''!r}: {exc} at {source}") from None
+        if dtype is not None and dtypes.as_dtype(dtype) != initial_value.dtype:
+            raise InvalidArgumentError(f"Variable {name or ''!r}: initial value is "
+                                       f"{initial_value.dtype.name}, not {np.dtype(dtype).name} at {source}")
+        var_name = graph.unique_name(name or "Variable")
+        with graph.as_default(), graph.control_dependencies(None), graph.name_scope(var_name + "/"):
+            init_value = initial_value if isinstance(initial_value, Tensor) else \
+                C.constant(initial_value, name="initial_value")
+        apply_static(graph, variable_, [], {"var": var_name, "shape": init_value.shape,
+                                           "dtype": init_value.dtype},
+                     name=var_name, handle=self)
+        self.initial_value = init_value
+        self.trainable = bool(trainable)
+        with graph.as_default(), graph.control_dependencies(None), graph.name_scope(var_name + "/"), \
+                graph.role_scope("init"):
+            self.initializer = assign_(self, init_value, var=var_name, name="Assign")
+        graph.add_to_collection("variables", self)
+        if self.trainable:
+            graph.add_to_collection("trainable_variables", self)
+
+    def assign(self, value, name: str | None = None) -> Tensor:
+        return assign(self, value, name)
+
+    def assign_add(self, value, name: str | None = None) -> Tensor:
+        return assign_add(self, value, name)
+
+    def assign_sub(self, value, name: str | None = None) -> Tensor:
+        return assign_sub(self, value, name)
+
+    def __repr__(self) -> str:
+        return f"<sg.Variable {self.name!r} shape={self.shape} dtype={self.dtype.name}>"
+
+
+no_op_ = defop("no_op", kernel=lambda: None, shape_rule=lambda: Spec((), dtypes.bool_),
+               traits={"no_output"}, doc="Does nothing; used to group control dependencies.")
+
+
+def no_op(name: str | None = None) -> Tensor:
+    """An op that does nothing (its run returns None)."""
+    return no_op_(name=name)
+
+
+def group(*inputs, name: str | None = None) -> Tensor:
+    """An op that runs all `inputs` (ops or tensors) and returns None.
+
+    Example:
+        >>> import staticgraph as sg
+        >>> v = sg.Variable(0.0)
+        >>> step = sg.group(v.assign_add(1.0), v.assign_add(2.0))
+    """
+    flat = []
+    for item in inputs:
+        flat.extend(item if isinstance(item, (list, tuple)) else [item])
+    graphs = {id(t.graph): t.graph for t in flat if isinstance(t, Tensor)}
+    if len(graphs) > 1:
+        raise InvalidArgumentError(f"group: inputs belong to different graphs at {user_source()}")
+    graph = next(iter(graphs.values()), None) or get_default_graph()
+    with graph.as_default(), graph.control_dependencies(flat):
+        return no_op(name=name or "group")
+
+
+def global_variables(graph: Graph | None = None) -> list[Variable]:
+    """Every variable of the (default) graph."""
+    return (graph or get_default_graph()).get_collection("variables")
+
+
+def trainable_variables(graph: Graph | None = None) -> list[Variable]:
+    """The variables of the (default) graph created with trainable=True."""
+    return (graph or get_default_graph()).get_collection("trainable_variables")
+
+
+def variables_initializer(var_list, name: str = "init") -> Tensor:
+    """An op that runs the initializers of `var_list`."""
+    return group(*[v.initializer for v in var_list], name=name)
+
+
+def global_variables_initializer(graph: Graph | None = None) -> Tensor:
+    """An op that initialises every variable of the (default) graph."""
+    graph = graph or get_default_graph()
+    with graph.as_default():
+        return variables_initializer(global_variables(graph))

@@ -1,0 +1,50 @@
+"""Variable storage of a session, and the staged view one run reads and writes through."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from staticgraph.errors import FailedPreconditionError
+
+
+class VariableStore:
+    """Variable values by node name; replaced whole, never changed in place."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, np.ndarray] = {}
+        self.lock = threading.Lock()
+
+    def commit(self, writes: dict[str, np.ndarray]) -> None:
+        with self.lock:
+            self.values.update(writes)
+
+
+class RunState:
+    """What one run sees: the store plus its own staged writes, applied only by `commit`."""
+
+    __slots__ = ("store", "dtypes", "writes")
+
+    def __init__(self, store: VariableStore, dtypes: dict) -> None:
+        self.store = store
+        self.dtypes = dtypes
+        self.writes: dict[str, np.ndarray] = {}
+
+    def read(self, var: str) -> np.ndarray:
+        value = self.writes.get(var)
+        if value is None:
+            value = self.store.values.get(var)
+        if value is None:
+            raise FailedPreconditionError(
+                f"variable {var!r} is read before it is initialised: run "
+                "sg.global_variables_initializer() (or its initializer) first")
+        return value
+
+    def write(self, var: str, value: np.ndarray) -> None:
+        self.writes[var] = value
+
+    def dtype_of(self, var: str) -> np.dtype:
+        return self.dtypes[var]
+
+    def commit(self) -> None:
+        self.store.commit(self.writes)

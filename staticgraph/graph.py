@@ -2,7 +2,8 @@
 
 This module knows nothing about particular ops; `staticgraph.ops` builds nodes through `Graph.add_node`.
 Node attributes: `op`, `attrs`, `shape`, `dtype`, `role`, `source`. Data edges carry `index`
-(the input position, so `x * x` is two parallel edges); control edges carry `control=True`.
+(the input position, so `x * x` is two parallel edges); control edges carry `control=True`;
+an assign's edge from its variable carries `ref=True` (it names the variable, reads nothing).
 """
 from __future__ import annotations
 
@@ -125,11 +126,13 @@ class Graph:
 
     def add_node(self, op: str, inputs: list["Tensor"], attrs: dict, shape: tuple, dtype: np.dtype,
                  source: str, name: str | None = None, role: str | None = None,
-                 handle: "Tensor | None" = None, exact_name: bool = False) -> "Tensor":
+                 handle: "Tensor | None" = None, exact_name: bool = False,
+                 refs: tuple = ()) -> "Tensor":
         """Add one node with data edges from `inputs`; return its Tensor handle.
 
         `handle` (e.g. a Variable being constructed) becomes the node's handle; `exact_name`
-        takes `name` as the full, already unique node name.
+        takes `name` as the full, already unique node name. `refs` are nodes the new one
+        refers to without reading their value (an assign's variable): edges with `ref=True`.
         """
         node_name = name if exact_name else self.unique_name(name or op)
         if node_name in self.nx:
@@ -141,6 +144,8 @@ class Graph:
                              role=role or self.current_role, source=source)
             for index, t in enumerate(inputs):
                 self.nx.add_edge(t.name, node_name, index=index)
+            for ref in refs:
+                self.nx.add_edge(self._own_name(ref), node_name, ref=True)
             for deps in self._control:
                 for dep in deps:
                     self.nx.add_edge(dep, node_name, control=True)

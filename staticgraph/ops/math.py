@@ -72,7 +72,7 @@ tanh = defop("tanh", kernel=np.tanh, shape_rule=float_unary, traits=EW,
 
 def _sigmoid_kernel(x, out=None):
     # 1 / (1 + exp(-x)) computed as exp(-log(1 + exp(-x))), which never overflows.
-    r = np.negative(x, out=out)
+    r = np.negative(x, out=np.empty_like(x) if out is None else out)
     np.logaddexp(0, r, out=r)
     np.negative(r, out=r)
     return np.exp(r, out=r)

@@ -178,7 +178,7 @@ def apply(op: OpDef, inputs: Sequence, attrs: dict, name: str | None = None):
 
 
 def apply_static(graph: Graph, op: OpDef, inputs: Sequence, attrs: dict, name: str | None = None,
-                 handle: Tensor | None = None) -> Tensor:
+                 handle: Tensor | None = None, refs: tuple = ()) -> Tensor:
     """Add `op` to `graph` as a node, after checking its shape rule; constants become nodes."""
     source = user_source()
     hint = dtype_hint(inputs)
@@ -189,7 +189,7 @@ def apply_static(graph: Graph, op: OpDef, inputs: Sequence, attrs: dict, name: s
         raise InvalidArgumentError(f"{op.name}: {exc} at {source}") from None
     spec = infer_spec(op, [Spec(t.shape, t.dtype) for t in tensors], attrs, source)
     return graph.add_node(op.name, tensors, attrs, spec.shape, spec.dtype, source, name=name,
-                          handle=handle, exact_name=handle is not None)
+                          handle=handle, exact_name=handle is not None, refs=refs)
 
 
 def infer_spec(op: OpDef, specs: list[Spec], attrs: dict, source: str) -> Spec:

@@ -25,7 +25,8 @@ variable_ = defop("variable", kernel=lambda state, *, var, shape, dtype: state.r
                   doc="The current value of a variable held by the session.")
 
 
-def _assign_rule(ref: Spec, value: Spec, *, var):
+def _assign_rule(value: Spec, *, var, shape, dtype):
+    ref = Spec(shape, dtype)
     if value.dtype != ref.dtype:
         raise ShapeError(f"dtypes differ: variable {var!r} is {ref.dtype.name}, value is "
                          f"{value.dtype.name}")
@@ -44,36 +45,38 @@ def _write(state, var, value):
 
 
 ST = {"stateful"}
-assign_ = defop("assign", kernel=lambda state, ref, value, *, var: _write(state, var, value),
+assign_ = defop("assign", kernel=lambda state, value, **a: _write(state, a["var"], value),
                 shape_rule=_assign_rule, traits=ST)
 assign_add_ = defop("assign_add",
-                    kernel=lambda state, ref, value, *, var: _write(state, var, state.read(var) + value),
+                    kernel=lambda state, value, **a: _write(state, a["var"], state.read(a["var"]) + value),
                     shape_rule=_assign_rule, traits=ST)
 assign_sub_ = defop("assign_sub",
-                    kernel=lambda state, ref, value, *, var: _write(state, var, state.read(var) - value),
+                    kernel=lambda state, value, **a: _write(state, a["var"], state.read(a["var"]) - value),
                     shape_rule=_assign_rule, traits=ST)
 
 
-def _check_ref(ref, what: str) -> "Variable":
+def _assign(op, ref, value, name) -> Tensor:
+    """Add an assign-like node: its input is `value`; a ref edge ties it to the variable."""
     if not isinstance(ref, Variable):
-        raise InvalidArgumentError(f"{what}: the target must be an sg.Variable, got {ref!r} "
+        raise InvalidArgumentError(f"{op.name}: the target must be an sg.Variable, got {ref!r} "
                                    f"at {user_source()}")
-    return ref
+    attrs = {"var": ref.name, "shape": ref.shape, "dtype": ref.dtype}
+    return apply_static(ref.graph, op, [value], attrs, name=name, refs=(ref.name,))
 
 
 def assign(ref: "Variable", value, name: str | None = None) -> Tensor:
     """An op that sets variable `ref` to `value` when run; its value is the new value."""
-    return assign_(_check_ref(ref, "assign"), value, var=ref.name, name=name)
+    return _assign(assign_, ref, value, name)
 
 
 def assign_add(ref: "Variable", value, name: str | None = None) -> Tensor:
     """An op that adds `value` to variable `ref` when run."""
-    return assign_add_(_check_ref(ref, "assign_add"), value, var=ref.name, name=name)
+    return _assign(assign_add_, ref, value, name)
 
 
 def assign_sub(ref: "Variable", value, name: str | None = None) -> Tensor:
     """An op that subtracts `value` from variable `ref` when run."""
-    return assign_sub_(_check_ref(ref, "assign_sub"), value, var=ref.name, name=name)
+    return _assign(assign_sub_, ref, value, name)
 
 
 class Variable(Tensor):
@@ -116,7 +119,7 @@ class Variable(Tensor):
         self.trainable = bool(trainable)
         with graph.as_default(), graph.control_dependencies(None), graph.name_scope(var_name + "/"), \
                 graph.role_scope("init"):
-            self.initializer = assign_(self, init_value, var=var_name, name="Assign")
+            self.initializer = assign(self, init_value, name="Assign")
         graph.add_to_collection("variables", self)
         if self.trainable:
             graph.add_to_collection("trainable_variables", self)

@@ -30,8 +30,8 @@ def needed_nodes(graph: Graph, targets, fed) -> set[str]:
     seen = set(targets)
     stack = [t for t in targets if t not in fed]
     while stack:
-        for u, _ in graph.nx.in_edges(stack.pop()):
-            if u not in seen:
+        for u, _, d in graph.nx.in_edges(stack.pop(), data=True):
+            if u not in seen and not d.get("ref"):
                 seen.add(u)
                 if u not in fed:
                     stack.append(u)

@@ -76,12 +76,12 @@ ROWS = [
         [[(5,)]], domain="nonzero", smooth=False),
     Row("add_n", lambda a, b, c: sg.add_n([a, b, c]), lambda a, b, c: a + b + c,
         [[(3,), (3,), (3,)], [(2, 3), (3,), ()]]),
-    Row("cast", lambda x: sg.cast(x, sg.float64) * x, lambda x: x * x, UNARY_CASES),
-    Row("cast_to_int", lambda x: sg.cast(sg.cast(x, sg.int64), sg.float64), lambda x: x.astype(np.int64).astype(float),
+    Row("cast", lambda x: sg.cast(x, x.dtype) * x, lambda x: x * x, UNARY_CASES),
+    Row("cast_to_int", lambda x: sg.cast(sg.cast(x, sg.int64), x.dtype), lambda x: x.astype(np.int64).astype(float),
         [[(4,)]], domain="nonzero", differentiable=False),
-    Row("compare", lambda x, y: sg.cast(sg.logical_and(x < y, sg.logical_not(sg.equal(x, y))), sg.float64)
-        + sg.cast(sg.logical_or(x >= y, sg.logical_xor(x <= y, x > y)), sg.float64)
-        + sg.cast(sg.not_equal(x, y), sg.float64),
+    Row("compare", lambda x, y: sg.cast(sg.logical_and(x < y, sg.logical_not(sg.equal(x, y))), x.dtype)
+        + sg.cast(sg.logical_or(x >= y, sg.logical_xor(x <= y, x > y)), x.dtype)
+        + sg.cast(sg.not_equal(x, y), x.dtype),
         lambda x, y: ((x < y) & ~(x == y)).astype(float) + ((x >= y) | ((x <= y) ^ (x > y))).astype(float)
         + (x != y).astype(float), [[(3,), (3,)]], differentiable=False),
     Row("matmul", lambda a, b: a @ b, np.matmul,
@@ -98,7 +98,7 @@ ROWS = [
     Row("min", lambda x: sg.min(x), lambda x: x.min(), [[(3, 4)]], smooth=False),
     Row("norm", lambda x: sg.norm(x), np.linalg.norm, [[(4,)], [(2, 3)]]),
     Row("norm_axis", lambda x: sg.norm(x, axis=1), lambda x: np.linalg.norm(x, axis=1), [[(2, 3)]]),
-    Row("argmax", lambda x: sg.cast(sg.argmax(x, 1) + sg.argmin(x, 0), sg.float64),
+    Row("argmax", lambda x: sg.cast(sg.argmax(x, 1) + sg.argmin(x, 0), x.dtype),
         lambda x: (x.argmax(1) + x.argmin(0)[:3]).astype(float), [[(3, 3)]], differentiable=False),
     Row("reshape", lambda x: sg.reshape(x, (3, -1)) * 2, lambda x: x.reshape(3, -1) * 2, [[(2, 3)], [(6,)]]),
     Row("transpose", lambda x: sg.transpose(x, (1, 2, 0)), lambda x: x.transpose(1, 2, 0), [[(2, 3, 4)]]),
@@ -116,7 +116,7 @@ ROWS = [
     Row("getitem_mask", lambda x: x[MASK], lambda x: x[MASK], [[(2, 3)]]),
     Row("gather", lambda x: sg.gather(x, sg.constant(IDX), axis=1), lambda x: np.take(x, IDX, axis=1),
         [[(2, 3)]]),
-    Row("one_hot", lambda x: sg.one_hot(sg.constant(IDX), 3, dtype=sg.float64) * x,
+    Row("one_hot", lambda x: sg.one_hot(sg.constant(IDX), 3, dtype=x.dtype) * x,
         lambda x: np.eye(3)[IDX] * x, [[(4, 3)]]),
     Row("softmax", lambda x: sg.softmax(x), _softmax, [[(2, 4)], [(3,)]]),
     Row("log_softmax", lambda x: sg.log_softmax(x, axis=0), lambda x: _log_softmax(x, 0), [[(3, 2)]]),
@@ -126,7 +126,7 @@ ROWS = [
         lambda z: sg.sparse_softmax_cross_entropy_with_logits(labels=sg.constant(IDX), logits=z),
         lambda z: -_log_softmax(z)[np.arange(4), IDX], [[(4, 3)]]),
     Row("zeros_like", lambda x: x * sg.ones_like(x) + sg.zeros_like(x), lambda x: x, UNARY_CASES),
-    Row("fill", lambda x: sg.fill((2, 3), x) * sg.ones((2, 3), sg.float64) + sg.zeros((3,), sg.float64),
+    Row("fill", lambda x: sg.fill((2, 3), x) * sg.ones((2, 3), x.dtype) + sg.zeros((3,), x.dtype),
         lambda x: np.full((2, 3), x), [[()]]),
     Row("identity", lambda x: sg.identity(x) * x, lambda x: x * x, UNARY_CASES),
     Row("stop_gradient", lambda x: sg.stop_gradient(x * x) * x, lambda x: x ** 3, UNARY_CASES,

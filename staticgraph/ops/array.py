@@ -267,7 +267,6 @@ def stack(values, axis: int = 0, name: str | None = None):
 
 
 # ----- indexing ----------------------------------------------------------------------------
-_UNKNOWN = 1 << 40  # stands in for an unknown dim when numpy computes an indexing result's shape
 
 
 def canonical_key(key) -> tuple:
@@ -294,6 +293,10 @@ def canonical_key(key) -> tuple:
     return tuple(out)
 
 
+def _is_bool(value) -> bool:
+    return isinstance(value, bool) or isinstance(value, tuple) and any(_is_bool(v) for v in value)
+
+
 def _freeze(value):
     return tuple(_freeze(v) for v in value) if isinstance(value, list) else value
 
@@ -303,12 +306,17 @@ def _numpy_key(key: tuple) -> tuple:
 
 
 def _getitem_rule(x: Spec, *, key):
-    dummy = np.broadcast_to(np.empty((), np.int8), tuple(_UNKNOWN if d is None else d for d in x.shape))
+    if not known(x.shape) and any(isinstance(k, tuple) and _is_bool(k) for k in key):
+        raise ShapeError(f"a boolean mask index needs the indexed dims known, got {fmt(x.shape)}")
+    # numpy computes the result shape on a zero-stride dummy array; an unknown dim is stood in
+    # for by a huge size, and any result dim that large is unknown again.
+    unknown = 2 ** max(12, 60 // max(1, list(x.shape).count(None)))
+    dummy = np.broadcast_to(np.empty((), np.int8), tuple(unknown if d is None else d for d in x.shape))
     try:
         shape = dummy[_numpy_key(key)].shape
     except IndexError as exc:
         raise ShapeError(f"index {key} does not fit {fmt(x.shape)}: {exc}") from None
-    return Spec(tuple(None if d > _UNKNOWN // 2 else d for d in shape), x.dtype)
+    return Spec(tuple(None if d >= unknown // 2 else d for d in shape), x.dtype)
 
 
 def _getitem_kernel(x, *, key):
@@ -334,7 +342,8 @@ def _getitem_grad_kernel(ct, like, *, key):
     return grad
 
 
-getitem_grad = defop("getitem_grad", kernel=_getitem_grad_kernel, shape_rule=_like_rule,
+getitem_grad = defop("getitem_grad", kernel=_getitem_grad_kernel,
+                     shape_rule=lambda ct, like, *, key: _like_rule(ct, like),
                      traits={"foldable"},
                      vjp=lambda ct, g, like, out, key: [getitem(ct, key), None],
                      doc="Zeros of like's shape with ct added at [key] (the vjp of getitem).")

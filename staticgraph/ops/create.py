@@ -6,7 +6,7 @@ import numpy as np
 from staticgraph import dtypes
 from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 from staticgraph.graph import get_default_graph
-from staticgraph.ops import array as A
+from staticgraph.ops import reduce as R
 from staticgraph.ops.registry import ShapeError, Spec, apply_static, as_array, defop
 from staticgraph.ops.shapes import known, same_as_input
 
@@ -103,7 +103,7 @@ def _fill_rule(value: Spec, *, shape):
 
 fill_ = defop("fill", kernel=lambda value, *, shape: np.full(shape, value),
               shape_rule=_fill_rule,
-              vjp=lambda ct, value, out, shape: [A.sum(ct)],
+              vjp=lambda ct, value, out, shape: [R.sum(ct)],
               traits={"foldable"}, doc="A tensor of `shape` holding the scalar `value`.")
 
 

@@ -15,23 +15,22 @@ from staticgraph.ops.shapes import (broadcast_shapes, comparison, elementwise, f
                                     float_unary, logical, numeric_elementwise, numeric_unary,
                                     require_bool, same_dtype)
 
-unbroadcast = A.unbroadcast
 EW = {"elementwise", "out", "foldable", "inplace_ok"}
 
 # ----- arithmetic -------------------------------------------------------------------------
 add = defop("add", kernel=np.add, shape_rule=numeric_elementwise, traits=EW,
-            vjp=lambda ct, x, y, out: [unbroadcast(ct, x), unbroadcast(ct, y)])
+            vjp=lambda ct, x, y, out: [A.unbroadcast(ct, x), A.unbroadcast(ct, y)])
 
 subtract = defop("subtract", kernel=np.subtract, shape_rule=numeric_elementwise, traits=EW,
-                 vjp=lambda ct, x, y, out: [unbroadcast(ct, x), unbroadcast(negative(ct), y)])
+                 vjp=lambda ct, x, y, out: [A.unbroadcast(ct, x), A.unbroadcast(negative(ct), y)])
 
 multiply = defop("multiply", kernel=np.multiply, shape_rule=numeric_elementwise, traits=EW,
-                 vjp=lambda ct, x, y, out: [unbroadcast(ct * y, x), unbroadcast(ct * x, y)])
+                 vjp=lambda ct, x, y, out: [A.unbroadcast(ct * y, x), A.unbroadcast(ct * x, y)])
 
 # d(x/y) = dx / y - x dy / y^2 = dx / y - out dy / y
 divide = defop("divide", kernel=np.divide, shape_rule=float_elementwise, traits=EW,
-               vjp=lambda ct, x, y, out: [unbroadcast(ct / y, x),
-                                          unbroadcast(negative(ct * out / y), y)])
+               vjp=lambda ct, x, y, out: [A.unbroadcast(ct / y, x),
+                                          A.unbroadcast(negative(ct * out / y), y)])
 
 negative = defop("negative", kernel=np.negative, shape_rule=numeric_unary, traits=EW,
                  vjp=lambda ct, x, out: [negative(ct)])
@@ -45,8 +44,8 @@ def _safe_log(x):
 
 # d(x**y) = y x**(y-1) dx + log(x) x**y dy
 power = defop("power", kernel=np.power, shape_rule=numeric_elementwise, traits=EW,
-              vjp=lambda ct, x, y, out: [unbroadcast(ct * y * power(x, y - 1), x),
-                                         unbroadcast(ct * out * _safe_log(x), y)])
+              vjp=lambda ct, x, y, out: [A.unbroadcast(ct * y * power(x, y - 1), x),
+                                         A.unbroadcast(ct * out * _safe_log(x), y)])
 
 square = defop("square", kernel=np.square, shape_rule=numeric_unary, traits=EW,
                vjp=lambda ct, x, out: [ct * (2 * x)])
@@ -94,24 +93,29 @@ abs = defop("abs", kernel=np.abs, shape_rule=numeric_unary, traits=EW,
             vjp=lambda ct, x, out: [ct * sign(x)])
 
 
-def _tie_split(ct, x, y):
-    """Cotangents of max(x, y): the larger input takes ct; a tie gives each half."""
-    wins = cast(greater(x, y), ct.dtype) + 0.5 * cast(equal(x, y), ct.dtype)
-    return [unbroadcast(ct * wins, x), unbroadcast(ct * (1 - wins), y)]
+def _tie_split(ct, x, y, beats):
+    """Cotangents of max/min(x, y): the input that `beats` the other takes ct; a tie gives each half."""
+    share = cast(beats(x, y), ct.dtype) + 0.5 * cast(equal(x, y), ct.dtype)
+    return [A.unbroadcast(ct * share, x), A.unbroadcast(ct * (1 - share), y)]
 
 
 maximum = defop("maximum", kernel=np.maximum, shape_rule=numeric_elementwise, traits=EW,
-                vjp=lambda ct, x, y, out: _tie_split(ct, x, y))
+                vjp=lambda ct, x, y, out: _tie_split(ct, x, y, greater))
 
 minimum = defop("minimum", kernel=np.minimum, shape_rule=numeric_elementwise, traits=EW,
-                vjp=lambda ct, x, y, out: _tie_split(ct, y, x)[::-1])
+                vjp=lambda ct, x, y, out: _tie_split(ct, x, y, less))
 
 
 def _add_n_kernel(*xs, out=None):
-    total = np.add(xs[0], xs[1], out=out) if len(xs) > 1 else np.copy(xs[0])
+    if out is None:
+        out = np.empty(np.broadcast_shapes(*(np.shape(x) for x in xs)), np.result_type(*xs))
+    if len(xs) == 1:
+        np.copyto(out, xs[0])
+    else:
+        np.add(xs[0], xs[1], out=out)
     for x in xs[2:]:
-        np.add(total, x, out=total)
-    return total
+        np.add(out, x, out=out)
+    return out
 
 
 def _add_n_rule(*xs: Spec):
@@ -121,7 +125,7 @@ def _add_n_rule(*xs: Spec):
 
 
 add_n_ = defop("add_n", kernel=_add_n_kernel, shape_rule=_add_n_rule, traits=EW,
-               vjp=lambda ct, *xs, out: [unbroadcast(ct, x) for x in xs],
+               vjp=lambda ct, *xs, out: [A.unbroadcast(ct, x) for x in xs],
                doc="The sum of several tensors in one node (where gradient paths meet).")
 
 
@@ -138,8 +142,8 @@ def _where_rule(cond: Spec, x: Spec, y: Spec):
 
 where_ = defop("where", kernel=np.where, shape_rule=_where_rule, traits={"elementwise", "foldable"},
                vjp=lambda ct, c, x, y, out: [None,
-                                             unbroadcast(where(c, ct, C.zeros_like(ct)), x),
-                                             unbroadcast(where(c, C.zeros_like(ct), ct), y)])
+                                             A.unbroadcast(where(c, ct, C.zeros_like(ct)), x),
+                                             A.unbroadcast(where(c, C.zeros_like(ct), ct), y)])
 
 
 def where(condition, x, y, name: str | None = None):

@@ -124,6 +124,14 @@ class Variable(Tensor):
         if self.trainable:
             graph.add_to_collection("trainable_variables", self)
 
+    def read_value(self, name: str | None = None) -> Tensor:
+        """A new read of the variable, ordered by the enclosing control_dependencies.
+
+        The variable handle itself is one node read wherever the executor schedules it; inside
+        `sg.control_dependencies([update])` use `v.read_value()` to see the updated value.
+        """
+        return apply_static(self.graph, variable_, [], self.node["attrs"], name=name or "read")
+
     def assign(self, value, name: str | None = None) -> Tensor:
         return assign(self, value, name)
 

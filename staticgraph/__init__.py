@@ -27,5 +27,6 @@ from staticgraph.ops.state import (Variable, assign, assign_add, assign_sub, glo
                                    variables_initializer)
 from staticgraph.autodiff.reverse import gradients
 from staticgraph.runtime.session import Session
+from staticgraph.io.dot import to_dot, write_dot
 
 __version__ = "0.1.0"

@@ -1,0 +1,4 @@
+"""Getting graphs out of the process: DOT drawings (and their Graphviz renderings)."""
+from staticgraph.io.dot import graphviz_available, to_dot, write_dot
+
+__all__ = ["graphviz_available", "to_dot", "write_dot"]

@@ -1,0 +1,305 @@
+"""DOT export: draw a graph (or the part some fetches need) with pydot, and render it with Graphviz.
+
+Nodes are coloured by kind (placeholder, variable, constant, then the node's role), name scopes
+become nested clusters, data edges carry the shape flowing along them, control edges are dashed,
+an assign's edge from its variable is dotted, and edges out of a gradient stop are red.
+"""
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pydot
+
+from staticgraph.errors import FailedPreconditionError, GraphError, InvalidArgumentError
+from staticgraph.graph import ROLES, Graph, Tensor
+from staticgraph.ops.registry import REGISTRY
+from staticgraph.ops.shapes import fmt
+
+# Leaves are told apart by what they are; every other node by the role it plays.
+LEAF_KINDS = ("placeholder", "variable", "constant")
+KIND_COLORS = {
+    "placeholder": "#ffd966", "variable": "#f6a04d", "constant": "#d9d9d9",
+    "forward": "#9fc5f8", "gradient": "#f4a7a7", "tangent": "#b6d7a8",
+    "update": "#c9b3f0", "init": "#f3f3f3", "recompute": "#8fdede",
+}
+KIND_SHAPES = {"placeholder": "invhouse", "variable": "cylinder", "constant": "box"}
+STOP_COLOR = "#cc0000"
+LEGEND_NODE = "sg legend"
+SMALL_CONSTANT = 6  # constants with at most this many elements show their value
+FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf"}
+INSTALL_HINT = ("Graphviz's `dot` program is not on PATH, so only .dot files can be written. "
+                "Install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
+                "(macOS) or `conda install -c conda-forge graphviz`, or write a .dot file instead.")
+
+
+def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
+           legend: bool = True) -> pydot.Dot:
+    """Draw a graph as a `pydot.Dot`: roles coloured, shapes on edges, name scopes as clusters.
+
+    Args:
+        graph_or_fetches: a `Graph`; a Tensor or list/tuple of Tensors (then only what computing
+            them needs: their ancestors along data, control and ref edges); an object with a
+            `recorded_graph()` method or a `.graph` attribute giving a `Graph` (an eager tensor,
+            an Executable).
+        show: the roles to draw (see `staticgraph.graph.ROLES`), or a comma-separated string.
+        plan: an object with `.memory.buffers`, or a dict node name -> buffer id; each drawn
+            node in it gets its buffer id in its label.
+        title: a caption drawn above the graph.
+        legend: add a cluster explaining the colours and edge styles.
+    Returns:
+        The `pydot.Dot`; `.to_string()` gives DOT text, `write_dot` writes or renders it.
+    Raises:
+        InvalidArgumentError: an unknown role, a bad plan, or nothing drawable was given.
+        GraphError: fetches from different graphs.
+    Example:
+        >>> import staticgraph as sg
+        >>> x = sg.placeholder(sg.float64, (4,), name="x")
+        >>> (dx,) = sg.gradients(2 * sg.dot(x, x), [x])
+        >>> dot = sg.to_dot(dx, show="forward,gradient", title="y = 2 x.x")
+        >>> '"x"' in dot.to_string()
+        True
+    """
+    graph, wanted = _resolve(graph_or_fetches)
+    roles = _roles(show)
+    buffers = _buffers(plan)
+    names = [n for n, d in graph.nx.nodes(data=True)
+             if d.get("role", "forward") in roles and (wanted is None or n in wanted)]
+    dot = pydot.Dot(_quote("staticgraph"), graph_type="digraph", rankdir="TB", fontname="Helvetica")
+    dot.set_node_defaults(fontname="Helvetica", fontsize="10", style="filled", color="#444444")
+    dot.set_edge_defaults(fontname="Helvetica", fontsize="8", color="#444444")
+    if title:
+        dot.set("label", _quote(title))
+        dot.set("labelloc", "t")
+        dot.set("fontsize", "14")
+    clusters: dict = {}
+    for name in names:
+        _cluster_for(name.rpartition("/")[0], dot, clusters).add_node(
+            _node(name, graph.nx.nodes[name], buffers.get(name)))
+    edge_kinds = _add_edges(dot, graph, set(names))
+    if legend and names:
+        _add_legend(dot, {node_kind(graph.nx.nodes[n]) for n in names}, edge_kinds)
+    return dot
+
+
+def node_kind(node: dict) -> str:
+    """The colour class of a node (its attribute dict): a leaf kind, else its role."""
+    return node["op"] if node["op"] in LEAF_KINDS else node.get("role", "forward")
+
+
+def _resolve(target) -> tuple[Graph, set[str] | None]:
+    """The graph to draw and the node names to keep (None: all of them)."""
+    if isinstance(target, Graph):
+        return target, None
+    if isinstance(target, Tensor) or isinstance(target, (list, tuple)):
+        fetches = [target] if isinstance(target, Tensor) else list(target)
+        bad = [f for f in fetches if not isinstance(f, Tensor)]
+        if not fetches or bad:
+            raise InvalidArgumentError(f"to_dot: fetches must be static Tensors, got {bad or fetches!r}")
+        graph = fetches[0].graph
+        if any(f.graph is not graph for f in fetches):
+            raise GraphError("to_dot: the fetches belong to different graphs")
+        wanted = {f.name for f in fetches}
+        for f in fetches:
+            wanted |= nx.ancestors(graph.nx, f.name)
+        return graph, wanted
+    recorded = getattr(target, "recorded_graph", None)
+    found = recorded() if callable(recorded) else getattr(target, "graph", None)
+    if isinstance(found, Graph):
+        return found, None
+    raise InvalidArgumentError(
+        f"to_dot: expected a Graph, a Tensor, a list of Tensors, or an object with a "
+        f"recorded_graph() method or a .graph Graph; got {type(target).__name__}")
+
+
+def _roles(show) -> frozenset:
+    roles = [r.strip() for r in show.split(",")] if isinstance(show, str) else list(show)
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise InvalidArgumentError(f"to_dot: unknown role(s) {unknown}; roles are {', '.join(ROLES)}")
+    return frozenset(roles)
+
+
+def _buffers(plan) -> Mapping:
+    if plan is None:
+        return {}
+    if isinstance(plan, Mapping):
+        return plan
+    buffers = getattr(getattr(plan, "memory", None), "buffers", None)
+    if isinstance(buffers, Mapping):
+        return buffers
+    raise InvalidArgumentError(f"to_dot: plan must be a dict (node name -> buffer id) or have "
+                               f".memory.buffers (an Executable); got {type(plan).__name__}")
+
+
+def _quote(text: str) -> str:
+    """A DOT quoted string; quoting every id keeps '/', '.', '-' and keywords like `node` safe."""
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _cluster_for(scope: str, root: pydot.Dot, clusters: dict):
+    """The (nested) cluster drawing name scope `scope`, created on first use; root for no scope."""
+    if not scope:
+        return root
+    if scope not in clusters:
+        parent = _cluster_for(scope.rpartition("/")[0], root, clusters)
+        cluster = pydot.Subgraph(_quote("cluster_" + scope), label=_quote(scope.rpartition("/")[2]),
+                                 tooltip=_quote(scope), style='"rounded,dashed"', color="#888888",
+                                 fontname="Helvetica", fontsize="10")
+        parent.add_subgraph(cluster)
+        clusters[scope] = cluster
+    return clusters[scope]
+
+
+def _node(name: str, node: dict, buffer) -> pydot.Node:
+    traits = _traits(node["op"])
+    attrs = {"label": _label(name, node, traits, buffer), **_kind_style(node_kind(node)),
+             "tooltip": _quote(f"{name}: {node['op']} {_shape_text(node)} {_dtype_text(node)}, "
+                               f"role {node.get('role', 'forward')}, created at {node.get('source', '?')}")}
+    if "stops_gradient" in traits:
+        attrs.update(color=STOP_COLOR, penwidth="2")
+    return pydot.Node(_quote(name), **attrs)
+
+
+def _kind_style(kind: str) -> dict:
+    """Leaves keep their own outline; ops are rounded boxes filled with their role's colour."""
+    style = "filled" if kind in KIND_SHAPES else '"rounded,filled"'
+    return {"fillcolor": KIND_COLORS[kind], "shape": KIND_SHAPES.get(kind, "box"), "style": style}
+
+
+def _traits(op: str) -> frozenset:
+    known = REGISTRY.get(op)
+    return known.traits if known is not None else frozenset()
+
+
+def _label(name: str, node: dict, traits: frozenset, buffer) -> str:
+    """An HTML-like label: name, op and shape, a small constant's value, buffer, source line."""
+    op_line = node["op"] if "no_output" in traits else f"{node['op']} {_shape_text(node)}"
+    rows = [f"<B>{html.escape(name.rpartition('/')[2])}</B>", html.escape(op_line)]
+    value = node.get("attrs", {}).get("value") if node["op"] == "constant" else None
+    if value is not None and np.size(value) <= SMALL_CONSTANT:
+        rows.append(html.escape("= " + _value_text(value)))
+    if buffer is not None:
+        rows.append(html.escape(f"buffer {buffer}"))
+    source = node.get("source")
+    if source and source != "<staticgraph>":
+        rows.append(f'<FONT POINT-SIZE="8" COLOR="#555555">{html.escape(source)}</FONT>')
+    return "<" + "<BR/>".join(rows) + ">"
+
+
+def _shape_text(node: dict) -> str:
+    shape = node.get("shape")
+    return "(?)" if shape is None else fmt(shape)
+
+
+def _dtype_text(node: dict) -> str:
+    dtype = node.get("dtype")
+    return "" if dtype is None else np.dtype(dtype).name
+
+
+def _value_text(value) -> str:
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return str(arr.item())
+    return np.array2string(arr, precision=4, separator=", ")
+
+
+def _add_edges(dot: pydot.Dot, graph: Graph, drawn: set[str]) -> set[str]:
+    """Draw the edges between drawn nodes; return the special kinds used (for the legend)."""
+    used = set()
+    for u, v, data in graph.nx.edges(data=True):
+        if u not in drawn or v not in drawn:
+            continue
+        kind, attrs = _edge_style(graph.nx.nodes[u], data)
+        used.add(kind)
+        dot.add_edge(pydot.Edge(_quote(u), _quote(v), **attrs))
+    return used - {"data"}
+
+
+def _edge_style(source: dict, data: dict) -> tuple[str, dict]:
+    if data.get("control"):
+        return "control", {"style": "dashed", "color": "#888888", "arrowhead": "empty"}
+    if data.get("ref"):
+        return "ref", {"style": "dotted", "label": _quote("ref"), "arrowhead": "odot"}
+    traits = _traits(source["op"])
+    label = {} if "no_output" in traits else {"label": _quote(_shape_text(source))}
+    if "stops_gradient" in traits:
+        return "stop", {**label, "style": "dashed", "color": STOP_COLOR, "fontcolor": STOP_COLOR,
+                        "penwidth": "2"}
+    return "data", label
+
+
+EDGE_NOTES = {
+    "control": "dashed grey: control dependency (runs after, reads nothing)",
+    "ref": "dotted: the variable an assign writes",
+    "stop": "red dashed: gradients stop here",
+}
+
+
+def _add_legend(dot: pydot.Dot, kinds: set[str], edge_kinds: set[str]) -> None:
+    """One table node: a colour swatch per kind drawn, then the special edge styles used."""
+    rows = [f'<TR><TD BGCOLOR="{KIND_COLORS[k]}" WIDTH="18"> </TD><TD ALIGN="LEFT">{k}</TD></TR>'
+            for k in KIND_COLORS if k in kinds]
+    rows += [f'<TR><TD COLSPAN="2" ALIGN="LEFT">{html.escape(EDGE_NOTES[k])}</TD></TR>'
+             for k in EDGE_NOTES if k in edge_kinds]
+    table = ('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
+             '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>' + "".join(rows) + "</TABLE>")
+    # The space in the id keeps it apart from every graph node (names cannot hold spaces).
+    dot.add_node(pydot.Node(_quote(LEGEND_NODE), label=f"<{table}>", shape="plaintext",
+                            style="solid", fontsize="9"))
+
+
+def graphviz_available() -> bool:
+    """True when Graphviz's `dot` program is on PATH (needed for .svg / .png / .pdf output)."""
+    return shutil.which("dot") is not None
+
+
+def write_dot(dot_or_graph, path, **options) -> Path:
+    """Write a drawing as DOT text (.dot, .gv) or render it with Graphviz (.svg, .png, .pdf).
+
+    Args:
+        dot_or_graph: a `pydot.Dot`, or anything `to_dot` accepts (drawn with `**options`).
+        path: the file to write; its suffix picks the format.
+    Returns:
+        The path written, as a `pathlib.Path`.
+    Raises:
+        InvalidArgumentError: an unsupported suffix.
+        FailedPreconditionError: an image was asked for but Graphviz's `dot` is not installed
+            (the message says how to install it), or `dot` failed.
+    Example:
+        >>> import staticgraph as sg, tempfile, os
+        >>> x = sg.placeholder(sg.float64, (3,), name="x")
+        >>> path = sg.write_dot(sg.to_dot(x * x), os.path.join(tempfile.mkdtemp(), "g.dot"))
+        >>> path.read_text().startswith("digraph")
+        True
+    """
+    dot = dot_or_graph if isinstance(dot_or_graph, pydot.Dot) else to_dot(dot_or_graph, **options)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise InvalidArgumentError(f"write_dot: cannot write {str(path)!r}; use one of "
+                                   f"{', '.join(FORMATS)}")
+    source = dot.to_string()
+    if FORMATS[suffix] is None:
+        path.write_text(source, encoding="utf-8")
+    else:
+        path.write_bytes(render(source, FORMATS[suffix]))
+    return path
+
+
+def render(source: str, image_format: str) -> bytes:
+    """Run Graphviz's `dot -T<image_format>` on DOT `source`; return the image bytes."""
+    program = shutil.which("dot")
+    if program is None:
+        raise FailedPreconditionError(INSTALL_HINT)
+    result = subprocess.run([program, f"-T{image_format}"], input=source.encode("utf-8"),
+                            capture_output=True, check=False)
+    if result.returncode != 0:
+        raise FailedPreconditionError(f"Graphviz's dot failed (exit {result.returncode}): "
+                                      f"{result.stderr.decode(errors='replace').strip()}")
+    return result.stdout

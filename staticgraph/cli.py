@@ -1,0 +1,136 @@
+"""The `staticgraph` command line (also `python -m staticgraph`): one table of subcommands.
+
+To add a subcommand, write its `add_arguments(parser)` and `run(args) -> exit code` and give it a
+row in `COMMANDS`; `main` builds the argparse sub-parsers from that table.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import sys
+from pathlib import Path
+from typing import Callable, NamedTuple, Sequence
+
+from staticgraph import __version__
+from staticgraph.errors import StaticGraphError
+from staticgraph.graph import ROLES, get_default_graph, reset_default_graph
+
+
+class Command(NamedTuple):
+    """One subcommand: its one-line help, its arguments, and what it does (returns an exit code)."""
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# ----- staticgraph demo ---------------------------------------------------------------------
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="out", metavar="DIR",
+                        help="where to write notes.dot / notes.svg (default: out)")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from staticgraph.demos import notes  # imported on use: the demo is not needed to draw graphs
+    results = notes.main(args.out)
+    return 0 if all(check.match for check in results.values()) else 1
+
+
+# ----- staticgraph dot ----------------------------------------------------------------------
+def _roles(text: str) -> tuple[str, ...]:
+    roles = tuple(r.strip() for r in text.split(",") if r.strip())
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise argparse.ArgumentTypeError(f"unknown role(s) {unknown}; choose from {', '.join(ROLES)}")
+    return roles
+
+
+def _drawing_path(text: str) -> Path:
+    from staticgraph.io.dot import FORMATS
+    path = Path(text)
+    if path.suffix.lower() not in FORMATS:
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: use a name ending in "
+                                         f"{', '.join(FORMATS)}")
+    return path
+
+
+def _dot_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("script", type=Path, help="a Python script that builds a graph")
+    parser.add_argument("-o", "--output", type=_drawing_path, required=True,
+                        help="the file to write: .dot or .gv (text), .svg, .png or .pdf (Graphviz)")
+    parser.add_argument("--show", type=_roles, default=ROLES, metavar="ROLES",
+                        help=f"comma-separated roles to draw (default: all of {','.join(ROLES)})")
+    parser.add_argument("--title", help="a caption above the graph (default: the script's name)")
+
+
+def _dot(args: argparse.Namespace) -> int:
+    from staticgraph.io.dot import to_dot, write_dot
+    if not args.script.is_file():
+        print(f"staticgraph dot: no such script: {args.script}", file=sys.stderr)
+        return 2
+    code = run_script(args.script)
+    if code:
+        return code
+    graph = get_default_graph()
+    if len(graph) == 0:
+        print(f"staticgraph dot: {args.script} added no nodes to the default graph (a graph made "
+              "with sg.Graph() and as_default() is not seen)", file=sys.stderr)
+        return 1
+    dot = to_dot(graph, show=args.show, title=args.title or args.script.name)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    print(f"wrote {write_dot(dot, args.output)} ({len(graph)} nodes)")
+    return 0
+
+
+def run_script(script: Path) -> int:
+    """Run `script` as `__main__` on a fresh default graph, as `python script` would; its exit code.
+
+    The script sees `sys.argv == [script]` and can import modules beside it.
+    """
+    reset_default_graph()
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv = [str(script)]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:  # a script ending in sys.exit(main()) has still built its graph
+        if exc.code not in (None, 0):
+            return exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "demo": Command("run the notes' examples (§3.1-3.3) and draw their graph",
+                    _demo_arguments, _demo),
+    "dot": Command("run a script that builds a graph and draw that graph (DOT, SVG, PNG)",
+                   _dot_arguments, _dot),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser, with one sub-parser per row of `COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="staticgraph", description="Define-then-run automatic differentiation: demos and tools.")
+    parser.add_argument("--version", action="version", version=f"staticgraph {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in COMMANDS.items():
+        command.add_arguments(sub.add_parser(name, help=command.help, description=command.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line `argv` (default: `sys.argv[1:]`); return the exit code.
+
+    Example:
+        >>> from staticgraph.cli import main
+        >>> main(["demo", "--out", "out"])  # doctest: +SKIP
+        0
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except StaticGraphError as exc:
+        print(f"staticgraph {args.command}: error: {exc}", file=sys.stderr)
+        return 1

@@ -26,6 +26,7 @@ from staticgraph.ops.state import (Variable, assign, assign_add, assign_sub, glo
                                    global_variables_initializer, group, no_op, trainable_variables,
                                    variables_initializer)
 from staticgraph.autodiff.reverse import gradients
+from staticgraph.autodiff.derived import hessian, hvp, jacobian, jvp
 from staticgraph.runtime.session import Session
 from staticgraph.io.dot import to_dot, write_dot
 

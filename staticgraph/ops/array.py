@@ -36,6 +36,7 @@ def _like_rule(x: Spec, like: Spec):
 reduce_to = defop("reduce_to", kernel=lambda x, like: _sum_to_shape(x, like.shape),
                   shape_rule=_like_rule, traits={"foldable"},
                   vjp=lambda ct, x, like, out: [broadcast_like(ct, x), None],
+                  jvp=lambda t, x, like, out: None if t[0] is None else reduce_to(t[0], like),
                   doc="Sum x's broadcast dims away so it has like's shape (the vjp of broadcasting).")
 
 
@@ -48,11 +49,13 @@ broadcast_like = defop(
     kernel=lambda x, like: np.broadcast_to(x, np.broadcast_shapes(x.shape, like.shape)),
     shape_rule=_broadcast_like_rule, traits=VIEW,
     vjp=lambda ct, x, like, out: [reduce_to(ct, x), None],
+    jvp=lambda t, x, like, out: None if t[0] is None else broadcast_like(t[0], like),
     doc="x broadcast against like's shape.")
 
 reshape_like = defop("reshape_like", kernel=lambda x, like: np.reshape(x, like.shape),
                      shape_rule=_like_rule, traits=VIEW,
                      vjp=lambda ct, x, like, out: [reshape_like(ct, x), None],
+                     jvp=lambda t, x, like, out: None if t[0] is None else reshape_like(t[0], like),
                      doc="x reshaped to like's shape.")
 
 
@@ -61,6 +64,15 @@ def unbroadcast(ct, like):
     if tuple(ct.shape) == tuple(like.shape) and known(like.shape):
         return ct
     return reduce_to(ct, like)
+
+
+def broadcast_as(t, like):
+    """`t` broadcast to the shape of `like` (the jvp twin of `unbroadcast`), statically when known."""
+    if tuple(t.shape) == tuple(like.shape) and known(like.shape):
+        return t
+    if known(like.shape):
+        return broadcast_to(t, like.shape)
+    return broadcast_like(t, like)
 
 
 def reshape_back(ct, like):
@@ -89,7 +101,8 @@ def _reshape_rule(x: Spec, *, shape):
 
 reshape_ = defop("reshape", kernel=lambda x, *, shape: np.reshape(x, shape),
                  shape_rule=_reshape_rule, traits=VIEW,
-                 vjp=lambda ct, x, out, shape: [reshape_back(ct, x)])
+                 vjp=lambda ct, x, out, shape: [reshape_back(ct, x)],
+                 jvp=lambda t, x, out, shape: reshape_(t[0], shape=shape))
 
 
 def reshape(x, shape, name: str | None = None):
@@ -112,7 +125,8 @@ def _transpose_vjp(ct, x, out, axes):
 
 
 transpose_ = defop("transpose", kernel=lambda x, *, axes: np.transpose(x, axes),
-                   shape_rule=_transpose_rule, traits=VIEW, vjp=_transpose_vjp)
+                   shape_rule=_transpose_rule, traits=VIEW, vjp=_transpose_vjp,
+                   jvp=lambda t, x, out, axes: transpose_(t[0], axes=axes))
 
 
 def transpose(x, axes=None, name: str | None = None):
@@ -136,7 +150,8 @@ def _broadcast_to_rule(x: Spec, *, shape):
 
 broadcast_to_ = defop("broadcast_to", kernel=lambda x, *, shape: np.broadcast_to(x, shape),
                       shape_rule=_broadcast_to_rule, traits=VIEW,
-                      vjp=lambda ct, x, out, shape: [unbroadcast(ct, x)])
+                      vjp=lambda ct, x, out, shape: [unbroadcast(ct, x)],
+                      jvp=lambda t, x, out, shape: broadcast_to_(t[0], shape=shape))
 
 
 def broadcast_to(x, shape, name: str | None = None):
@@ -154,7 +169,8 @@ def _expand_rule(x: Spec, *, axis):
 
 expand_dims_ = defop("expand_dims", kernel=lambda x, *, axis: np.expand_dims(x, axis),
                      shape_rule=_expand_rule, traits=VIEW,
-                     vjp=lambda ct, x, out, axis: [reshape_back(ct, x)])
+                     vjp=lambda ct, x, out, axis: [reshape_back(ct, x)],
+                     jvp=lambda t, x, out, axis: expand_dims_(t[0], axis=axis))
 
 
 def expand_dims(x, axis, name: str | None = None):
@@ -177,7 +193,8 @@ def _squeeze_rule(x: Spec, *, axis):
 
 squeeze_ = defop("squeeze", kernel=lambda x, *, axis: np.squeeze(x, axis),
                  shape_rule=_squeeze_rule, traits=VIEW,
-                 vjp=lambda ct, x, out, axis: [reshape_back(ct, x)])
+                 vjp=lambda ct, x, out, axis: [reshape_back(ct, x)],
+                 jvp=lambda t, x, out, axis: squeeze_(t[0], axis=axis))
 
 
 def squeeze(x, axis=None, name: str | None = None):
@@ -226,12 +243,20 @@ def _concat_part_vjp(ct, x, *parts, out, index, axis):
 
 concat_part = defop("concat_part", kernel=_concat_part_kernel, shape_rule=_concat_part_rule,
                     traits=VIEW, vjp=_concat_part_vjp,
+                    jvp=lambda t, x, *parts, out, index, axis:
+                        None if t[0] is None else concat_part(t[0], *parts, index=index, axis=axis),
                     doc="The slice of a concat result that came from input `index` (its vjp).")
 
 concat_ = defop("concat", kernel=lambda *xs, axis: np.concatenate(xs, axis=axis),
                 shape_rule=_concat_rule, traits={"foldable"},
                 vjp=lambda ct, *xs, out, axis: [concat_part(ct, *xs, index=i, axis=axis)
-                                                for i in range(len(xs))])
+                                                for i in range(len(xs))],
+                jvp=lambda t, *xs, out, axis: concat_(*_zeros_for_none(t, xs), axis=axis))
+
+
+def _zeros_for_none(tangents, xs) -> list:
+    """The tangents, with zeros of the input's shape where a tangent is None (zero)."""
+    return [C.zeros_like(x) if t is None else t for t, x in zip(tangents, xs)]
 
 
 def concat(values, axis, name: str | None = None):
@@ -258,7 +283,8 @@ def _stack_vjp(ct, *xs, out, axis):
 
 
 stack_ = defop("stack", kernel=lambda *xs, axis: np.stack(xs, axis=axis), shape_rule=_stack_rule,
-               traits={"foldable"}, vjp=_stack_vjp)
+               traits={"foldable"}, vjp=_stack_vjp,
+               jvp=lambda t, *xs, out, axis: stack_(*_zeros_for_none(t, xs), axis=axis))
 
 
 def stack(values, axis: int = 0, name: str | None = None):
@@ -324,7 +350,8 @@ def _getitem_kernel(x, *, key):
 
 
 getitem_ = defop("getitem", kernel=_getitem_kernel, shape_rule=_getitem_rule, traits=VIEW,
-                 vjp=lambda ct, x, out, key: [getitem_grad(ct, x, key=key)])
+                 vjp=lambda ct, x, out, key: [getitem_grad(ct, x, key=key)],
+                 jvp=lambda t, x, out, key: getitem_(t[0], key=key))
 
 
 def getitem(x, key, name: str | None = None):
@@ -346,6 +373,8 @@ getitem_grad = defop("getitem_grad", kernel=_getitem_grad_kernel,
                      shape_rule=lambda ct, like, *, key: _like_rule(ct, like),
                      traits={"foldable"},
                      vjp=lambda ct, g, like, out, key: [getitem(ct, key), None],
+                     jvp=lambda t, g, like, out, key:
+                         None if t[0] is None else getitem_grad(t[0], like, key=key),
                      doc="Zeros of like's shape with ct added at [key] (the vjp of getitem).")
 
 
@@ -359,7 +388,8 @@ def _gather_rule(params: Spec, indices: Spec, *, axis):
 gather_ = defop("gather", kernel=lambda params, indices, *, axis: np.take(params, indices, axis=axis),
                 shape_rule=_gather_rule, traits={"foldable"},
                 vjp=lambda ct, params, indices, out, axis: [gather_grad(ct, indices, params, axis=axis),
-                                                           None])
+                                                           None],
+                jvp=lambda t, params, indices, out, axis: gather_(t[0], indices, axis=axis))
 
 
 def gather(params, indices, axis: int = 0, name: str | None = None):
@@ -382,6 +412,8 @@ def _gather_grad_rule(ct: Spec, indices: Spec, like: Spec, *, axis):
 gather_grad = defop("gather_grad", kernel=_gather_grad_kernel, shape_rule=_gather_grad_rule,
                     traits={"foldable"},
                     vjp=lambda ct, g, indices, like, out, axis: [gather(ct, indices, axis), None, None],
+                    jvp=lambda t, g, indices, like, out, axis:
+                        None if t[0] is None else gather_grad(t[0], indices, like, axis=axis),
                     doc="Zeros of like's shape with ct scattered-added at indices (gather's vjp).")
 
 

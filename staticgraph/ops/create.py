@@ -104,6 +104,7 @@ def _fill_rule(value: Spec, *, shape):
 fill_ = defop("fill", kernel=lambda value, *, shape: np.full(shape, value),
               shape_rule=_fill_rule,
               vjp=lambda ct, value, out, shape: [R.sum(ct)],
+              jvp=lambda t, value, out, shape: fill_(t[0], shape=shape),
               traits={"foldable"}, doc="A tensor of `shape` holding the scalar `value`.")
 
 
@@ -122,6 +123,7 @@ _filled_like = defop(
     shape_rule=_like_rule,
     # The output does not depend on x's values: x is disconnected, not non-differentiable.
     vjp=lambda ct, x, out, dtype, value: [None],
+    jvp=lambda t, x, out, dtype, value: None,
     traits={"foldable"}, doc="An array of x's shape holding one value.")
 
 
@@ -138,7 +140,8 @@ def ones_like(x, dtype=None, name: str | None = None):
 
 
 identity_ = defop("identity", kernel=lambda x: x, shape_rule=same_as_input,
-                  vjp=lambda ct, x, out: [ct], traits={"view", "elementwise"},
+                  vjp=lambda ct, x, out: [ct], jvp=lambda t, x, out: t[0],
+                  traits={"view", "elementwise"},
                   doc="The input, unchanged.")
 
 

@@ -17,7 +17,8 @@ def _check_kernel(x, *, message):
 
 check_numerics_ = defop("check_numerics", kernel=_check_kernel, shape_rule=float_unary,
                         traits={"view"},
-                        vjp=lambda ct, x, out, message: [check_numerics(ct, message + " (gradient)")])
+                        vjp=lambda ct, x, out, message: [check_numerics(ct, message + " (gradient)")],
+                        jvp=lambda t, x, out, message: check_numerics(t[0], message + " (tangent)"))
 
 
 def check_numerics(t, message: str, name: str | None = None):

@@ -41,8 +41,21 @@ def _matmul_vjp(ct, a, b, out):
     return [A.reshape_back(ga, a) if a.ndim == 1 else ga, A.reshape_back(gb, b) if b.ndim == 1 else gb]
 
 
+def _matmul_jvp(t, a, b, out):
+    # d(A B) = dA B + A dB
+    return _product_sum(None if t[0] is None else matmul(t[0], b),
+                        None if t[1] is None else matmul(a, t[1]))
+
+
+def _product_sum(first, second):
+    """The sum of the product rule's two terms, either of which may be None (zero)."""
+    if first is None or second is None:
+        return second if first is None else first
+    return first + second
+
+
 matmul_ = defop("matmul", kernel=np.matmul, shape_rule=_matmul_rule, vjp=_matmul_vjp,
-                traits={"out", "foldable"})
+                jvp=_matmul_jvp, traits={"out", "foldable"})
 
 
 def matmul(a, b, name: str | None = None):
@@ -66,7 +79,9 @@ def _dot_rule(x: Spec, y: Spec):
 
 
 dot_ = defop("dot", kernel=np.dot, shape_rule=_dot_rule, traits={"foldable"},
-             vjp=lambda ct, x, y, out: [ct * y, ct * x])
+             vjp=lambda ct, x, y, out: [ct * y, ct * x],
+             jvp=lambda t, x, y, out: _product_sum(None if t[0] is None else dot(t[0], y),
+                                                   None if t[1] is None else dot(x, t[1])))
 
 
 def dot(x, y, name: str | None = None):

@@ -17,23 +17,43 @@ from staticgraph.ops.shapes import (broadcast_shapes, comparison, elementwise, f
 
 EW = {"elementwise", "out", "foldable", "inplace_ok"}
 
+
+def _tangent_sum(out, *terms):
+    """The sum of the tangent terms that are not None, broadcast to out's shape (None if none)."""
+    terms = [t for t in terms if t is not None]
+    if not terms:
+        return None
+    total = terms[0] if len(terms) == 1 else add_n(terms)
+    return A.broadcast_as(total, out)
+
+
+def _scaled(t, factor):
+    """t * factor, or None when the tangent t is None (zero)."""
+    return None if t is None else t * factor
+
+
 # ----- arithmetic -------------------------------------------------------------------------
 add = defop("add", kernel=np.add, shape_rule=numeric_elementwise, traits=EW,
-            vjp=lambda ct, x, y, out: [A.unbroadcast(ct, x), A.unbroadcast(ct, y)])
+            vjp=lambda ct, x, y, out: [A.unbroadcast(ct, x), A.unbroadcast(ct, y)],
+            jvp=lambda t, x, y, out: _tangent_sum(out, t[0], t[1]))
 
 subtract = defop("subtract", kernel=np.subtract, shape_rule=numeric_elementwise, traits=EW,
-                 vjp=lambda ct, x, y, out: [A.unbroadcast(ct, x), A.unbroadcast(negative(ct), y)])
+                 vjp=lambda ct, x, y, out: [A.unbroadcast(ct, x), A.unbroadcast(negative(ct), y)],
+                 jvp=lambda t, x, y, out: _tangent_sum(out, t[0], _scaled(t[1], -1)))
 
 multiply = defop("multiply", kernel=np.multiply, shape_rule=numeric_elementwise, traits=EW,
-                 vjp=lambda ct, x, y, out: [A.unbroadcast(ct * y, x), A.unbroadcast(ct * x, y)])
+                 vjp=lambda ct, x, y, out: [A.unbroadcast(ct * y, x), A.unbroadcast(ct * x, y)],
+                 jvp=lambda t, x, y, out: _tangent_sum(out, _scaled(t[0], y), _scaled(t[1], x)))
 
-# d(x/y) = dx / y - x dy / y^2 = dx / y - out dy / y
+# d(x/y) = dx / y - x dy / y^2 = (dx - out dy) / y
 divide = defop("divide", kernel=np.divide, shape_rule=float_elementwise, traits=EW,
                vjp=lambda ct, x, y, out: [A.unbroadcast(ct / y, x),
-                                          A.unbroadcast(negative(ct * out / y), y)])
+                                          A.unbroadcast(negative(ct * out / y), y)],
+               jvp=lambda t, x, y, out: _tangent_sum(out, t[0], _scaled(t[1], negative(out))) / y)
 
 negative = defop("negative", kernel=np.negative, shape_rule=numeric_unary, traits=EW,
-                 vjp=lambda ct, x, out: [negative(ct)])
+                 vjp=lambda ct, x, out: [negative(ct)],
+                 jvp=lambda t, x, out: negative(t[0]))
 
 
 def _safe_log(x):
@@ -45,28 +65,38 @@ def _safe_log(x):
 # d(x**y) = y x**(y-1) dx + log(x) x**y dy
 power = defop("power", kernel=np.power, shape_rule=numeric_elementwise, traits=EW,
               vjp=lambda ct, x, y, out: [A.unbroadcast(ct * y * power(x, y - 1), x),
-                                         A.unbroadcast(ct * out * _safe_log(x), y)])
+                                         A.unbroadcast(ct * out * _safe_log(x), y)],
+              jvp=lambda t, x, y, out: _tangent_sum(
+                  out, None if t[0] is None else t[0] * y * power(x, y - 1),
+                  None if t[1] is None else t[1] * out * _safe_log(x)))
 
 square = defop("square", kernel=np.square, shape_rule=numeric_unary, traits=EW,
-               vjp=lambda ct, x, out: [ct * (2 * x)])
+               vjp=lambda ct, x, out: [ct * (2 * x)],
+               jvp=lambda t, x, out: t[0] * (2 * x))
 
 sqrt = defop("sqrt", kernel=np.sqrt, shape_rule=float_unary, traits=EW,
-             vjp=lambda ct, x, out: [ct / (2 * out)])
+             vjp=lambda ct, x, out: [ct / (2 * out)],
+             jvp=lambda t, x, out: t[0] / (2 * out))
 
 exp = defop("exp", kernel=np.exp, shape_rule=float_unary, traits=EW,
-            vjp=lambda ct, x, out: [ct * out])
+            vjp=lambda ct, x, out: [ct * out],
+            jvp=lambda t, x, out: t[0] * out)
 
 log = defop("log", kernel=np.log, shape_rule=float_unary, traits=EW,
-            vjp=lambda ct, x, out: [ct / x])
+            vjp=lambda ct, x, out: [ct / x],
+            jvp=lambda t, x, out: t[0] / x)
 
 sin = defop("sin", kernel=np.sin, shape_rule=float_unary, traits=EW,
-            vjp=lambda ct, x, out: [ct * cos(x)])
+            vjp=lambda ct, x, out: [ct * cos(x)],
+            jvp=lambda t, x, out: t[0] * cos(x))
 
 cos = defop("cos", kernel=np.cos, shape_rule=float_unary, traits=EW,
-            vjp=lambda ct, x, out: [negative(ct * sin(x))])
+            vjp=lambda ct, x, out: [negative(ct * sin(x))],
+            jvp=lambda t, x, out: negative(t[0] * sin(x)))
 
 tanh = defop("tanh", kernel=np.tanh, shape_rule=float_unary, traits=EW,
-             vjp=lambda ct, x, out: [ct * (1 - square(out))])
+             vjp=lambda ct, x, out: [ct * (1 - square(out))],
+             jvp=lambda t, x, out: t[0] * (1 - square(out)))
 
 
 def _sigmoid_kernel(x, out=None):
@@ -78,19 +108,23 @@ def _sigmoid_kernel(x, out=None):
 
 
 sigmoid = defop("sigmoid", kernel=_sigmoid_kernel, shape_rule=float_unary, traits=EW,
-                vjp=lambda ct, x, out: [ct * out * (1 - out)])
+                vjp=lambda ct, x, out: [ct * out * (1 - out)],
+                jvp=lambda t, x, out: t[0] * out * (1 - out))
 
 # relu'(0) = 0 by convention.
 relu = defop("relu", kernel=lambda x, out=None: np.maximum(x, 0, out=out),
              shape_rule=numeric_unary, traits=EW,
-             vjp=lambda ct, x, out: [ct * cast(greater(x, 0), ct.dtype)])
+             vjp=lambda ct, x, out: [ct * cast(greater(x, 0), ct.dtype)],
+             jvp=lambda t, x, out: t[0] * cast(greater(x, 0), t[0].dtype))
 
 sign = defop("sign", kernel=np.sign, shape_rule=numeric_unary, traits=EW,
-             vjp=lambda ct, x, out: [C.zeros_like(ct)])
+             vjp=lambda ct, x, out: [C.zeros_like(ct)],
+             jvp=lambda t, x, out: None)
 
 # |x|'(0) = sign(0) = 0 by convention.
 abs = defop("abs", kernel=np.abs, shape_rule=numeric_unary, traits=EW,
-            vjp=lambda ct, x, out: [ct * sign(x)])
+            vjp=lambda ct, x, out: [ct * sign(x)],
+            jvp=lambda t, x, out: t[0] * sign(x))
 
 
 def _tie_split(ct, x, y, beats):
@@ -99,11 +133,19 @@ def _tie_split(ct, x, y, beats):
     return [A.unbroadcast(ct * share, x), A.unbroadcast(ct * (1 - share), y)]
 
 
+def _tie_mix(t, x, y, out, beats):
+    """Tangent of max/min(x, y): the winner's tangent; a tie takes the mean of both."""
+    share = cast(beats(x, y), out.dtype) + 0.5 * cast(equal(x, y), out.dtype)
+    return _tangent_sum(out, _scaled(t[0], share), None if t[1] is None else t[1] * (1 - share))
+
+
 maximum = defop("maximum", kernel=np.maximum, shape_rule=numeric_elementwise, traits=EW,
-                vjp=lambda ct, x, y, out: _tie_split(ct, x, y, greater))
+                vjp=lambda ct, x, y, out: _tie_split(ct, x, y, greater),
+                jvp=lambda t, x, y, out: _tie_mix(t, x, y, out, greater))
 
 minimum = defop("minimum", kernel=np.minimum, shape_rule=numeric_elementwise, traits=EW,
-                vjp=lambda ct, x, y, out: _tie_split(ct, x, y, less))
+                vjp=lambda ct, x, y, out: _tie_split(ct, x, y, less),
+                jvp=lambda t, x, y, out: _tie_mix(t, x, y, out, less))
 
 
 def _add_n_kernel(*xs, out=None):
@@ -126,6 +168,7 @@ def _add_n_rule(*xs: Spec):
 
 add_n_ = defop("add_n", kernel=_add_n_kernel, shape_rule=_add_n_rule, traits=EW,
                vjp=lambda ct, *xs, out: [A.unbroadcast(ct, x) for x in xs],
+               jvp=lambda t, *xs, out: _tangent_sum(out, *t),
                doc="The sum of several tensors in one node (where gradient paths meet).")
 
 
@@ -143,7 +186,16 @@ def _where_rule(cond: Spec, x: Spec, y: Spec):
 where_ = defop("where", kernel=np.where, shape_rule=_where_rule, traits={"elementwise", "foldable"},
                vjp=lambda ct, c, x, y, out: [None,
                                              A.unbroadcast(where(c, ct, C.zeros_like(ct)), x),
-                                             A.unbroadcast(where(c, C.zeros_like(ct), ct), y)])
+                                             A.unbroadcast(where(c, C.zeros_like(ct), ct), y)],
+               jvp=lambda t, c, x, y, out: _where_jvp(t, c, out))
+
+
+def _where_jvp(t, c, out):
+    """where(c, tx, ty), a missing tangent being zeros."""
+    if t[1] is None and t[2] is None:
+        return None
+    zeros = C.zeros_like(out)
+    return where(c, zeros if t[1] is None else t[1], zeros if t[2] is None else t[2])
 
 
 def where(condition, x, y, name: str | None = None):
@@ -162,8 +214,13 @@ def _cast_vjp(ct, x, out, dtype):
     return [cast(ct, x.dtype)] if dtypes.is_floating(x.dtype) else [None]
 
 
+def _cast_jvp(t, x, out, dtype):
+    # Only float-to-float casts carry a tangent; an integer result is piecewise constant.
+    return cast(t[0], dtype) if dtypes.is_floating(dtype) and t[0] is not None else None
+
+
 cast_ = defop("cast", kernel=lambda x, *, dtype: x.astype(dtype), shape_rule=_cast_rule,
-              vjp=_cast_vjp, traits={"elementwise", "foldable"})
+              vjp=_cast_vjp, jvp=_cast_jvp, traits={"elementwise", "foldable"})
 
 
 def cast(x, dtype, name: str | None = None):

@@ -37,7 +37,8 @@ sum_ = defop("sum",
              kernel=lambda x, *, axis, keepdims, out=None: np.sum(x, axis=axis, keepdims=keepdims,
                                                                  dtype=x.dtype, out=out),
              shape_rule=_numeric_reduction, traits={"out", "foldable"},
-             vjp=lambda ct, x, out, axis, keepdims: [A.broadcast_like(_keep(ct, x, axis, keepdims), x)])
+             vjp=lambda ct, x, out, axis, keepdims: [A.broadcast_like(_keep(ct, x, axis, keepdims), x)],
+             jvp=lambda t, x, out, axis, keepdims: sum_(t[0], axis=axis, keepdims=keepdims))
 
 
 def sum(x, axis=None, keepdims: bool = False, name: str | None = None):
@@ -60,6 +61,7 @@ count_ = defop("count",
                                                     x.dtype),
                shape_rule=_count_rule, traits={"foldable"},
                vjp=lambda ct, x, out, axis: [None],
+               jvp=lambda t, x, out, axis: None,
                doc="How many elements a reduction over `axis` combines (known at run time).")
 
 
@@ -82,9 +84,15 @@ def _max_vjp(ct, x, out, axis, keepdims):
     return [ct * mask / sum(mask, axis=axis, keepdims=True)]
 
 
+def _max_jvp(t, x, out, axis, keepdims):
+    # The mean of the tangents of the tied maxima (the transpose of _max_vjp).
+    mask = M.cast(M.equal(x, _keep(out, x, axis, keepdims)), out.dtype)
+    return sum_(t[0] * mask, axis=axis, keepdims=keepdims) / sum_(mask, axis=axis, keepdims=keepdims)
+
+
 max_ = defop("max",
              kernel=lambda x, *, axis, keepdims, out=None: np.max(x, axis=axis, keepdims=keepdims, out=out),
-             shape_rule=_numeric_reduction, traits={"out", "foldable"}, vjp=_max_vjp)
+             shape_rule=_numeric_reduction, traits={"out", "foldable"}, vjp=_max_vjp, jvp=_max_jvp)
 
 
 def max(x, axis=None, keepdims: bool = False, name: str | None = None):
@@ -109,13 +117,20 @@ def _norm_vjp(ct, x, out, axis, keepdims):
     return [x * scale]
 
 
+def _norm_jvp(t, x, out, axis, keepdims):
+    # d|x| = <x, dx> / |x|, and 0 at |x| = 0 as in _norm_vjp.
+    inner = sum_(x * t[0], axis=axis, keepdims=keepdims)
+    nonzero = M.greater(out, 0)
+    return M.where(nonzero, inner / M.where(nonzero, out, C.ones_like(out)), C.zeros_like(out))
+
+
 def _norm_rule(x: Spec, *, axis, keepdims):
     require_float(x)
     return reduction(x, axis=axis, keepdims=keepdims)
 
 
 norm_ = defop("norm", kernel=_norm_kernel, shape_rule=_norm_rule, traits={"foldable"},
-              vjp=_norm_vjp)
+              vjp=_norm_vjp, jvp=_norm_jvp)
 
 
 def norm(x, axis=None, keepdims: bool = False, name: str | None = None):

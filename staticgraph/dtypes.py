@@ -12,6 +12,8 @@ int64 = np.dtype("int64")
 bool_ = np.dtype("bool")
 
 SUPPORTED = (float32, float64, int32, int64, bool_)
+# The dtype of a node whose value is a tuple of arrays (a cond's or while_loop's outputs).
+packed = np.dtype(object)
 
 
 def as_dtype(dtype) -> np.dtype:
@@ -27,8 +29,13 @@ def as_dtype(dtype) -> np.dtype:
 
 
 def is_floating(dtype) -> bool:
-    """True for float32 and float64: the dtypes that carry gradients."""
+    """True for float32 and float64."""
     return np.dtype(dtype).kind == "f"
+
+
+def carries_gradient(dtype) -> bool:
+    """True for values that gradients flow through: floats, and packed tuples holding them."""
+    return np.dtype(dtype).kind in "fO"
 
 
 def default_dtype_of(value) -> np.dtype:

@@ -43,6 +43,7 @@ class Graph:
         self._tensors: dict[str, Tensor] = {}
         self._collections: dict[str, list] = {}
         self._lock = threading.RLock()
+        self.outer: Graph | None = None  # the enclosing graph of a branch or loop body
 
     # ----- context managers -------------------------------------------------------------
     @contextlib.contextmanager
@@ -192,6 +193,19 @@ class Graph:
 
     def add_to_collection(self, key: str, value) -> None:
         self._collections.setdefault(key, []).append(value)
+
+    def encloses(self, other: "Graph") -> bool:
+        """True if `other` is this graph or one it is nested in."""
+        graph = self
+        while graph is not None:
+            if graph is other:
+                return True
+            graph = graph.outer
+        return False
+
+    def capture(self, tensor: "Tensor") -> "Tensor":
+        """The handle in this graph for an outer graph's tensor (only nested graphs capture)."""
+        raise GraphError(f"tensor {tensor.name!r} belongs to another graph than this one")
 
     def __contains__(self, name: str) -> bool:
         return name in self.nx

@@ -53,7 +53,7 @@ def data_reachable(graph: Graph, starts, forward: bool, blocked=frozenset()) -> 
 
 def path_nodes(graph: Graph, ys: list[str], xs: list[str], stops: set[str]) -> set[str]:
     """Float-valued nodes on a data path from an x to a y that does not pass a stop."""
-    floats = {n for n, d in graph.nx.nodes(data=True) if dtypes.is_floating(d["dtype"])}
+    floats = {n for n, d in graph.nx.nodes(data=True) if dtypes.carries_gradient(d["dtype"])}
     down = data_reachable(graph, xs, forward=True, blocked=stops) & floats
     up = data_reachable(graph, ys, forward=False, blocked=stops)
     return down & up
@@ -117,20 +117,29 @@ def _backpropagate(graph: Graph, ys, grad_ys, between: set[str], stops: set[str]
     for node in reversed(order):
         if node not in pending:
             continue
+        op, attrs = get_op(graph.node(node)["op"]), graph.node(node)["attrs"]
         parts = pending.pop(node)
-        totals[node] = parts[0] if len(parts) == 1 else math.add_n(parts)
-        if node in stops:
-            continue
-        op = get_op(graph.node(node)["op"])
-        if op.vjp is NOT_DIFFERENTIABLE:
+        if "packed" in op.traits:
+            totals[node] = _packed_total(parts, len(attrs["out_specs"]))
+        else:
+            totals[node] = parts[0] if len(parts) == 1 else math.add_n(parts)
+        if node in stops or op.vjp is NOT_DIFFERENTIABLE:
             continue
         inputs = [graph.tensor(n) for n in graph.inputs(node)]
-        attrs = graph.node(node)["attrs"]
         input_cts = op.vjp(totals[node], *inputs, out=graph.tensor(node), **attrs)
         for inp, ct in zip(inputs, input_cts):
             if ct is not None and inp.name in between:
                 pending.setdefault(inp.name, []).append(ct)
     return totals
+
+
+def _packed_total(parts: list, size: int) -> list:
+    """The cotangent of a packed tuple: per element, the sum of what its consumers sent (or None)."""
+    by_index: dict[int, list] = {}
+    for part in parts:
+        by_index.setdefault(part.index, []).append(part.ct)
+    return [None if i not in by_index else
+            by_index[i][0] if len(by_index[i]) == 1 else math.add_n(by_index[i]) for i in range(size)]
 
 
 def _base(name: str) -> str:

@@ -169,12 +169,23 @@ def apply(op: OpDef, inputs: Sequence, attrs: dict, name: str | None = None):
             raise GraphError(f"{op.name}: cannot mix eager tensors with static graph tensors "
                              f"at {user_source()}")
         return _EAGER_APPLY[0](op, list(inputs), attrs)
-    graphs = {id(x.graph): x.graph for x in inputs if isinstance(x, Tensor)}
-    if len(graphs) > 1:
-        names = ", ".join(repr(x.name) for x in inputs if isinstance(x, Tensor))
-        raise GraphError(f"{op.name}: inputs {names} belong to different graphs at {user_source()}")
-    graph = next(iter(graphs.values())) if graphs else get_default_graph()
+    graph = _target_graph(op, [x for x in inputs if isinstance(x, Tensor)])
+    inputs = [graph.capture(x) if isinstance(x, Tensor) and x.graph is not graph else x
+              for x in inputs]
     return apply_static(graph, op, inputs, attrs, name)
+
+
+def _target_graph(op: OpDef, tensors: list[Tensor]) -> Graph:
+    """The default graph when it is, or is nested in, the inputs' graph (a branch or loop body
+    capturing outer tensors); else the one graph the inputs share."""
+    default = get_default_graph()
+    if all(default.encloses(t.graph) for t in tensors):
+        return default
+    graphs = {id(t.graph): t.graph for t in tensors}
+    if len(graphs) > 1:
+        names = ", ".join(repr(t.name) for t in tensors)
+        raise GraphError(f"{op.name}: inputs {names} belong to different graphs at {user_source()}")
+    return tensors[0].graph
 
 
 def apply_static(graph: Graph, op: OpDef, inputs: Sequence, attrs: dict, name: str | None = None,
@@ -200,7 +211,8 @@ def infer_spec(op: OpDef, specs: list[Spec], attrs: dict, source: str) -> Spec:
         raise ShapeError(f"{op.name}: {exc} at {source}") from None
     except TypeError as exc:
         raise InvalidArgumentError(f"{op.name}: bad arguments ({exc}) at {source}") from None
-    return Spec(tuple(spec.shape), dtypes.as_dtype(spec.dtype))
+    dtype = spec.dtype if spec.dtype == dtypes.packed else dtypes.as_dtype(spec.dtype)
+    return Spec(tuple(spec.shape), dtype)
 
 
 def _constant_node(graph: Graph, value, hint, source: str) -> Tensor:

@@ -1,0 +1,104 @@
+"""The command line, run in-process through `main([...])`: `dot`, `demo`, and the command table."""
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from staticgraph import cli
+
+needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    import staticgraph as sg
+    from helper import SIZE  # a module beside the script, as with `python script.py`
+    x = sg.placeholder(sg.float64, (SIZE,), name="x")
+    with sg.name_scope("model"):
+        y = sg.sum(sg.sin(x) * x, name="y")
+    (dx,) = sg.gradients(y, [x])
+    print("script argv:", sys.argv[1:])
+    sys.exit(0)
+""")
+
+
+@pytest.fixture
+def script(tmp_path):
+    (tmp_path / "helper.py").write_text("SIZE = 3\n")
+    path = tmp_path / "build.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+def test_dot_writes_the_graph_a_script_builds(script, tmp_path, capsys):
+    out = tmp_path / "drawings" / "g.dot"
+    assert cli.main(["dot", str(script), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert '"model/y"' in text and '"gradients/' in text and '"x"' in text
+    printed = capsys.readouterr().out
+    assert "script argv: []" in printed and "wrote" in printed
+
+
+def test_dot_show_keeps_only_the_roles_asked_for(script, tmp_path):
+    out = tmp_path / "g.dot"
+    assert cli.main(["dot", str(script), "-o", str(out), "--show", "forward"]) == 0
+    text = out.read_text()
+    assert '"model/y"' in text and '"gradients/' not in text
+
+
+@needs_graphviz
+def test_dot_renders_svg(script, tmp_path):
+    out = tmp_path / "g.svg"
+    assert cli.main(["dot", str(script), "-o", str(out), "--title", "sin(x) x"]) == 0
+    assert "<svg" in out.read_text()
+
+
+def test_dot_starts_from_a_fresh_default_graph(script, tmp_path):
+    import staticgraph as sg
+    sg.placeholder(sg.float64, (), name="left_over")
+    out = tmp_path / "g.dot"
+    assert cli.main(["dot", str(script), "-o", str(out)]) == 0
+    assert "left_over" not in out.read_text()
+
+
+def test_dot_errors(script, tmp_path, capsys):
+    with pytest.raises(SystemExit) as bad_role:
+        cli.main(["dot", str(script), "-o", str(tmp_path / "g.dot"), "--show", "forwards"])
+    assert bad_role.value.code == 2 and "unknown role" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["dot", str(script), "-o", str(tmp_path / "g.txt")])
+    assert ".svg" in capsys.readouterr().err
+    assert cli.main(["dot", str(tmp_path / "missing.py"), "-o", str(tmp_path / "g.dot")]) == 2
+    empty = tmp_path / "empty.py"
+    empty.write_text("print('nothing built')\n")
+    assert cli.main(["dot", str(empty), "-o", str(tmp_path / "g.dot")]) == 1
+    assert "added no nodes" in capsys.readouterr().err
+    failing = tmp_path / "failing.py"
+    failing.write_text("import sys\nsys.exit(3)\n")
+    assert cli.main(["dot", str(failing), "-o", str(tmp_path / "g.dot")]) == 3
+
+
+def test_demo_runs_the_notes(tmp_path, capsys):
+    assert cli.main(["demo", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "closed form" in printed and "False" not in printed
+    assert (tmp_path / "notes.dot").exists()
+
+
+def test_a_new_subcommand_is_one_table_row(monkeypatch, capsys):
+    calls = []
+    row = cli.Command("say hello", lambda p: p.add_argument("--name", default="world"),
+                      lambda args: calls.append(args.name) or 0)
+    monkeypatch.setitem(cli.COMMANDS, "hello", row)
+    assert cli.main(["hello", "--name", "graph"]) == 0
+    assert calls == ["graph"]
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "say hello" in capsys.readouterr().out
+
+
+def test_python_dash_m_staticgraph():
+    done = subprocess.run([sys.executable, "-m", "staticgraph", "--version"], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0 and done.stdout.startswith("staticgraph ")

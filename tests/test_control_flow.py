@@ -166,3 +166,32 @@ def test_bool_of_traced_value_points_to_control_flow():
     with pytest.raises(TypeError, match="sg.while_loop"):
         while x < 10:
             x = x * 2
+
+
+def test_forward_mode_through_cond_and_while_matches_reverse():
+    x = sg.placeholder(sg.float64, (3,), name="x")
+    w = sg.placeholder(sg.float64, (3,), name="w")
+
+    def body(i, y):
+        return i + 1, sg.cond(sg.sum(y) > 0, lambda: sg.sin(y) * w, lambda: y * y)
+    _, y = sg.while_loop(lambda i, y: i < 3, body, (0, x))
+    u = np.array([0.3, -1.0, 0.5])
+    v = np.array([1.0, 0.2, -0.7])
+    (tangent,) = sg.jvp(y, [x], [u])
+    (cotangent,) = sg.gradients(y, [x], grad_ys=sg.constant(v))
+    sess = sg.Session()
+    for value in ([0.5, 0.2, 0.1], [-0.5, -0.2, 0.1]):
+        t_val, c_val = sess.run([tangent, cotangent], {x: np.array(value), w: np.array([0.9, -1.2, 0.4])})
+        assert np.dot(v, t_val) == pytest.approx(np.dot(c_val, u))
+
+
+def test_hessian_through_cond_and_clear_error_through_while():
+    x = sg.placeholder(sg.float64, (2,), name="x")
+    y = sg.cond(sg.sum(x) > 0, lambda: sg.sum(x ** 3), lambda: sg.sum(x * x))
+    h = sg.hessian(y, x)
+    np.testing.assert_allclose(sg.Session().run(h, {x: [1.0, 2.0]}), np.diag([6.0, 12.0]))
+    np.testing.assert_allclose(sg.Session().run(h, {x: [-1.0, -2.0]}), np.diag([2.0, 2.0]))
+    (z,) = sg.while_loop(lambda z: sg.sum(z) < 10, lambda z: (z * z,), (x,))
+    (g,) = sg.gradients(sg.sum(z), x)
+    with pytest.raises(errors.UnimplementedError, match="second derivative through a while_loop"):
+        sg.gradients(sg.sum(g), x)

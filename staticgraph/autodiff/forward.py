@@ -109,7 +109,8 @@ def _push_forward(graph: Graph, seeds: dict, between: set[str]) -> dict:
         out = graph.tensor(node)
         tangent = op.jvp(input_tangents, *inputs, out=out, **graph.node(node)["attrs"])
         if tangent is not None:
-            found[node] = _checked(tangent, out, op.name)
+            # A packed node (cond, while_loop) has a list of its elements' tangents.
+            found[node] = tangent if out.dtype == dtypes.packed else _checked(tangent, out, op.name)
     return found
 
 

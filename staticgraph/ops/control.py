@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 
 from staticgraph import dtypes
-from staticgraph.errors import GraphError, InvalidArgumentError
+from staticgraph.errors import GraphError, InvalidArgumentError, UnimplementedError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import (ShapeError, Spec, apply, apply_static, defop, get_op,
@@ -122,6 +122,8 @@ def _tuple_get_rule(packed: Spec, *, index, shape, dtype):
 tuple_get_ = defop("tuple_get", kernel=lambda packed, *, index, shape, dtype: packed[index],
                    shape_rule=_tuple_get_rule, traits={"view"},
                    vjp=lambda ct, packed, out, index, shape, dtype: [PackedCotangent(index, ct)],
+                   # A packed node's tangent is the list of its elements' tangents.
+                   jvp=lambda tangents, packed, out, index, shape, dtype: tangents[0][index],
                    doc="Element `index` of a packed tuple (a cond's or while_loop's outputs).")
 
 
@@ -174,6 +176,29 @@ def _cond_vjp(cts, pred, *captures, out, branches, out_specs):
     return result
 
 
+def _cond_jvp(tangents, pred, *captures, out, branches, out_specs):
+    # The tangent of cond(p, f, g)(c) along dc is cond(p, f'(c) dc, g'(c) dc).
+    moving = [i for i, t in enumerate(tangents[1:]) if t is not None]
+
+    def branch_jvp(which):
+        fg, indices = branches[which]
+
+        def fn():
+            graph = get_default_graph()
+            inner = [graph.capture(c) for c in captures]
+            outputs = inline(fg, [inner[i] for i in indices])
+            return tuple(_tangents(outputs, [inner[i] for i in moving],
+                                   [graph.capture(tangents[1 + i]) for i in moving]))
+        return fn
+
+    return list(cond(pred, branch_jvp(0), branch_jvp(1), name="cond_jvp"))
+
+
+def _tangents(ys, xs, tangents):
+    from staticgraph.autodiff.forward import jvp
+    return jvp(list(ys), list(xs), list(tangents))
+
+
 def _grads_or_zeros(ys, xs, cts):
     from staticgraph.autodiff.reverse import gradients
     floats = [(y, ct) for y, ct in zip(ys, cts) if dtypes.is_floating(y.dtype)]
@@ -191,7 +216,7 @@ def _outputs_of(packed: Tensor, out_specs) -> list[Tensor]:
             for i, s in enumerate(out_specs)]
 
 
-cond_ = defop("cond", kernel=_cond_kernel, shape_rule=_cond_rule, vjp=_cond_vjp,
+cond_ = defop("cond", kernel=_cond_kernel, shape_rule=_cond_rule, vjp=_cond_vjp, jvp=_cond_jvp,
               traits={"stateful", "packed", "subgraphs"},
               doc="Runs one of two sub-graphs on the predicate's value.")
 
@@ -260,7 +285,7 @@ def _while_rule(*inputs: Spec, **attrs):
 
 
 def _while_kernel(state, *inputs, n_vars, cond_graph, body_graph, cond_index, body_index,
-                  out_specs, maximum_iterations, keep_history):
+                  out_specs, maximum_iterations, keep_history, reverse_of):
     values, captures = list(inputs[:n_vars]), inputs[n_vars:]
     cond_caps = [captures[i] for i in cond_index]
     body_caps = [captures[i] for i in body_index]
@@ -297,10 +322,11 @@ history_item_ = defop("history_item",
 
 
 def _while_vjp(cts, *inputs, out, n_vars, cond_graph, body_graph, cond_index, body_index,
-               out_specs, maximum_iterations, keep_history):
+               out_specs, maximum_iterations, keep_history, reverse_of):
     # The forward loop saves each iteration's loop variables; the backward loop runs from the
     # last iteration to the first, recomputing that iteration's body and applying its vjp, and
     # sums the cotangents of the captured tensors over all iterations.
+    _first_order_only(reverse_of, "reverse")
     out.node["attrs"]["keep_history"] = True
     captures = inputs[n_vars:]
     float_vars = [k for k in range(n_vars) if dtypes.is_floating(out_specs[k].dtype)]
@@ -322,7 +348,8 @@ def _while_vjp(cts, *inputs, out, n_vars, cond_graph, body_graph, cond_index, bo
         return (step, *grads[:len(float_vars)], *new_sums)
 
     start = (history_len_(out), *seeds, *[C.zeros_like(captures[k]) for k in float_caps])
-    final = while_loop(lambda step, *rest: step > 0, body, start, name="while_grad")
+    final = _while_loop(lambda step, *rest: step > 0, body, start, None, None, "while_grad",
+                        reverse_of=out.name)
     result = [None] * len(inputs)
     for pos, k in enumerate(float_vars):
         result[k] = final[1 + pos]
@@ -331,7 +358,48 @@ def _while_vjp(cts, *inputs, out, n_vars, cond_graph, body_graph, cond_index, bo
     return result
 
 
-while_ = defop("while_loop", kernel=_while_kernel, shape_rule=_while_rule, vjp=_while_vjp,
+def _while_jvp(tangents, *inputs, out, n_vars, cond_graph, body_graph, cond_index, body_index,
+               out_specs, maximum_iterations, keep_history, reverse_of):
+    # Forward mode needs no saved iterations: one loop carries the variables and their tangents.
+    _first_order_only(reverse_of, "forward")
+    captures = inputs[n_vars:]
+    float_vars = [k for k in range(n_vars) if dtypes.is_floating(out_specs[k].dtype)]
+    moving = [j for j, t in enumerate(tangents[n_vars:]) if t is not None]
+    starts = [C.zeros_like(inputs[k]) if tangents[k] is None else tangents[k] for k in float_vars]
+
+    def run(fg, index, values):
+        inner = [get_default_graph().capture(c) for c in captures]
+        return inline(fg, list(values) + [inner[i] for i in index]), inner
+
+    def body(*carried):
+        values, var_tangents = carried[:n_vars], carried[n_vars:]
+        ys, inner = run(body_graph, body_index, values)
+        graph = get_default_graph()
+        moved = _tangents([ys[k] for k in float_vars],
+                          [values[k] for k in float_vars] + [inner[j] for j in moving],
+                          list(var_tangents) + [graph.capture(tangents[n_vars + j]) for j in moving])
+        return (*ys, *moved)
+
+    final = while_loop(lambda *carried: run(cond_graph, cond_index, carried[:n_vars])[0][0], body,
+                       (*inputs[:n_vars], *starts), maximum_iterations=maximum_iterations,
+                       shape_invariants=[s.shape for s in out_specs] +
+                       [out_specs[k].shape for k in float_vars],
+                       name="while_jvp")
+    result = [None] * n_vars
+    for pos, k in enumerate(float_vars):
+        result[k] = final[n_vars + pos]
+    return result
+
+
+def _first_order_only(reverse_of, mode: str) -> None:
+    if reverse_of is not None:
+        raise UnimplementedError(
+            f"{mode}-mode differentiation of the gradient loop of while_loop {reverse_of!r} (a "
+            "second derivative through a while_loop) is not supported yet; second derivatives "
+            "through sg.cond work")
+
+
+while_ = defop("while_loop", kernel=_while_kernel, shape_rule=_while_rule, vjp=_while_vjp, jvp=_while_jvp,
                traits={"stateful", "packed", "subgraphs"},
                doc="Runs a body sub-graph while a cond sub-graph is true.")
 
@@ -358,6 +426,11 @@ def while_loop(cond_fn: Callable, body_fn: Callable, loop_vars, maximum_iteratio
         >>> float(sg.Session().run(y, {x: 3.0}))
         192.0
     """
+    return _while_loop(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants, name)
+
+
+def _while_loop(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants, name,
+                reverse_of: str | None = None):
     flat = flatten(loop_vars)
     if flat and getattr(type(flat[0]), "style", None) == "eager":
         return _eager_while(cond_fn, body_fn, loop_vars, maximum_iterations)
@@ -380,7 +453,7 @@ def while_loop(cond_fn: Callable, body_fn: Callable, loop_vars, maximum_iteratio
                  "cond_index": _capture_indices(cond_g, captures),
                  "body_index": _capture_indices(body_g, captures), "out_specs": tuple(specs),
                  "maximum_iterations": None if maximum_iterations is None else int(maximum_iterations),
-                 "keep_history": False}
+                 "keep_history": False, "reverse_of": reverse_of}
         node = apply(while_, flat + captures, attrs, name=name or "while")
         cond_g.name, body_g.name = node.name + "/cond", node.name + "/body"
         return unflatten(loop_vars, _unpack(node, specs))

@@ -1,0 +1,213 @@
+"""Forward vs reverse mode: what a full Jacobian costs in each, as inputs (n) and outputs (m) grow.
+
+For f: R^n -> R^m ("layer": y = tanh(W x) with a random W of shape (m, n); "deep": three tanh
+layers of width 32 between x and y), it builds `sg.jacobian(y, x, mode)` for mode "fwd" and
+"rev" and measures the nodes the Jacobian needs, the time to build and to run them, and the peak
+memory of a run (the compiler's planned peak when `sg.compile` exists, else tracemalloc around a
+`Session.run`). Three regimes: n >> m (m fixed, n grows), n = m, and n << m (n fixed, m grows).
+Forward mode makes one sweep per input, reverse mode one per output: that is why training, with
+millions of inputs (parameters) and one output (the loss), uses reverse mode.
+
+Run: python tools/modes.py [--quick] [--out DIR]   (also: staticgraph modes)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+import staticgraph as sg
+from staticgraph.runtime.reference import needed_nodes
+
+MODES = ("fwd", "rev")
+SIZES = (4, 16, 64, 256)
+QUICK_SIZES = (2, 4)
+FIXED = 4          # the small side's size in the n >> m and n << m regimes
+WIDTH = 32         # hidden width of the "deep" family
+REGIMES = {"n>>m": lambda s: (s, FIXED), "n=m": lambda s: (s, s), "n<<m": lambda s: (FIXED, s)}
+
+
+class Measurement(NamedTuple):
+    family: str
+    regime: str
+    n: int
+    m: int
+    mode: str
+    nodes: int
+    build_s: float
+    run_s: float
+    peak_bytes: int
+
+
+def _layer(x, n: int, m: int, rng: np.random.Generator):
+    """y = tanh(W x), W of shape (m, n)."""
+    return sg.tanh(sg.constant(rng.normal(size=(m, n)) / np.sqrt(n)) @ x)
+
+
+def _deep(x, n: int, m: int, rng: np.random.Generator):
+    """Three tanh layers of width WIDTH, then a linear map to m outputs."""
+    h = x
+    for fan_in, fan_out in [(n, WIDTH), (WIDTH, WIDTH), (WIDTH, WIDTH)]:
+        h = sg.tanh(sg.constant(rng.normal(size=(fan_out, fan_in)) / np.sqrt(fan_in)) @ h)
+    return sg.constant(rng.normal(size=(m, WIDTH)) / np.sqrt(WIDTH)) @ h
+
+
+FAMILIES: dict[str, Callable] = {"layer": _layer, "deep": _deep}
+
+
+def measure(family: str, regime: str, n: int, m: int, mode: str, repeats: int = 3) -> Measurement:
+    """Build and run the full Jacobian of one family at (n, m) in one mode; return its costs."""
+    rng = np.random.default_rng(0)
+    graph = sg.Graph()
+    with graph.as_default():
+        x = sg.placeholder(sg.float64, (n,), name="x")
+        y = FAMILIES[family](x, n, m, rng)
+        start = time.perf_counter()
+        jac = sg.jacobian(y, x, mode=mode)
+        build_s = time.perf_counter() - start
+    feed = {x: rng.normal(size=n)}
+    nodes = len(needed_nodes(graph, [jac.name], {x.name}) - {x.name})
+    run, peak_bytes = _runner(graph, jac, x, feed)
+    run()  # the first run plans; time the later ones
+    run_s = min(_timed(run) for _ in range(repeats))
+    return Measurement(family, regime, n, m, mode, nodes, build_s, run_s, peak_bytes)
+
+
+def _runner(graph: sg.Graph, jac, x, feed: dict) -> tuple[Callable, int]:
+    """A function running the Jacobian, and the peak bytes of one run."""
+    if hasattr(sg, "compile"):
+        exe = sg.compile(jac, feeds=[x])
+        return (lambda: exe.run(feed)), int(exe.memory.peak_bytes)
+    session = sg.Session(graph)
+    session.run(jac, feed)
+    tracemalloc.start()
+    try:
+        session.run(jac, feed)
+        peak_bytes = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return (lambda: session.run(jac, feed)), peak_bytes
+
+
+def _timed(fn: Callable) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def sweep(sizes=SIZES, families=tuple(FAMILIES), progress: bool = True) -> list[Measurement]:
+    """Measure every family, regime, size and mode."""
+    jobs = [(f, r, *REGIMES[r](s), mode) for f in families for r in REGIMES for s in sizes
+            for mode in MODES]
+    return [measure(*job) for job in _progress(jobs, progress)]
+
+
+def _progress(items: list, enabled: bool):
+    if not enabled:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc="jacobians", unit="jac", file=sys.stderr)
+
+
+def format_table(results: list[Measurement]) -> str:
+    """The measurements as an aligned text table."""
+    head = f"{'family':<6} {'regime':<5} {'n':>4} {'m':>4} {'mode':<4} {'nodes':>6} " \
+           f"{'build ms':>9} {'run ms':>8} {'peak KiB':>9}"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        lines.append(f"{r.family:<6} {r.regime:<5} {r.n:>4} {r.m:>4} {r.mode:<4} {r.nodes:>6} "
+                     f"{r.build_s * 1e3:>9.1f} {r.run_s * 1e3:>8.2f} {r.peak_bytes / 1024:>9.1f}")
+    return "\n".join(lines)
+
+
+METRICS = [("run time (ms)", lambda r: r.run_s * 1e3), ("nodes the Jacobian needs", lambda r: r.nodes),
+           ("peak memory of a run (KiB)", lambda r: r.peak_bytes / 1024)]
+TITLES = {"n>>m": (f"n grows, m = {FIXED}", "n (inputs)"), "n=m": ("n = m grow", "n = m"),
+          "n<<m": (f"m grows, n = {FIXED}", "m (outputs)")}
+
+
+def plot(results: list[Measurement], path: Path) -> Path | None:
+    """Each metric against the growing size, one column per regime (needs matplotlib)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, axes = plt.subplots(len(METRICS), len(REGIMES), figsize=(4 * len(REGIMES), 3 * len(METRICS)),
+                             sharex="col")
+    for col, regime in enumerate(REGIMES):
+        for family, style in zip(FAMILIES, ("-", "--")):
+            for mode, color in zip(MODES, ("tab:orange", "tab:blue")):
+                rows = [r for r in results if (r.family, r.regime, r.mode) == (family, regime, mode)]
+                sizes = [r.m if regime == "n<<m" else r.n for r in rows]
+                for ax, (_, metric) in zip(axes[:, col], METRICS):
+                    ax.plot(sizes, [metric(r) for r in rows], style, color=color, marker="o",
+                            label=f"{mode} ({family})")
+        axes[0, col].set_title(TITLES[regime][0])
+        axes[-1, col].set_xlabel(TITLES[regime][1])
+        for ax in axes[:, col]:
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+    for ax, (label, _) in zip(axes[:, 0], METRICS):
+        ax.set_ylabel(label)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle("Full Jacobian of f: R^n -> R^m: forward mode pays per input, reverse mode per output")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of this tool (shared with the `staticgraph modes` subcommand)."""
+    parser.add_argument("--quick", action="store_true", help="tiny sizes only (a smoke test)")
+    parser.add_argument("--out", default="out", metavar="DIR", help="where to write modes.png (default: out)")
+    parser.add_argument("--no-plot", action="store_true", help="print the table only")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure, print the table and a summary, and plot; return an exit code."""
+    results = sweep(QUICK_SIZES if args.quick else SIZES, progress=not args.quick)
+    print(format_table(results))
+    print(summary(results))
+    if not args.no_plot:
+        path = plot(results, Path(args.out) / "modes.png")
+        print(f"wrote {path}" if path else "matplotlib is not installed: no plot")
+    return 0
+
+
+def summary(results: list[Measurement]) -> str:
+    """One line per family and lopsided regime, at its largest size: both modes' costs side by side."""
+    lines = []
+    for family in FAMILIES:
+        for regime in ("n>>m", "n<<m"):
+            rows = [r for r in results if (r.family, r.regime) == (family, regime)]
+            if not rows:
+                continue
+            largest = max(max(r.n, r.m) for r in rows)
+            fwd, rev = (next(r for r in rows if r.mode == mode and max(r.n, r.m) == largest)
+                        for mode in MODES)
+            lines.append(f"{family} n={fwd.n} m={fwd.m}: fwd {fwd.run_s * 1e3:.2f} ms, {fwd.nodes} nodes; "
+                         f"rev {rev.run_s * 1e3:.2f} ms, {rev.nodes} nodes "
+                         f"(rev/fwd run time {rev.run_s / fwd.run_s:.2g})")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -101,11 +101,35 @@ def run_script(script: Path) -> int:
     return 0
 
 
+# ----- staticgraph modes --------------------------------------------------------------------
+def _modes_tool() -> dict | None:
+    """The globals of tools/modes.py (the tools ship with the source tree, not the package)."""
+    path = Path(__file__).resolve().parents[1] / "tools" / "modes.py"
+    return runpy.run_path(str(path), run_name="tools.modes") if path.is_file() else None
+
+
+def _modes_arguments(parser: argparse.ArgumentParser) -> None:
+    tool = _modes_tool()
+    if tool is not None:
+        tool["add_arguments"](parser)
+
+
+def _modes(args: argparse.Namespace) -> int:
+    tool = _modes_tool()
+    if tool is None:
+        print("staticgraph modes: tools/modes.py is missing; run it from a source checkout",
+              file=sys.stderr)
+        return 2
+    return tool["run"](args)
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("run the notes' examples (§3.1-3.3) and draw their graph",
                     _demo_arguments, _demo),
     "dot": Command("run a script that builds a graph and draw that graph (DOT, SVG, PNG)",
                    _dot_arguments, _dot),
+    "modes": Command("time full Jacobians by forward and reverse mode as inputs and outputs grow",
+                     _modes_arguments, _modes),
 }
 
 

@@ -26,7 +26,7 @@ from staticgraph.runtime.reference import needed_nodes
 
 MODES = ("fwd", "rev")
 SIZES = (4, 16, 64, 256)
-QUICK_SIZES = (2, 4)
+QUICK_SIZES = (8, 16)
 FIXED = 4          # the small side's size in the n >> m and n << m regimes
 WIDTH = 32         # hidden width of the "deep" family
 REGIMES = {"n>>m": lambda s: (s, FIXED), "n=m": lambda s: (s, s), "n<<m": lambda s: (FIXED, s)}

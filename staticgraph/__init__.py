@@ -3,7 +3,7 @@
 Build a graph of placeholders, variables and ops; add gradient nodes with `gradients`; run it
 with a `Session`. `staticgraph.eager` offers the define-by-run (tape) style on the same ops.
 """
-from staticgraph import errors, testing
+from staticgraph import errors, testing, train
 from staticgraph.dtypes import bool_, float32, float64, int32, int64
 from staticgraph.graph import (Graph, Tensor, control_dependencies, get_default_graph, name_scope,
                                reset_default_graph)

@@ -89,6 +89,14 @@ class Session:
     def _traits(self, name: str) -> frozenset:
         return get_op(self.graph.node(name)["op"]).traits
 
+    def variable_values(self) -> dict:
+        """The variables' current values by name (read-only arrays; uninitialised ones absent)."""
+        return dict(self._store.values)
+
+    def load_variable_values(self, values: dict) -> None:
+        """Set several variables at once (used by `sg.train.Saver.restore`)."""
+        self._store.commit(dict(values))
+
     def close(self) -> None:
         """Release the variables; later runs fail."""
         self._closed = True

@@ -1,0 +1,156 @@
+"""Optimizers in TensorFlow 1's style: `minimize(loss)` adds gradient nodes and assign nodes.
+
+The update nodes have role "update". Slot variables (momentum accumulators, Adam's moments) are
+created by `apply_gradients`, so run `sg.global_variables_initializer()` after `minimize`.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from staticgraph.autodiff.reverse import gradients
+from staticgraph.errors import InvalidArgumentError
+from staticgraph.graph import Tensor
+from staticgraph.ops import create
+from staticgraph.ops import math as M
+from staticgraph.ops.state import Variable, group, trainable_variables
+from staticgraph.sourceinfo import user_source
+
+
+class Optimizer:
+    """Base class: subclasses define `_update(grad, var) -> op` and, if needed, `_finish(updates)`."""
+
+    def __init__(self, learning_rate: float, name: str) -> None:
+        if not learning_rate > 0:
+            raise InvalidArgumentError(f"{name}: learning_rate must be positive, got {learning_rate}")
+        self.learning_rate = learning_rate
+        self.name = name
+        self._slots: dict[tuple[str, str], Variable] = {}
+
+    def compute_gradients(self, loss: Tensor, var_list: Sequence[Variable] | None = None) -> list:
+        """[(gradient, variable)] for each variable (gradient None where loss does not depend on it)."""
+        var_list = list(var_list) if var_list is not None else trainable_variables(loss.graph)
+        if not var_list:
+            raise InvalidArgumentError(f"{self.name}: no variables to optimise at {user_source()}")
+        return list(zip(gradients(loss, var_list), var_list))
+
+    def apply_gradients(self, grads_and_vars, global_step: Variable | None = None,
+                        name: str | None = None) -> Tensor:
+        """An op applying one update per (gradient, variable) pair with a gradient."""
+        pairs = [(g, v) for g, v in grads_and_vars if g is not None]
+        if not pairs:
+            raise InvalidArgumentError(f"{self.name}: no variable has a gradient at {user_source()}")
+        graph = pairs[0][1].graph
+        with graph.as_default(), graph.name_scope(name or self.name):
+            with graph.role_scope("update"):
+                updates = [self._update(g, v) for g, v in pairs]
+                updates += self._finish(updates)
+                if global_step is not None:
+                    with graph.control_dependencies(updates):
+                        updates.append(global_step.assign_add(create.ones_like(global_step)))
+                return group(*updates, name="update")
+
+    def minimize(self, loss: Tensor, global_step: Variable | None = None,
+                 var_list: Sequence[Variable] | None = None, name: str | None = None) -> Tensor:
+        """compute_gradients then apply_gradients: the op of one training step."""
+        return self.apply_gradients(self.compute_gradients(loss, var_list), global_step, name)
+
+    def get_slot(self, var: Variable, slot: str) -> Variable:
+        """The optimizer's slot variable `slot` (e.g. "momentum", "m", "v") for `var`."""
+        return self._slots[(var.name, slot)]
+
+    def _slot(self, var: Variable, slot: str) -> Variable:
+        key = (var.name, slot)
+        if key not in self._slots:
+            graph = var.graph
+            with graph.role_scope("forward"), graph.name_scope(var.name + "/" + self.name + "/"):
+                self._slots[key] = Variable(create.zeros_like(var.initial_value), name=slot,
+                                            trainable=False)
+        return self._slots[key]
+
+    def _update(self, grad: Tensor, var: Variable) -> Tensor:
+        raise NotImplementedError
+
+    def _finish(self, updates: list) -> list:
+        return []
+
+
+class GradientDescentOptimizer(Optimizer):
+    """var -= learning_rate * grad.
+
+    Example:
+        >>> import staticgraph as sg
+        >>> w = sg.Variable(3.0, name="w")
+        >>> step = sg.train.GradientDescentOptimizer(0.25).minimize(w * w)
+        >>> with sg.Session() as sess:
+        ...     _ = sess.run(sg.global_variables_initializer())
+        ...     _ = sess.run(step)
+        ...     float(sess.run(w))
+        1.5
+    """
+
+    def __init__(self, learning_rate: float, name: str = "GradientDescent") -> None:
+        super().__init__(learning_rate, name)
+
+    def _update(self, grad, var):
+        return var.assign_sub(self.learning_rate * grad)
+
+
+class MomentumOptimizer(Optimizer):
+    """accum = momentum * accum + grad; var -= learning_rate * accum (TF1's rule).
+
+    With use_nesterov: var -= learning_rate * (grad + momentum * accum).
+    """
+
+    def __init__(self, learning_rate: float, momentum: float, use_nesterov: bool = False,
+                 name: str = "Momentum") -> None:
+        super().__init__(learning_rate, name)
+        self.momentum = momentum
+        self.use_nesterov = use_nesterov
+
+    def _update(self, grad, var):
+        accum = self._slot(var, "momentum")
+        new_accum = accum.assign(self.momentum * accum + grad)
+        step = grad + self.momentum * new_accum if self.use_nesterov else new_accum
+        return var.assign_sub(self.learning_rate * step)
+
+
+class AdamOptimizer(Optimizer):
+    """Adam (Kingma & Ba) with TF1's update:
+
+        t += 1;  lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+        m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+        var -= lr_t * m / (sqrt(v) + epsilon)
+
+    (PyTorch's Adam adds epsilon to sqrt(v / (1 - beta2^t)) instead: the two differ only in how
+    much epsilon weighs early on.)
+    """
+
+    def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8, name: str = "Adam") -> None:
+        super().__init__(learning_rate, name)
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self._powers: dict[int, tuple[Variable, Variable]] = {}
+
+    def _beta_powers(self, var: Variable) -> tuple[Variable, Variable]:
+        graph = var.graph
+        if id(graph) not in self._powers:
+            dtype = var.dtype
+            with graph.role_scope("forward"), graph.name_scope(self.name + "/"):
+                self._powers[id(graph)] = (
+                    Variable(create.constant(self.beta1, dtype), name="beta1_power", trainable=False),
+                    Variable(create.constant(self.beta2, dtype), name="beta2_power", trainable=False))
+        return self._powers[id(graph)]
+
+    def _update(self, grad, var):
+        b1_power, b2_power = self._beta_powers(var)
+        m, v = self._slot(var, "m"), self._slot(var, "v")
+        lr_t = self.learning_rate * M.sqrt(1 - M.cast(b2_power, var.dtype)) / (1 - M.cast(b1_power, var.dtype))
+        new_m = m.assign(self.beta1 * m + (1 - self.beta1) * grad)
+        new_v = v.assign(self.beta2 * v + (1 - self.beta2) * M.square(grad))
+        return var.assign_sub(lr_t * new_m / (M.sqrt(new_v) + self.epsilon))
+
+    def _finish(self, updates):
+        graph = updates[0].graph
+        b1_power, b2_power = self._powers[id(graph)]
+        with graph.control_dependencies(updates):
+            return [b1_power.assign(b1_power * self.beta1), b2_power.assign(b2_power * self.beta2)]

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
 from staticgraph import __version__
+from staticgraph.demos import notes
 from staticgraph.errors import StaticGraphError
 from staticgraph.graph import ROLES, get_default_graph, reset_default_graph
+from staticgraph.io.dot import FORMATS, to_dot, write_dot
 
 
 class Command(NamedTuple):
@@ -31,7 +33,6 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from staticgraph.demos import notes  # imported on use: the demo is not needed to draw graphs
     results = notes.main(args.out)
     return 0 if all(check.match for check in results.values()) else 1
 
@@ -46,7 +47,6 @@ def _roles(text: str) -> tuple[str, ...]:
 
 
 def _drawing_path(text: str) -> Path:
-    from staticgraph.io.dot import FORMATS
     path = Path(text)
     if path.suffix.lower() not in FORMATS:
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: use a name ending in "
@@ -64,7 +64,6 @@ def _dot_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _dot(args: argparse.Namespace) -> int:
-    from staticgraph.io.dot import to_dot, write_dot
     if not args.script.is_file():
         print(f"staticgraph dot: no such script: {args.script}", file=sys.stderr)
         return 2

@@ -158,9 +158,10 @@ def _cluster_for(scope: str, root: pydot.Dot, clusters: dict):
 
 def _node(name: str, node: dict, buffer) -> pydot.Node:
     traits = _traits(node["op"])
-    attrs = {"label": _label(name, node, traits, buffer), **_kind_style(node_kind(node)),
-             "tooltip": _quote(f"{name}: {node['op']} {_shape_text(node)} {_dtype_text(node)}, "
-                               f"role {node.get('role', 'forward')}, created at {node.get('source', '?')}")}
+    tooltip = (f"{name}: {node['op']} {_shape_text(node)} {_dtype_text(node)}, "
+               f"role {node.get('role', 'forward')}, created at {node.get('source', '?')}")
+    attrs = {"label": _label(name, node, traits, buffer), "tooltip": _quote(tooltip),
+             **_kind_style(node_kind(node))}
     if "stops_gradient" in traits:
         attrs.update(color=STOP_COLOR, penwidth="2")
     return pydot.Node(_quote(name), **attrs)

@@ -1,0 +1,285 @@
+"""Graph files: `save_graph` / `load_graph` as versioned JSON (no pickle), checked on the way in.
+
+Attribute values are encoded with explicit tags (arrays as base64 bytes with dtype and shape,
+dtypes, slices, tuples, nested sub-graphs), so loading builds only data, never code. A file that
+is malformed, of an unknown version, names an unknown op, has dangling or duplicate edges, a
+cycle, shapes its ops' shape rules disagree with, or absurd sizes, is rejected with an
+InvalidArgumentError and no graph.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from staticgraph import dtypes
+from staticgraph.errors import InvalidArgumentError, StaticGraphError
+from staticgraph.graph import ROLES, Graph
+from staticgraph.ops.control import FuncGraph
+from staticgraph.ops.registry import REGISTRY, Spec, get_op
+from staticgraph.ops.state import Variable
+
+FORMAT = "staticgraph-graph"
+VERSION = 1
+MAX_NODES = 1_000_000
+MAX_ELEMENTS = 1 << 31
+MAX_DEPTH = 64
+
+
+class GraphFileError(InvalidArgumentError):
+    """A graph file that cannot be loaded."""
+
+
+# ----- saving ------------------------------------------------------------------------------------
+def save_graph(graph: Graph, path) -> None:
+    """Write `graph` (nodes, attributes, edges, sub-graphs, constants, variables) to `path` as JSON.
+
+    Example:
+        >>> import os, tempfile, staticgraph as sg
+        >>> g = sg.Graph()
+        >>> with g.as_default():
+        ...     y = sg.sin(sg.placeholder(sg.float64, (2,), name="x"))
+        >>> path = os.path.join(tempfile.mkdtemp(), "g.json")
+        >>> sg.save_graph(g, path)
+        >>> sorted(sg.load_graph(path).nx.nodes)
+        ['sin', 'x']
+    """
+    document = {"format": FORMAT, "version": VERSION, **_encode_graph(graph)}
+    Path(path).write_text(json.dumps(document, indent=1))
+
+
+def _encode_graph(graph: Graph) -> dict:
+    nodes = [{"name": n, "op": d["op"], "attrs": {k: _encode(v) for k, v in d["attrs"].items()},
+              "shape": list(d["shape"]), "dtype": d["dtype"].name if d["dtype"] != dtypes.packed else "packed",
+              "role": d["role"], "source": d["source"]}
+             for n, d in ((n, graph.node(n)) for n in nx.topological_sort(graph.nx))]
+    edges = []
+    for u, v, d in graph.nx.edges(data=True):
+        kind = "data" if "index" in d else "control" if d.get("control") else "ref"
+        edges.append({"src": u, "dst": v, "kind": kind, **({"index": d["index"]} if kind == "data" else {})})
+    variables = [{"name": v.name, "initializer": v.initializer.name,
+                  "initial_value": v.initial_value.name, "trainable": v.trainable}
+                 for v in graph.get_collection("variables")]
+    encoded = {"nodes": nodes, "edges": edges, "variables": variables}
+    if isinstance(graph, FuncGraph):
+        encoded.update(name=graph.name, params=[t.name for t in graph.params],
+                       captures=[[outer.name, inner.name] for outer, inner in graph.captured.values()],
+                       outputs=[t.name for t in graph.outputs])
+    return encoded
+
+
+def _encode(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (np.bool_, np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": {"dtype": value.dtype.name, "shape": list(value.shape),
+                                "data": base64.b64encode(np.ascontiguousarray(value).tobytes()).decode()}}
+    if isinstance(value, np.dtype):
+        return {"__dtype__": value.name if value != dtypes.packed else "packed"}
+    if isinstance(value, slice):
+        return {"__slice__": [value.start, value.stop, value.step]}
+    if value is Ellipsis:
+        return {"__ellipsis__": True}
+    if isinstance(value, Spec):
+        return {"__spec__": [list(value.shape), _encode(value.dtype)]}
+    if isinstance(value, FuncGraph):
+        return {"__graph__": _encode_graph(value)}
+    if isinstance(value, (tuple, list)):
+        items = [_encode(v) for v in value]
+        return {"__tuple__": items} if isinstance(value, tuple) else items
+    raise InvalidArgumentError(f"save_graph: cannot encode an attribute of type {type(value).__name__}")
+
+
+# ----- loading -----------------------------------------------------------------------------------
+def load_graph(path) -> Graph:
+    """Read a graph written by `save_graph`; raise InvalidArgumentError (GraphFileError) if bad."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphFileError(f"load_graph: cannot read {path}: {exc}") from None
+    return loads_graph(text, where=str(path))
+
+
+def loads_graph(text: str, where: str = "<string>") -> Graph:
+    """`load_graph` from a JSON string."""
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+        raise GraphFileError(f"load_graph: {where} is not valid JSON: {exc}") from None
+    try:
+        _expect(isinstance(document, dict) and document.get("format") == FORMAT,
+                "not a staticgraph graph file (no 'format': 'staticgraph-graph')")
+        _expect(document.get("version") == VERSION,
+                f"unknown version {document.get('version')!r}; this staticgraph reads version {VERSION}")
+        graph = Graph()
+        _decode_into(graph, document, depth=0)
+        return graph
+    except GraphFileError as exc:
+        raise GraphFileError(f"load_graph: {where}: {exc}") from None
+    except (StaticGraphError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            OverflowError, RecursionError, MemoryError) as exc:
+        raise GraphFileError(f"load_graph: {where}: malformed graph ({type(exc).__name__}: {exc})") from None
+
+
+def _expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise GraphFileError(message)
+
+
+def _decode_into(graph: Graph, doc: dict, depth: int) -> None:
+    _expect(depth < MAX_DEPTH, "sub-graphs nested too deeply")
+    _expect(isinstance(doc, dict), "a graph must be an object")
+    nodes, edges = doc.get("nodes"), doc.get("edges")
+    _expect(isinstance(nodes, list) and isinstance(edges, list), "'nodes' and 'edges' must be lists")
+    _expect(len(nodes) <= MAX_NODES, f"absurd node count {len(nodes)}")
+    data_in, other_in = _check_edges(nodes, edges)
+    variables = {v["name"]: v for v in _list(doc.get("variables", []), "variables")}
+    for node in nodes:
+        _add(graph, node, data_in.get(node["name"], []), other_in.get(node["name"], []), variables, depth)
+    _attach_variables(graph, variables)
+    if isinstance(graph, FuncGraph):
+        graph.params = [graph.tensor(n) for n in _list(doc.get("params"), "params")]
+        graph.outputs = [graph.tensor(n) for n in _list(doc.get("outputs"), "outputs")]
+
+
+def _list(value, what: str) -> list:
+    _expect(isinstance(value, list), f"'{what}' must be a list")
+    return value
+
+
+def _check_edges(nodes: list, edges: list) -> tuple[dict, dict]:
+    names = [n.get("name") if isinstance(n, dict) else None for n in nodes]
+    _expect(all(isinstance(n, str) for n in names), "every node needs a string 'name'")
+    _expect(len(set(names)) == len(names), "duplicate node names")
+    known = set(names)
+    data_in: dict[str, dict] = {}
+    other_in: dict[str, list] = {}
+    seen = set()
+    for e in edges:
+        _expect(isinstance(e, dict) and e.get("src") in known and e.get("dst") in known,
+                f"dangling edge {e!r}")
+        key = (e["src"], e["dst"], e.get("kind"), e.get("index"))
+        _expect(key not in seen, f"duplicate edge {e!r}")
+        seen.add(key)
+        if e.get("kind") == "data":
+            index = e.get("index")
+            _expect(isinstance(index, int) and not isinstance(index, bool) and 0 <= index < 4096,
+                    f"bad input index in {e!r}")
+            _expect(index not in data_in.setdefault(e["dst"], {}), f"two inputs at index {index} of {e['dst']!r}")
+            data_in[e["dst"]][index] = e["src"]
+        else:
+            _expect(e.get("kind") in ("control", "ref"), f"unknown edge kind in {e!r}")
+            other_in.setdefault(e["dst"], []).append((e["src"], e["kind"]))
+    ordered = {}
+    for dst, by_index in data_in.items():
+        _expect(sorted(by_index) == list(range(len(by_index))), f"inputs of {dst!r} are not numbered 0..n-1")
+        ordered[dst] = [by_index[i] for i in range(len(by_index))]
+    check = nx.DiGraph()
+    check.add_nodes_from(known)
+    check.add_edges_from((e["src"], e["dst"]) for e in edges)
+    _expect(nx.is_directed_acyclic_graph(check), "the graph has a cycle")
+    return ordered, other_in
+
+
+def _add(graph: Graph, node: dict, inputs: list, others: list, variables: dict, depth: int) -> None:
+    name, op_name = node["name"], node.get("op")
+    _expect(op_name in REGISTRY, f"unknown op {op_name!r} at node {name!r}")
+    op = get_op(op_name)
+    attrs = node.get("attrs", {})
+    _expect(isinstance(attrs, dict), f"attrs of {name!r} must be an object")
+    attrs = {k: _decode(v, graph, depth) for k, v in attrs.items()}
+    shape, dtype = _shape(node.get("shape"), name), _dtype(node.get("dtype"), name)
+    role = node.get("role", "forward")
+    _expect(role in ROLES, f"unknown role {role!r} at node {name!r}")
+    for src in inputs:
+        _expect(src in graph, f"input {src!r} of {name!r} comes after it")
+    specs = [Spec(graph.node(i)["shape"], graph.node(i)["dtype"]) for i in inputs]
+    expected = op.shape_rule(*specs, **attrs)
+    _expect(tuple(expected.shape) == shape and np.dtype(expected.dtype) == dtype,
+            f"node {name!r}: stored {dtype.name}{shape} but {op_name}'s shape rule gives "
+            f"{np.dtype(expected.dtype).name}{tuple(expected.shape)}")
+    handle = Variable.__new__(Variable) if name in variables else None
+    graph.add_node(op_name, [graph.tensor(i) for i in inputs], attrs, shape, dtype,
+                   str(node.get("source", "<file>")), name=name, role=role, handle=handle,
+                   exact_name=True)
+    for src, kind in others:
+        graph.nx.add_edge(src, name, **({"control": True} if kind == "control" else {"ref": True}))
+
+
+def _shape(value, name: str) -> tuple:
+    _expect(isinstance(value, list) and len(value) <= 32, f"bad shape at node {name!r}")
+    for d in value:
+        _expect(d is None or isinstance(d, int) and not isinstance(d, bool) and 0 <= d < MAX_ELEMENTS,
+                f"bad dim {d!r} at node {name!r}")
+    return tuple(value)
+
+
+def _dtype(value, name: str) -> np.dtype:
+    if value == "packed":
+        return dtypes.packed
+    _expect(isinstance(value, str) and value in {d.name for d in dtypes.SUPPORTED},
+            f"unknown dtype {value!r} at node {name!r}")
+    return np.dtype(value)
+
+
+def _decode(value, graph: Graph, depth: int):
+    _expect(depth < MAX_DEPTH, "attributes nested too deeply")
+    if isinstance(value, list):
+        return [_decode(v, graph, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    _expect(len(value) == 1, f"unknown attribute encoding {sorted(value)}")
+    tag, body = next(iter(value.items()))
+    if tag == "__tuple__":
+        return tuple(_decode(v, graph, depth + 1) for v in _list(body, tag))
+    if tag == "__ndarray__":
+        return _array(body)
+    if tag == "__dtype__":
+        return _dtype(body, "<attribute>")
+    if tag == "__slice__":
+        _expect(isinstance(body, list) and len(body) == 3 and
+                all(v is None or isinstance(v, int) and not isinstance(v, bool) for v in body), "bad slice")
+        return slice(*body)
+    if tag == "__ellipsis__":
+        return Ellipsis
+    if tag == "__spec__":
+        _expect(isinstance(body, list) and len(body) == 2, "bad spec")
+        return Spec(_shape(body[0], "<spec>"), _decode(body[1], graph, depth + 1))
+    if tag == "__graph__":
+        sub = FuncGraph(graph, str(body.get("name", "sub")) if isinstance(body, dict) else "sub")
+        _decode_into(sub, body, depth + 1)
+        for outer, inner in _list(body.get("captures", []), "captures"):
+            sub.captured[outer] = (graph.tensor(outer), sub.tensor(inner))
+        return sub
+    raise GraphFileError(f"unknown attribute tag {tag!r}")
+
+
+def _array(body) -> np.ndarray:
+    _expect(isinstance(body, dict), "bad array")
+    dtype = _dtype(body.get("dtype"), "<array>")
+    shape = _shape(body.get("shape"), "<array>")
+    _expect(int(np.prod(shape, dtype=np.int64)) <= MAX_ELEMENTS, f"absurd array size {shape}")
+    data = base64.b64decode(str(body.get("data", "")), validate=True)
+    _expect(len(data) == int(np.prod(shape, dtype=np.int64)) * dtype.itemsize,
+            f"array data of {len(data)} bytes does not fit {dtype.name}{shape}")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+    array.flags.writeable = False
+    return array
+
+
+def _attach_variables(graph: Graph, variables: dict) -> None:
+    for name, info in variables.items():
+        handle = graph.tensor(name)
+        _expect(isinstance(handle, Variable), f"variable {name!r} is not a variable node")
+        handle.initializer = graph.tensor(info["initializer"])
+        handle.initial_value = graph.tensor(info["initial_value"])
+        handle.trainable = bool(info.get("trainable", True))
+        graph.add_to_collection("variables", handle)
+        if handle.trainable:
+            graph.add_to_collection("trainable_variables", handle)
+

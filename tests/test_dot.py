@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import staticgraph as sg
-from staticgraph.io.dot import KIND_COLORS, LEGEND_NODE, STOP_COLOR
+from staticgraph.io.dot import KIND_COLORS, LEGEND_NODE, STOP_COLOR, nested_graphs
 
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 
@@ -244,3 +244,24 @@ def test_missing_graphviz_is_a_clear_error(tmp_path, monkeypatch, model):
         sg.write_dot(model["graph"], tmp_path / "g.svg")
     assert not (tmp_path / "g.svg").exists()
     assert sg.write_dot(model["graph"], tmp_path / "g.dot").exists(), ".dot needs no Graphviz"
+
+
+def test_sub_graphs_held_by_nodes_are_drawn_as_clusters_tied_to_them():
+    a = sg.placeholder(sg.float64, (), name="a")
+    sg.cond(a > 0, lambda: a * 2.0, lambda: sg.sin(a))
+    (b,) = sg.while_loop(lambda b: b < 100.0, lambda b: (b * 2.0,), (a,))
+    g = sg.get_default_graph()
+    dot = sg.to_dot(g)
+    holders = [n for n, d in g.nx.nodes(data=True) if list(nested_graphs(d["attrs"]))]
+    assert len(holders) == 2, "cond and while_loop each hold sub-graphs"
+    drawn = drawn_nodes(dot)
+    for owner in holders:
+        inner = list(nested_graphs(g.node(owner)["attrs"]))
+        assert len(inner) == 2, "two branches; a loop's cond and body"
+        for key, sub in inner:
+            assert {f"{owner} {key}/{n}" for n in sub.nx.nodes} <= drawn
+            clusters = [s for s in all_subgraphs(dot) if s.get_name() == q(f"cluster_{owner} {key}/")]
+            assert len(clusters) == 1
+        ties = [e for e in dot.get_edges() if e.get_destination() == q(owner) and e.get("ltail")]
+        assert len(ties) == 2
+    assert drawn - set(g.nx.nodes) == {n for n in drawn if " " in n}

@@ -9,7 +9,8 @@ from __future__ import annotations
 import html
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
@@ -67,24 +68,81 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
     """
     graph, wanted = _resolve(graph_or_fetches)
     roles = _roles(show)
-    buffers = _buffers(plan)
-    names = [n for n, d in graph.nx.nodes(data=True)
-             if d.get("role", "forward") in roles and (wanted is None or n in wanted)]
-    dot = pydot.Dot(_quote("staticgraph"), graph_type="digraph", rankdir="TB", fontname="Helvetica")
+    dot = pydot.Dot(_quote("staticgraph"), graph_type="digraph", rankdir="TB", compound="true",
+                    fontname="Helvetica")
     dot.set_node_defaults(fontname="Helvetica", fontsize="10", style="filled", color="#444444")
     dot.set_edge_defaults(fontname="Helvetica", fontsize="8", color="#444444")
     if title:
         dot.set("label", _quote(title))
         dot.set("labelloc", "t")
         dot.set("fontsize", "14")
-    clusters: dict = {}
-    for name in names:
-        _cluster_for(name.rpartition("/")[0], dot, clusters).add_node(
-            _node(name, graph.nx.nodes[name], buffers.get(name)))
-    edge_kinds = _add_edges(dot, graph, set(names))
-    if legend and names:
-        _add_legend(dot, {node_kind(graph.nx.nodes[n]) for n in names}, edge_kinds)
+    drawing = _Drawing(dot, roles, _buffers(plan))
+    drawing.draw(dot, graph, [n for n in _with_roles(graph, roles) if wanted is None or n in wanted])
+    if legend and drawing.kinds:
+        _add_legend(dot, drawing.kinds, drawing.edge_kinds)
     return dot
+
+
+@dataclass
+class _Drawing:
+    """What one `to_dot` call gathers while it draws a graph and the sub-graphs its nodes hold."""
+    dot: pydot.Dot
+    roles: frozenset
+    buffers: Mapping
+    kinds: set = field(default_factory=set)
+    edge_kinds: set = field(default_factory=set)
+
+    def draw(self, container, graph: Graph, names: list[str], prefix: str = "") -> None:
+        """Draw nodes `names` of `graph` into `container` as ids `prefix + name`, then their edges."""
+        clusters: dict = {}
+        for name in names:
+            node = graph.nx.nodes[name]
+            parent = _cluster_for(name.rpartition("/")[0], container, clusters, prefix)
+            buffer = None if prefix else self.buffers.get(name)
+            parent.add_node(_node(prefix + name, name, node, buffer))
+            self.kinds.add(node_kind(node))
+            for key, inner in nested_graphs(node.get("attrs", {})):
+                self.draw_nested(parent, prefix + name, key, inner)
+        self.edge_kinds |= _add_edges(self.dot, graph, set(names), prefix)
+
+    def draw_nested(self, parent, owner: str, key: str, inner: Graph) -> None:
+        """A sub-graph node `owner` holds (a branch, a loop body), as a cluster tied to it."""
+        prefix = f"{owner} {key}/"  # the space keeps these ids apart from every graph node's name
+        cluster_id = _quote("cluster_" + prefix)
+        caption = getattr(inner, "name", None) or key
+        cluster = pydot.Subgraph(cluster_id, label=_quote(caption), tooltip=_quote(f"{owner}: {key}"),
+                                 style="rounded", color="#555555", fontname="Helvetica",
+                                 fontsize="10")
+        parent.add_subgraph(cluster)
+        names = _with_roles(inner, self.roles)
+        self.draw(cluster, inner, names, prefix)
+        if names:
+            self.dot.add_edge(pydot.Edge(_quote(prefix + names[-1]), _quote(owner), ltail=cluster_id,
+                                         style="dotted", arrowhead="none", color="#555555"))
+            self.edge_kinds.add("nested")
+
+
+def _with_roles(graph: Graph, roles: frozenset) -> list[str]:
+    return [n for n, d in graph.nx.nodes(data=True) if d.get("role", "forward") in roles]
+
+
+def nested_graphs(value, key: str = "") -> Iterator[tuple[str, Graph]]:
+    """(key path, graph) for every Graph inside `value`, a node's attrs: branches, loop bodies.
+
+    Example:
+        >>> import staticgraph as sg
+        >>> inner = sg.Graph()
+        >>> [key for key, _ in nested_graphs({"branches": ((inner, (0,)), (inner, ()))})]
+        ['branches.0.0', 'branches.1.0']
+    """
+    if isinstance(value, Graph):
+        yield key, value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from nested_graphs(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from nested_graphs(item, f"{key}.{i}")
 
 
 def node_kind(node: dict) -> str:
@@ -142,13 +200,13 @@ def _quote(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _cluster_for(scope: str, root: pydot.Dot, clusters: dict):
+def _cluster_for(scope: str, root, clusters: dict, prefix: str = ""):
     """The (nested) cluster drawing name scope `scope`, created on first use; root for no scope."""
     if not scope:
         return root
     if scope not in clusters:
-        parent = _cluster_for(scope.rpartition("/")[0], root, clusters)
-        cluster = pydot.Subgraph(_quote("cluster_" + scope), label=_quote(scope.rpartition("/")[2]),
+        parent = _cluster_for(scope.rpartition("/")[0], root, clusters, prefix)
+        cluster = pydot.Subgraph(_quote("cluster_" + prefix + scope), label=_quote(scope.rpartition("/")[2]),
                                  tooltip=_quote(scope), style='"rounded,dashed"', color="#888888",
                                  fontname="Helvetica", fontsize="10")
         parent.add_subgraph(cluster)
@@ -156,7 +214,7 @@ def _cluster_for(scope: str, root: pydot.Dot, clusters: dict):
     return clusters[scope]
 
 
-def _node(name: str, node: dict, buffer) -> pydot.Node:
+def _node(node_id: str, name: str, node: dict, buffer) -> pydot.Node:
     traits = _traits(node["op"])
     tooltip = (f"{name}: {node['op']} {_shape_text(node)} {_dtype_text(node)}, "
                f"role {node.get('role', 'forward')}, created at {node.get('source', '?')}")
@@ -164,7 +222,7 @@ def _node(name: str, node: dict, buffer) -> pydot.Node:
              **_kind_style(node_kind(node))}
     if "stops_gradient" in traits:
         attrs.update(color=STOP_COLOR, penwidth="2")
-    return pydot.Node(_quote(name), **attrs)
+    return pydot.Node(_quote(node_id), **attrs)
 
 
 def _kind_style(kind: str) -> dict:
@@ -210,7 +268,7 @@ def _value_text(value) -> str:
     return np.array2string(arr, precision=4, separator=", ")
 
 
-def _add_edges(dot: pydot.Dot, graph: Graph, drawn: set[str]) -> set[str]:
+def _add_edges(dot: pydot.Dot, graph: Graph, drawn: set[str], prefix: str) -> set[str]:
     """Draw the edges between drawn nodes; return the special kinds used (for the legend)."""
     used = set()
     for u, v, data in graph.nx.edges(data=True):
@@ -218,7 +276,7 @@ def _add_edges(dot: pydot.Dot, graph: Graph, drawn: set[str]) -> set[str]:
             continue
         kind, attrs = _edge_style(graph.nx.nodes[u], data)
         used.add(kind)
-        dot.add_edge(pydot.Edge(_quote(u), _quote(v), **attrs))
+        dot.add_edge(pydot.Edge(_quote(prefix + u), _quote(prefix + v), **attrs))
     return used - {"data"}
 
 
@@ -239,6 +297,7 @@ EDGE_NOTES = {
     "control": "dashed grey: control dependency (runs after, reads nothing)",
     "ref": "dotted: the variable an assign writes",
     "stop": "red dashed: gradients stop here",
+    "nested": "solid box: a sub-graph (branch, loop body) held by the node it is tied to",
 }
 
 

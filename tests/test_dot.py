@@ -265,3 +265,12 @@ def test_sub_graphs_held_by_nodes_are_drawn_as_clusters_tied_to_them():
         ties = [e for e in dot.get_edges() if e.get_destination() == q(owner) and e.get("ltail")]
         assert len(ties) == 2
     assert drawn - set(g.nx.nodes) == {n for n in drawn if " " in n}
+
+
+def test_an_eager_tensor_draws_the_graph_its_run_recorded():
+    from staticgraph import eager
+    x = eager.arange(4.0, requires_grad=True, name="x")
+    recorded = drawn_nodes(sg.to_dot(2 * eager.dot(x, x)))
+    x_static = sg.placeholder(sg.float64, (4,), name="x")
+    static = drawn_nodes(sg.to_dot(2 * sg.dot(x_static, x_static)))
+    assert recorded == static == {"x", "Const", "dot", "multiply"}

@@ -26,6 +26,7 @@ from staticgraph.ops.reduce import argmax, argmin, max, mean, min, norm, sum
 from staticgraph.ops.state import (Variable, assign, assign_add, assign_sub, global_variables,
                                    global_variables_initializer, group, no_op, trainable_variables,
                                    variables_initializer)
+from staticgraph.autodiff.explain import explain_gradient
 from staticgraph.autodiff.reverse import gradients
 from staticgraph.autodiff.derived import hessian, hvp, jacobian, jvp
 from staticgraph.runtime.session import Session

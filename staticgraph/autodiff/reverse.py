@@ -102,7 +102,7 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: 
     with graph.as_default(), graph.name_scope("gradients"), graph.role_scope("gradient"), \
             graph.control_dependencies(None):
         cotangents = _backpropagate(graph, ys, grad_ys, between, stop_names - set(x_names))
-        return [_result(graph, x, cotangents.get(x.name), unconnected_gradients, ys) for x in xs]
+        return [_result(x, cotangents.get(x.name), unconnected_gradients, ys, stops) for x in xs]
 
 
 def _backpropagate(graph: Graph, ys, grad_ys, between: set[str], stops: set[str]) -> dict:
@@ -146,14 +146,13 @@ def _base(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def _result(graph: Graph, x: Tensor, ct, mode: str, ys) -> Tensor | None:
+def _result(x: Tensor, ct, mode: str, ys, stops) -> Tensor | None:
     if ct is not None:
         return ct
     if mode == "zero":
         return create.zeros_like(x)
     if mode == "raise":
-        names = ", ".join(repr(y.name) for y in ys)
-        raise InvalidArgumentError(
-            f"gradients: {names} does not depend on {x.name!r} (through differentiable ops, "
-            f"past any stop_gradient) at {user_source()}")
+        from staticgraph.autodiff.explain import explain_gradient
+        reasons = "; ".join(explain_gradient(y, x, stops, verbose=False).message for y in ys)
+        raise InvalidArgumentError(f"gradients: no gradient for {x.name!r}: {reasons} at {user_source()}")
     return None

@@ -5,9 +5,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from staticgraph.autodiff.reverse import gradients
+import networkx as nx
+
+from staticgraph.autodiff.reverse import gradients, path_nodes
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops import create, reduce
+from staticgraph.ops.create import placeholder
+from staticgraph.ops.registry import get_op
 from staticgraph.runtime.session import Session
 
 
@@ -36,11 +40,14 @@ class GradcheckError(AssertionError):
 
 
 def gradcheck(y: Tensor, xs: Sequence[Tensor], feed_dict: dict, eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-4, weights: np.ndarray | None = None) -> bool:
+              atol: float = 1e-5, rtol: float = 1e-4, weights: np.ndarray | None = None,
+              per_node: bool = False) -> bool:
     """Check `sg.gradients(y, xs)` against finite differences of sum(weights * y) at `feed_dict`.
 
     Every x must be a fed float64 tensor (a placeholder, usually). `weights` (default: a fixed
-    random array of y's shape) makes a non-scalar y's every element count.
+    random array of y's shape) makes a non-scalar y's every element count. With `per_node=True`
+    each node between xs and y is checked on its own instead (see `check_nodes`), so a wrong
+    vjp rule is found at its node.
 
     Returns True, or raises GradcheckError naming the x, the worst element and both values.
 
@@ -50,6 +57,8 @@ def gradcheck(y: Tensor, xs: Sequence[Tensor], feed_dict: dict, eps: float = 1e-
         >>> sg.testing.gradcheck(sg.sin(x) * x, [x], {x: np.array([0.1, 0.5, 2.0])})
         True
     """
+    if per_node:
+        return check_nodes(y, xs, feed_dict, eps=eps, atol=atol, rtol=rtol)
     graph: Graph = y.graph
     session = Session(graph)
     feed = {k: np.asarray(v, dtype=np.float64) if isinstance(v, (float, list)) else v
@@ -69,12 +78,67 @@ def gradcheck(y: Tensor, xs: Sequence[Tensor], feed_dict: dict, eps: float = 1e-
 
     numeric = numeric_gradient(f, [feed[x] for x in xs], eps)
     for x, a, n in zip(xs, analytic, numeric):
-        a = np.asarray(a)
-        if a.shape != n.shape:
-            raise GradcheckError(f"gradient for {x.name!r} has shape {a.shape}, expected {n.shape}")
-        bad = ~np.isclose(a, n, atol=atol, rtol=rtol)
-        if bad.any():
-            i = np.unravel_index(np.argmax(np.abs(a - n) * bad), a.shape)
-            raise GradcheckError(f"gradient for {x.name!r} is wrong at {i}: symbolic {a[i]!r}, "
-                                 f"numeric {n[i]!r} ({int(bad.sum())} of {a.size} elements differ)")
+        _compare(f"gradient for {x.name!r}", np.asarray(a), n, atol, rtol)
     return True
+
+
+def _compare(what: str, symbolic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float) -> None:
+    if symbolic.shape != numeric.shape:
+        raise GradcheckError(f"{what} has shape {symbolic.shape}, expected {numeric.shape}")
+    bad = ~np.isclose(symbolic, numeric, atol=atol, rtol=rtol)
+    if bad.any():
+        i = np.unravel_index(np.argmax(np.abs(symbolic - numeric) * bad), symbolic.shape)
+        raise GradcheckError(f"{what} is wrong at {i}: symbolic {symbolic[i]!r}, numeric "
+                             f"{numeric[i]!r} ({int(bad.sum())} of {symbolic.size} elements differ)")
+
+
+def check_nodes(y: Tensor, xs: Sequence[Tensor], feed_dict: dict, eps: float = 1e-6,
+                atol: float = 1e-5, rtol: float = 1e-4) -> bool:
+    """Check the vjp of every node between xs and y, one node at a time, in topological order.
+
+    Each node's op is rebuilt alone in a fresh graph on its inputs' values (in float64) from
+    one run of the graph, and its vjp is compared with finite differences of its kernel. The
+    first node whose rule disagrees raises GradcheckError naming it, its op, its input shapes,
+    the worst element and both values: the place to look when a custom op's gradient is wrong.
+
+    Example:
+        >>> import numpy as np, staticgraph as sg
+        >>> x = sg.placeholder(sg.float64, (3,), name="x")
+        >>> sg.testing.check_nodes(sg.sum(sg.tanh(x) * x), [x], {x: np.array([0.1, -0.4, 2.0])})
+        True
+    """
+    graph = y.graph
+    between = path_nodes(graph, [y.name], [x.name for x in xs], set())
+    order = [n for n in nx.topological_sort(graph.nx.subgraph(between))]
+    values = dict(zip(order, Session(graph).run(order, feed_dict)))
+    for name in order:
+        node = graph.node(name)
+        op = get_op(node["op"])
+        inputs = graph.inputs(name)
+        if not op.differentiable or not inputs or op.traits & {"stateful", "packed"}:
+            continue
+        _check_node(graph, name, op, [values.get(i) if i in values else _value(graph, i, feed_dict)
+                                      for i in inputs], eps, atol, rtol)
+    return True
+
+
+def _value(graph: Graph, name: str, feed_dict: dict):
+    return Session(graph).run(name, feed_dict)
+
+
+def _check_node(graph: Graph, name: str, op, arrays: list, eps: float, atol: float, rtol: float) -> None:
+    node = graph.node(name)
+    arrays = [np.asarray(a) for a in arrays]
+    local = Graph()
+    with local.as_default():
+        inputs = [placeholder(np.float64 if a.dtype.kind == "f" else a.dtype, a.shape, name=f"in{i}")
+                  for i, a in enumerate(arrays)]
+        out = op(*inputs, **node["attrs"])
+    feed = {t: a.astype(np.float64) if a.dtype.kind == "f" else a for t, a in zip(inputs, arrays)}
+    floats = [t for t in inputs if t.dtype.kind == "f"]
+    where = (f"node {name!r} ({op.name}, created at {node['source']}, inputs "
+             f"{', '.join(str(a.shape) for a in arrays)})")
+    try:
+        gradcheck(out, floats, feed, eps=eps, atol=atol, rtol=rtol)
+    except GradcheckError as exc:
+        raise GradcheckError(f"the vjp of {where} disagrees with finite differences: {exc}") from None

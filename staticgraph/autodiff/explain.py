@@ -1,0 +1,85 @@
+"""Why is this gradient None? `explain_gradient` walks the graph's paths from x to y and says."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from staticgraph import dtypes
+from staticgraph.autodiff.reverse import data_reachable
+from staticgraph.graph import Graph, Tensor
+from staticgraph.ops.registry import get_op
+
+
+class GradientExplanation(NamedTuple):
+    """The answer: `kind` is "connected", "no_path", "stopped", "not_differentiable" or "not_float";
+    `culprits` names the nodes that cut every path; `message` says it in a sentence."""
+    kind: str
+    culprits: tuple
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _describe(graph: Graph, names) -> str:
+    return ", ".join(f"{n!r} ({graph.node(n)['op']}, created at {graph.node(n)['source']})"
+                     for n in sorted(names))
+
+
+def explain_gradient(y: Tensor, x: Tensor, stop_gradients=(), verbose: bool = True) -> GradientExplanation:
+    """Say (and print, unless verbose=False) whether d y / d x exists in the graph and, if not,
+    which nodes cut every path: none at all, stop_gradients, ops with no derivative, or
+    integer/bool values.
+
+    Example:
+        >>> import staticgraph as sg
+        >>> x = sg.placeholder(sg.float64, (), name="x")
+        >>> y = sg.stop_gradient(x * x) + 1
+        >>> sg.explain_gradient(y, x, verbose=False).kind
+        'stopped'
+    """
+    graph = y.graph
+    paths = data_reachable(graph, [x.name], True) & data_reachable(graph, [y.name], False)
+    if y.name not in paths:
+        return _answer(verbose, "no_path", (), f"{y.name!r} does not depend on {x.name!r} at all: "
+                       f"no chain of ops leads from {x.name!r} to {y.name!r}")
+    stop_names = {t.name for t in stop_gradients}
+    stops = {n for n in paths if "stops_gradient" in get_op(graph.node(n)["op"]).traits or n in stop_names}
+    stops.discard(x.name)
+    if y.name not in _between(graph, x, y, stops):
+        cut = _cutting(graph, x, y, stops)
+        return _answer(verbose, "stopped", tuple(sorted(cut)),
+                       f"every path from {x.name!r} to {y.name!r} passes a stop_gradient: {_describe(graph, cut)}")
+    blocked = stops | {n for n in paths if not get_op(graph.node(n)["op"]).differentiable}
+    blocked.discard(x.name)
+    if y.name not in _between(graph, x, y, blocked):
+        cut = _cutting(graph, x, y, blocked) - stops
+        return _answer(verbose, "not_differentiable", tuple(sorted(cut)),
+                       f"every path from {x.name!r} to {y.name!r} passes an op with no derivative: "
+                       f"{_describe(graph, cut)}")
+    blocked |= {n for n in paths if not dtypes.carries_gradient(graph.node(n)["dtype"])}
+    blocked.discard(x.name)
+    if y.name not in _between(graph, x, y, blocked):
+        cut = _cutting(graph, x, y, blocked) - stops
+        return _answer(verbose, "not_float", tuple(sorted(cut)),
+                       f"every path from {x.name!r} to {y.name!r} passes an integer or bool value, "
+                       f"which carries no gradient: {_describe(graph, cut)}")
+    return _answer(verbose, "connected", (), f"{y.name!r} depends differentiably on {x.name!r}: "
+                   "the gradient exists (it may still be zero at some points)")
+
+
+def _between(graph: Graph, x: Tensor, y: Tensor, blocked: set) -> set:
+    return data_reachable(graph, [x.name], True, blocked) & data_reachable(graph, [y.name], False, blocked)
+
+
+def _cutting(graph: Graph, x: Tensor, y: Tensor, blocked: set) -> set:
+    """The blocked nodes that lie on some unblocked-from-x path towards y."""
+    down = data_reachable(graph, [x.name], True, blocked)
+    up = data_reachable(graph, [y.name], False)
+    return {n for n in blocked & down & up}
+
+
+def _answer(verbose: bool, kind: str, culprits: tuple, message: str) -> GradientExplanation:
+    result = GradientExplanation(kind, culprits, message)
+    if verbose:
+        print(message)
+    return result

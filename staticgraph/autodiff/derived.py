@@ -126,7 +126,8 @@ def _size(shape: tuple) -> int:
 def _check_static(y: Tensor, x: Tensor, what: str) -> None:
     for role, t in (("y", y), ("x", x)):
         if not isinstance(t, Tensor):
-            raise InvalidArgumentError(f"{what}: {role} must be a static Tensor, got {t!r} at {user_source()}")
+            raise InvalidArgumentError(f"{what}: {role} must be a static Tensor, got {t!r} at "
+                                       f"{user_source()}")
         if not dtypes.is_floating(t.dtype):
             raise InvalidArgumentError(f"{what}: {role} {t.name!r} is {t.dtype.name}; only float "
                                        f"tensors have derivatives at {user_source()}")

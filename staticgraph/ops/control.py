@@ -432,7 +432,7 @@ def while_loop(cond_fn: Callable, body_fn: Callable, loop_vars, maximum_iteratio
 def _while_loop(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants, name,
                 reverse_of: str | None = None):
     flat = flatten(loop_vars)
-    if flat and getattr(type(flat[0]), "style", None) == "eager":
+    if any(getattr(type(t), "style", None) == "eager" for t in flat):
         return _eager_while(cond_fn, body_fn, loop_vars, maximum_iterations)
     outer = get_default_graph()
     for t in flat:

@@ -18,10 +18,12 @@ accumulates (`x.grad.zero_()` clears it); only leaves keep `.grad` unless `retai
 `backward()` of a non-scalar needs `gradient=`; a second backward through the same graph needs
 `retain_graph=True` on the first; `create_graph=True` gives higher-order gradients;
 `detach()` and `no_grad()` stop recording. Python floats make float32 tensors, numpy arrays
-keep their dtype. Variables and assign ops are static-only; `sg.function` traces eager-style
-code into a static graph.
+keep their dtype. Variables and assign ops are static-only: `eager.optim.SGD` and `Adam` update
+parameters in place under no_grad instead. `sg.function` traces eager-style code into a static
+graph.
 """
 from staticgraph.dtypes import bool_, float32, float64, int32, int64
+from staticgraph.eager import optim
 from staticgraph.eager.apply import apply_eager
 from staticgraph.eager.backward import grad
 from staticgraph.eager.factories import arange, manual_seed, ones, randn, tensor, zeros

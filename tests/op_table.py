@@ -131,6 +131,12 @@ ROWS = [
     Row("identity", lambda x: sg.identity(x) * x, lambda x: x * x, UNARY_CASES),
     Row("stop_gradient", lambda x: sg.stop_gradient(x * x) * x, lambda x: x ** 3, UNARY_CASES,
         tags={"stops"}),
+    Row("cond", lambda x, y: sg.cond(sg.sum(x) > 0, lambda: x * y, lambda: sg.sin(x) + y),
+        lambda x, y: x * y if x.sum() > 0 else np.sin(x) + y, [[(3,), (3,)], [(2,), ()]],
+        tags={"subgraphs"}),
+    Row("while_loop", lambda x: sg.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, sg.sin(v) * 1.5), (0, x))[1],
+        lambda x: np.sin(np.sin(np.sin(x) * 1.5) * 1.5) * 1.5, [[(3,)], [()]], smooth=False,
+        tags={"subgraphs"}),
     Row("check_numerics", lambda x: sg.check_numerics(x, "x") * x, lambda x: x * x, UNARY_CASES),
 ]
 

@@ -104,7 +104,22 @@ def _ops_reached(row, unknown: bool) -> set:
         grads = sg.gradients(y, xs, unconnected_gradients="zero")
         if row.smooth:
             sg.gradients(sg.add_n([sg.sum(g) for g in grads]), xs)
-    return {op for _, op in sg.get_default_graph().nx.nodes(data="op")}
+    return _ops_in(sg.get_default_graph())
+
+
+def _ops_in(graph) -> set:
+    """Op names in `graph` and in the sub-graphs (branches, loop bodies) its nodes hold."""
+    ops = set()
+    for _, data in graph.nx.nodes(data=True):
+        ops.add(data["op"])
+        stack = list(data["attrs"].values())
+        while stack:
+            value = stack.pop()
+            if isinstance(value, sg.Graph):
+                ops |= _ops_in(value)
+            elif isinstance(value, (tuple, list)):
+                stack.extend(value)
+    return ops
 
 
 def test_every_op_has_a_row():

@@ -25,7 +25,7 @@ import staticgraph as sg
 from staticgraph.runtime.reference import needed_nodes
 
 MODES = ("fwd", "rev")
-SIZES = (4, 16, 64, 256)
+SIZES = (4, 8, 16, 32, 64, 128)
 QUICK_SIZES = (8, 16)
 FIXED = 4          # the small side's size in the n >> m and n << m regimes
 WIDTH = 32         # hidden width of the "deep" family
@@ -60,7 +60,7 @@ def _deep(x, n: int, m: int, rng: np.random.Generator):
 FAMILIES: dict[str, Callable] = {"layer": _layer, "deep": _deep}
 
 
-def measure(family: str, regime: str, n: int, m: int, mode: str, repeats: int = 3) -> Measurement:
+def measure(family: str, regime: str, n: int, m: int, mode: str, repeats: int = 5) -> Measurement:
     """Build and run the full Jacobian of one family at (n, m) in one mode; return its costs."""
     rng = np.random.default_rng(0)
     graph = sg.Graph()

@@ -1,4 +1,4 @@
-"""Tracing: `sg.function(f)` turns a Python function written in the implicit style into a static graph.
+"""Tracing: `sg.function(f)` turns a Python function in the implicit style into a static graph.
 
 The function is called once per input signature with placeholders in place of its array
 arguments; the ops it applies build a graph instead of running, and later calls with the same
@@ -33,7 +33,8 @@ class Trace(NamedTuple):
 
 def _is_array(value) -> bool:
     """Array arguments become placeholders: numpy arrays and scalars, and eager tensors."""
-    return isinstance(value, (np.ndarray, np.generic)) or getattr(type(value), "style", None) == "eager"
+    return (isinstance(value, (np.ndarray, np.generic))
+            or getattr(type(value), "style", None) == "eager")
 
 
 def _spec(value, shapes: bool = True):

@@ -43,8 +43,8 @@ from staticgraph.ops.linalg import dot, matmul
 from staticgraph.ops.math import (abs, add, add_n, cast, cos, divide, equal, exp, greater,
                                   greater_equal, less, less_equal, log, logical_and, logical_not,
                                   logical_or, logical_xor, maximum, minimum, multiply, negative,
-                                  not_equal, power, relu, sigmoid, sign, sin, sqrt, square, subtract,
-                                  tanh, where)
+                                  not_equal, power, relu, sigmoid, sign, sin, sqrt, square,
+                                  subtract, tanh, where)
 from staticgraph.ops.nn import (log_softmax, softmax, softmax_cross_entropy_with_logits,
                                 sparse_softmax_cross_entropy_with_logits)
 from staticgraph.ops.reduce import argmax, argmin, max, mean, min, norm, sum

@@ -35,7 +35,8 @@ def apply_eager(op: OpDef, inputs: list, attrs: dict) -> Tensor:
     value = _run_kernel(op, tensors, attrs, source)
     if value.shape != spec.shape or value.dtype != spec.dtype:
         raise GraphError(f"{op.name}: the kernel gave {value.shape} {value.dtype.name} where the "
-                         f"shape rule says {spec.shape} {spec.dtype.name} (a bug in the op) at {source}")
+                         f"shape rule says {spec.shape} {spec.dtype.name} (a bug in the op) "
+                         f"at {source}")
     out = Tensor.wrap(value, source)
     if _records(op, tensors, spec):
         out._node = Node(op, tensors, attrs, out, source, recording_role())

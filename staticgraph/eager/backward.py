@@ -1,4 +1,4 @@
-"""Reverse mode on the tape: `backward` (into leaves' `.grad`) and `grad` (returned, like torch.autograd.grad).
+"""Reverse mode on the tape: `backward` (into the leaves' `.grad`) and `grad` (returned).
 
 Both walk the recorded nodes in reverse topological order and call each op's own `vjp` with the
 recorded eager tensors, exactly as the static gradient pass calls it with graph tensors. Without
@@ -57,10 +57,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     outputs, inputs = _as_list(outputs), _as_list(inputs)
     grad_outputs = [None] * len(outputs) if grad_outputs is None else _as_list(grad_outputs)
     if len(grad_outputs) != len(outputs):
-        raise InvalidArgumentError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+        raise InvalidArgumentError(f"grad: {len(grad_outputs)} grad_outputs for "
+                                   f"{len(outputs)} outputs")
     for i, x in enumerate(inputs):
         if not x.requires_grad:
-            raise FailedPreconditionError(f"grad: input {i} does not require grad at {user_source()}")
+            raise FailedPreconditionError(f"grad: input {i} does not require grad at "
+                                          f"{user_source()}")
     seeds = [_seed(t, g, i) for i, (t, g) in enumerate(zip(outputs, grad_outputs))]
     totals = _propagate(outputs, seeds, create_graph, keep={id(x) for x in inputs},
                         retain=create_graph if retain_graph is None else retain_graph)
@@ -80,7 +82,7 @@ def _as_list(value) -> list:
 
 
 def _seed(t, gradient, index: int):
-    """The starting cotangent of root `t`: `gradient` as a tensor of t's dtype, or 1 for a scalar."""
+    """The starting cotangent of root `t`: `gradient` as a tensor of t's dtype, or 1."""
     if getattr(type(t), "style", None) != "eager":
         raise InvalidArgumentError(f"backward: expected an eager tensor, got {type(t).__name__}")
     if not t.requires_grad:

@@ -1,4 +1,4 @@
-"""Making eager tensors: tensor, arange, ones, zeros, randn (seeded by manual_seed), as PyTorch does.
+"""Making eager tensors as PyTorch does: tensor, arange, ones, zeros, randn (see manual_seed).
 
 Sizes may be given as ints, as one tuple, or as `size=` (`ones(2, 3)`, `ones((2, 3))`,
 `randn(size=())`).

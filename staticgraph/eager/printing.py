@@ -1,4 +1,4 @@
-"""How eager tensors print: `tensor([0., 1., 2., 3.], requires_grad=True)`, as PyTorch shows them."""
+"""How eager tensors print, as PyTorch shows them: `tensor([0., 1., 2.], requires_grad=True)`."""
 from __future__ import annotations
 
 from typing import Callable

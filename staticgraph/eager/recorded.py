@@ -1,4 +1,4 @@
-"""The dynamic graph a run recorded, as a static `Graph`: to inspect, count, and draw with `sg.to_dot`.
+"""The dynamic graph a run recorded, as a static `Graph` to inspect, count and draw (`sg.to_dot`).
 
 It holds exactly what ran: the branch Python took, and each loop iteration unrolled. Every call
 of the same Python function records (and so draws) a new graph.

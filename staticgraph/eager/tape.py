@@ -26,7 +26,8 @@ class Node:
 
     __slots__ = ("op", "inputs", "attrs", "output", "source", "role", "versions", "freed")
 
-    def __init__(self, op: OpDef, inputs: list, attrs: dict, output, source: str, role: str) -> None:
+    def __init__(self, op: OpDef, inputs: list, attrs: dict, output, source: str,
+                 role: str) -> None:
         self.op = op
         self.inputs = inputs
         self.attrs = attrs

@@ -61,7 +61,8 @@ class Tensor:
     # numpy defers `array * tensor` to Tensor.__rmul__ (so it is recorded) instead of converting.
     __array_ufunc__ = None
 
-    def __init__(self, data, dtype=None, requires_grad: bool = False, name: str | None = None) -> None:
+    def __init__(self, data, dtype=None, requires_grad: bool = False,
+                 name: str | None = None) -> None:
         self._value = as_value(data, dtype)
         self._node = None
         self._retains_grad = False
@@ -96,7 +97,7 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
-        """True when gradients flow back to this tensor (a leaf asked for it, or it was recorded)."""
+        """True when gradients flow back to it (a leaf asked for them, or an op was recorded)."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -110,7 +111,7 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        """The tape node that produced this tensor (`Node`, with `.name`, `.op`, `.inputs`), or None."""
+        """The tape `Node` that produced this tensor (`.name`, `.op`, `.inputs`), or None."""
         return self._node
 
     @property
@@ -229,7 +230,7 @@ class Tensor:
         B.backward([self], [gradient], retain_graph, create_graph)
 
     def recorded_graph(self):
-        """The dynamic graph that produced this tensor, as a static `sg.Graph` (see `eager.recorded_graph`)."""
+        """The dynamic graph that produced this tensor, as an `sg.Graph` (see `recorded_graph`)."""
         return recorded.recorded_graph(self)
 
     # ----- in-place updates (values replaced, versions bumped) -----------------------------

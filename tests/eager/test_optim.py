@@ -1,4 +1,4 @@
-"""eager.optim: PyTorch's SGD and Adam on eager tensors, step for step equal to the static optimizers."""
+"""eager.optim: PyTorch's SGD and Adam, step for step equal to the static optimizers."""
 import numpy as np
 import pytest
 

@@ -50,7 +50,7 @@ def test_gradients_accumulate_until_zeroed():
 def test_non_scalar_backward_needs_a_gradient():
     x = eager.arange(4.0, requires_grad=True)
     y = x * x
-    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+    with pytest.raises(RuntimeError, match="implicitly created only for scalar outputs"):
         y.backward()
     y.backward(eager.ones(len(x)))
     np.testing.assert_array_equal(x.grad.numpy(), 2 * np.arange(4.0))
@@ -250,8 +250,8 @@ def test_backward_refuses_values_changed_in_place_since_recorded():
 
 # ----- errors --------------------------------------------------------------------------------
 def test_shape_errors_name_the_op_and_the_source_line():
-    with pytest.raises(InvalidArgumentError, match=r"matmul: inner dims differ: \(3, 4\) @ \(5, 6\) "
-                                                   r"at test_semantics\.py:\d+"):
+    message = r"matmul: inner dims differ: \(3, 4\) @ \(5, 6\) at test_semantics\.py:\d+"
+    with pytest.raises(InvalidArgumentError, match=message):
         eager.ones(3, 4) @ eager.ones(5, 6)
 
 

@@ -155,6 +155,13 @@ class Graph:
             self._tensors[node_name] = handle
         return handle
 
+    def remove_nodes(self, names) -> None:
+        """Remove nodes nothing refers to (e.g. cotangents a gradient pass built but did not use)."""
+        with self._lock:
+            for name in names:
+                self.nx.remove_node(name)
+                self._tensors.pop(name, None)
+
     def add_control_input(self, node: str, dep: str) -> None:
         """Make `node` run after `dep`."""
         self.nx.add_edge(dep, node, control=True)

@@ -105,3 +105,16 @@ def test_tensor_methods_build_the_right_ops():
     assert x.mean().shape == () and x.reshape(3, 2).shape == (3, 2) and x.norm().op == "norm"
     assert (x[0] @ x.T).shape == (2,) and (-x).op == "negative" and (x ** 2).op == "power"
     assert (x < 1).dtype == np.bool_ and (x == x).dtype == np.bool_
+
+
+def test_gradient_pass_leaves_no_unused_nodes():
+    x = sg.placeholder(sg.float64, (4,), name="x")
+    w = sg.placeholder(sg.float64, (4,), name="w")
+    u = sg.stop_gradient(x * x)
+    (dx,) = sg.gradients(sg.sum(u * x * w), [x])
+    g = sg.get_default_graph()
+    import networkx as nx
+    needed = nx.ancestors(g.nx, dx.name) | {dx.name}
+    unused = [n for n, d in g.nx.nodes(data=True) if d["role"] == "gradient" and n not in needed]
+    assert unused == []
+    np.testing.assert_array_equal(sg.Session().run(dx, {x: np.arange(4.0), w: np.ones(4)}), np.arange(4.0) ** 2)

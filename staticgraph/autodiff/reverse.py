@@ -99,10 +99,27 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: 
     x_names = [x.name for x in xs]
     between = path_nodes(graph, [y.name for y in ys], x_names, stop_names - set(x_names))
 
+    before = set(graph.nx)
     with graph.as_default(), graph.name_scope("gradients"), graph.role_scope("gradient"), \
             graph.control_dependencies(None):
         cotangents = _backpropagate(graph, ys, grad_ys, between, stop_names - set(x_names))
-        return [_result(x, cotangents.get(x.name), unconnected_gradients, ys, stops) for x in xs]
+        results = [_result(x, cotangents.get(x.name), unconnected_gradients, ys, stops) for x in xs]
+    _drop_unused(graph, before, results)
+    return results
+
+
+def _drop_unused(graph: Graph, before: set, results: list) -> None:
+    """Remove the nodes this pass built that no result needs: vjp rules build a cotangent for
+    every input, also for inputs whose gradient is stopped or not asked for."""
+    needed = set()
+    stack = [t.name for t in results if t is not None]
+    while stack:
+        name = stack.pop()
+        if name in needed or name in before:
+            continue
+        needed.add(name)
+        stack.extend(u for u, _ in graph.nx.in_edges(name))
+    graph.remove_nodes([n for n in graph.nx if n not in before and n not in needed])
 
 
 def _backpropagate(graph: Graph, ys, grad_ys, between: set[str], stops: set[str]) -> dict:

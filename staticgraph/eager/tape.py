@@ -6,6 +6,8 @@ graph of nodes reachable from the node that produced it: the dynamic graph of on
 """
 from __future__ import annotations
 
+import weakref
+
 from staticgraph.ops.registry import OpDef
 
 
@@ -16,7 +18,9 @@ class Node:
         op: the `OpDef` that ran.
         inputs: the input tensors (Python numbers already made constant tensors).
         attrs: the op's attributes.
-        output: the tensor it produced.
+        output: the tensor it produced. Held weakly, so tensor and node make no reference
+            cycle: a node is reached only from its output or from a consumer's inputs, and
+            either keeps the output alive.
         source: the user's `file:line` that applied the op.
         role: "forward", or "gradient" for nodes recorded by `backward(create_graph=True)`.
         versions: the in-place version of each input and of the output when recorded; a
@@ -24,18 +28,22 @@ class Node:
         freed: set by a backward pass without `retain_graph`; a second pass is refused.
     """
 
-    __slots__ = ("op", "inputs", "attrs", "output", "source", "role", "versions", "freed")
+    __slots__ = ("op", "inputs", "attrs", "_output", "source", "role", "versions", "freed")
 
     def __init__(self, op: OpDef, inputs: list, attrs: dict, output, source: str,
                  role: str) -> None:
         self.op = op
         self.inputs = inputs
         self.attrs = attrs
-        self.output = output
+        self._output = weakref.ref(output)
         self.source = source
         self.role = role
         self.versions = tuple(t._version for t in inputs) + (output._version,)
         self.freed = False
+
+    @property
+    def output(self):
+        return self._output()
 
     @property
     def name(self) -> str:

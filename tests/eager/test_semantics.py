@@ -268,3 +268,17 @@ def test_kernel_failures_name_the_op():
     with np.errstate(invalid="ignore"), \
             pytest.raises(sg.errors.NumericsError, match="x has a NaN.*at test_semantics"):
         eager.check_numerics(eager.log(x), "x has a NaN")
+
+
+def test_results_are_freed_without_the_cycle_collector():
+    import gc
+    import weakref
+    x = eager.arange(4.0, requires_grad=True)
+    gc.disable()
+    try:
+        y = (x * x).sum()
+        alive = weakref.ref(y)
+        del y
+        assert alive() is None, "a tensor and its node must not form a reference cycle"
+    finally:
+        gc.enable()

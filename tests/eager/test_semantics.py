@@ -1,4 +1,7 @@
 """The PyTorch semantics the notes rely on, each checked on the eager tape."""
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -271,8 +274,6 @@ def test_kernel_failures_name_the_op():
 
 
 def test_results_are_freed_without_the_cycle_collector():
-    import gc
-    import weakref
     x = eager.arange(4.0, requires_grad=True)
     gc.disable()
     try:

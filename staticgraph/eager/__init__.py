@@ -26,7 +26,8 @@ from staticgraph.dtypes import bool_, float32, float64, int32, int64
 from staticgraph.eager import optim
 from staticgraph.eager.apply import apply_eager
 from staticgraph.eager.backward import grad
-from staticgraph.eager.factories import arange, manual_seed, ones, randn, tensor, zeros
+from staticgraph.eager.factories import (arange, fill, full, manual_seed, ones, randn, tensor,
+                                         zeros)
 from staticgraph.eager.mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from staticgraph.eager.recorded import recorded_graph
 from staticgraph.eager.tape import Node
@@ -37,7 +38,7 @@ from staticgraph.ops.registry import set_eager_apply
 from staticgraph.ops.array import (broadcast_to, concat, expand_dims, gather, getitem, one_hot,
                                    reshape, squeeze, stack, transpose)
 from staticgraph.ops.control import cond, while_loop
-from staticgraph.ops.create import fill, identity, ones_like, stop_gradient, zeros_like
+from staticgraph.ops.create import identity, ones_like, stop_gradient, zeros_like
 from staticgraph.ops.debug import check_numerics
 from staticgraph.ops.linalg import dot, matmul
 from staticgraph.ops.math import (abs, add, add_n, cast, cos, divide, equal, exp, greater,

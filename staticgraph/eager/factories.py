@@ -10,6 +10,7 @@ import numpy as np
 from staticgraph import dtypes
 from staticgraph.eager.tensor import Tensor
 from staticgraph.errors import InvalidArgumentError
+from staticgraph.ops import create
 
 _GENERATOR = [np.random.default_rng()]
 
@@ -74,6 +75,19 @@ def zeros(*shape, size=None, dtype=dtypes.float32, requires_grad: bool = False,
           name: str | None = None) -> Tensor:
     """A tensor of zeros, e.g. `eager.zeros(3)` or `eager.zeros((2, 3))`."""
     return Tensor(np.zeros(_shape(shape, size)), dtype, requires_grad, name)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False,
+         name: str | None = None) -> Tensor:
+    """A new leaf of shape `size` holding `fill_value` everywhere (dtype as `tensor` picks it)."""
+    return Tensor(np.full(_shape((size,), None), Tensor(fill_value, dtype).numpy()), dtype,
+                  requires_grad, name)
+
+
+def fill(shape, value) -> Tensor:
+    """`sg.fill` for the eager style: a Python `value` is made a tensor first, so the result is
+    eager (and, when `value` requires grad, recorded: its gradient is the sum of the cotangent)."""
+    return create.fill(shape, value if isinstance(value, Tensor) else Tensor(value))
 
 
 def randn(*shape, size=None, dtype=dtypes.float32, requires_grad: bool = False,

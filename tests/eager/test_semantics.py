@@ -220,6 +220,16 @@ def test_dtypes_follow_pytorch():
     np.testing.assert_array_equal(eager.randn(3).numpy(), first)
 
 
+def test_fill_and_full_make_eager_tensors():
+    assert repr(eager.full((2,), 1.5)) == "tensor([1.5000, 1.5000])"
+    assert eager.full(3, 7).dtype == sg.int64
+    v = eager.tensor(2.0, requires_grad=True)
+    filled = eager.fill((2, 3), v)
+    assert isinstance(eager.fill((2,), 1.0), eager.Tensor) and filled.requires_grad
+    filled.sum().backward()
+    assert float(v.grad) == 6.0
+
+
 def test_numpy_arrays_on_either_side_are_recorded():
     x = eager.arange(3.0, requires_grad=True)
     y = np.array([1.0, 2.0, 3.0]) * x

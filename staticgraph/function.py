@@ -159,6 +159,8 @@ def function(fn: Callable | None = None, *, input_signature: Sequence | None = N
     with a placeholder per numpy array or eager tensor argument, so its ops build a graph. Other
     arguments (Python numbers, strings, None) are passed as they are and baked into the trace,
     which is keyed by their values. Later calls feed the arrays and run the graph in a Session.
+    Results are numpy values, with no eager history: to differentiate, call `sg.gradients`
+    inside the function (it then lands in the traced graph).
 
     Args:
         fn: the function; it returns a tensor, or a list / tuple / dict of them.

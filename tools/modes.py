@@ -179,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
     """Measure, print the table and a summary, and plot; return an exit code."""
     results = sweep(QUICK_SIZES if args.quick else SIZES, progress=not args.quick)
     print(format_table(results))
+    print("peak memory: " + ("the plan of sg.compile" if hasattr(sg, "compile") else
+                             "tracemalloc around Session.run (the reference executor keeps every value)"))
     print(summary(results))
     if not args.no_plot:
         path = plot(results, Path(args.out) / "modes.png")

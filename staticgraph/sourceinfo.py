@@ -5,13 +5,14 @@ import os
 import sys
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-# The bundled demos are user code as far as error messages and pictures are concerned.
-_DEMOS_DIR = os.path.join(_PACKAGE_DIR, "demos") + os.sep
+# The bundled demos and comparison workloads are user code as far as error messages and
+# pictures are concerned.
+_USER_DIRS = tuple(os.path.join(_PACKAGE_DIR, name) + os.sep for name in ("demos", "compare"))
 
 
 def _is_internal(filename: str) -> bool:
     path = os.path.abspath(filename)
-    return path.startswith(_PACKAGE_DIR) and not path.startswith(_DEMOS_DIR)
+    return path.startswith(_PACKAGE_DIR) and not path.startswith(_USER_DIRS)
 
 
 def user_source() -> str:

@@ -334,15 +334,32 @@ def _numpy_key(key: tuple) -> tuple:
 def _getitem_rule(x: Spec, *, key):
     if not known(x.shape) and any(isinstance(k, tuple) and _is_bool(k) for k in key):
         raise ShapeError(f"a boolean mask index needs the indexed dims known, got {fmt(x.shape)}")
-    # numpy computes the result shape on a zero-stride dummy array; an unknown dim is stood in
-    # for by a huge size, and any result dim that large is unknown again.
-    unknown = 2 ** max(12, 60 // max(1, list(x.shape).count(None)))
-    dummy = np.broadcast_to(np.empty((), np.int8), tuple(unknown if d is None else d for d in x.shape))
+    # numpy computes the result shape on zero-stride dummies in which each unknown dim is stood
+    # in for by a size beyond any index in the key; a result dim that differs between two such
+    # sizes depends on the unknown dim, so it is unknown too.
+    beyond = _largest_index(key) + 2
+    shapes = [_indexed_shape(x.shape, key, beyond + extra) for extra in (7, 19)]
+    return Spec(tuple(a if a == b else None for a, b in zip(*shapes)), x.dtype)
+
+
+def _largest_index(key) -> int:
+    values = [0]
+    for k in key:
+        if isinstance(k, slice):
+            values += [abs(v) for v in (k.start, k.stop) if v is not None]
+        elif isinstance(k, int):
+            values.append(abs(k))
+        elif isinstance(k, tuple) and not _is_bool(k):
+            values.append(int(np.max(np.abs(np.array(k, dtype=np.int64)), initial=0)))
+    return max(values)
+
+
+def _indexed_shape(shape: tuple, key: tuple, unknown: int) -> tuple:
+    dummy = np.broadcast_to(np.empty((), np.int8), tuple(unknown if d is None else d for d in shape))
     try:
-        shape = dummy[_numpy_key(key)].shape
+        return dummy[_numpy_key(key)].shape
     except IndexError as exc:
-        raise ShapeError(f"index {key} does not fit {fmt(x.shape)}: {exc}") from None
-    return Spec(tuple(None if d >= unknown // 2 else d for d in shape), x.dtype)
+        raise ShapeError(f"index {key} does not fit {fmt(shape)}: {exc}") from None
 
 
 def _getitem_kernel(x, *, key):

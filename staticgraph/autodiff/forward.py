@@ -11,17 +11,13 @@ from __future__ import annotations
 import networkx as nx
 
 from staticgraph import dtypes
-from staticgraph.autodiff.reverse import path_nodes
+from staticgraph.autodiff.reverse import as_list, common_graph, path_nodes
 from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops import create, math
 from staticgraph.ops.registry import NOT_DIFFERENTIABLE, get_op, is_tensor
 from staticgraph.ops.shapes import fmt
 from staticgraph.sourceinfo import user_source
-
-
-def _as_list(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def jvp(ys, xs, tangents=None) -> list:
@@ -48,11 +44,11 @@ def jvp(ys, xs, tangents=None) -> list:
         >>> sg.Session().run(ty, {x: np.array([1.0, 2.0, 3.0])}).tolist()
         [2.0, 0.0, 0.0]
     """
-    ys, xs = _as_list(ys), _as_list(xs)
-    tangents = [None] * len(xs) if tangents is None else _as_list(tangents)
+    ys, xs = as_list(ys), as_list(xs)
+    tangents = [None] * len(xs) if tangents is None else as_list(tangents)
     if len(tangents) != len(xs):
         raise InvalidArgumentError(f"jvp: {len(tangents)} tangents for {len(xs)} xs at {user_source()}")
-    graph = _common_graph(ys + xs + [t for t in tangents if isinstance(t, Tensor)])
+    graph = common_graph(ys + xs + [t for t in tangents if isinstance(t, Tensor)], "jvp", "ys and xs")
     with graph.as_default(), graph.name_scope("jvp"), graph.role_scope("tangent"), \
             graph.control_dependencies(None):
         seeds: dict[str, Tensor] = {}
@@ -63,17 +59,6 @@ def jvp(ys, xs, tangents=None) -> list:
         between = path_nodes(graph, [y.name for y in ys], list(seeds), stops - set(seeds))
         found = _push_forward(graph, seeds, between)
         return [found[y.name] if y.name in found else create.zeros_like(y) for y in ys]
-
-
-def _common_graph(tensors: list) -> Graph:
-    graph = None
-    for t in tensors:
-        if not isinstance(t, Tensor):
-            raise InvalidArgumentError(f"jvp: ys and xs must be static Tensors, got {t!r} at {user_source()}")
-        if graph is not None and t.graph is not graph:
-            raise GraphError(f"jvp: {t.name!r} belongs to another graph at {user_source()}")
-        graph = t.graph
-    return graph
 
 
 def _seed(x: Tensor, tangent) -> Tensor:

@@ -20,17 +20,20 @@ from staticgraph.sourceinfo import user_source
 UNCONNECTED = ("none", "zero", "raise")
 
 
-def _as_list(value) -> list:
+def as_list(value) -> list:
+    """A list of tensors from a tensor or a list/tuple of them (TF1's argument convention)."""
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _common_graph(tensors: Sequence[Tensor], what: str) -> Graph:
+def common_graph(tensors: Sequence[Tensor], pass_name: str, what: str) -> Graph:
+    """The one graph that all `tensors` (static ones only) belong to, else a clear error."""
     graph = None
     for t in tensors:
         if not isinstance(t, Tensor):
-            raise InvalidArgumentError(f"gradients: {what} must be static Tensors, got {t!r} at {user_source()}")
+            raise InvalidArgumentError(f"{pass_name}: {what} must be static Tensors, got {t!r} "
+                                       f"at {user_source()}")
         if graph is not None and t.graph is not graph:
-            raise GraphError(f"gradients: {t.name!r} belongs to another graph at {user_source()}")
+            raise GraphError(f"{pass_name}: {t.name!r} belongs to another graph at {user_source()}")
         graph = t.graph
     return graph
 
@@ -83,10 +86,10 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: 
     if unconnected_gradients not in UNCONNECTED:
         raise InvalidArgumentError(f"unconnected_gradients must be one of {UNCONNECTED}, "
                                    f"got {unconnected_gradients!r}")
-    ys, xs = _as_list(ys), _as_list(xs)
-    stops = _as_list(stop_gradients) if stop_gradients is not None else []
-    graph = _common_graph(ys + xs + stops, "ys, xs and stop_gradients")
-    grad_ys = [None] * len(ys) if grad_ys is None else _as_list(grad_ys)
+    ys, xs = as_list(ys), as_list(xs)
+    stops = as_list(stop_gradients) if stop_gradients is not None else []
+    graph = common_graph(ys + xs + stops, "gradients", "ys, xs and stop_gradients")
+    grad_ys = [None] * len(ys) if grad_ys is None else as_list(grad_ys)
     if len(grad_ys) != len(ys):
         raise InvalidArgumentError(f"gradients: {len(grad_ys)} grad_ys for {len(ys)} ys")
     for x in xs:

@@ -17,8 +17,7 @@ from staticgraph import dtypes
 from staticgraph.errors import GraphError, InvalidArgumentError, UnimplementedError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.ops import create as C
-from staticgraph.ops.registry import (ShapeError, Spec, apply, apply_static, defop, get_op,
-                                      is_tensor)
+from staticgraph.ops.registry import ShapeError, Spec, apply, apply_static, defop, get_op
 from staticgraph.ops.shapes import fmt
 from staticgraph.runtime.fetches import flatten, unflatten
 from staticgraph.sourceinfo import user_source

@@ -30,6 +30,7 @@ from staticgraph.autodiff.explain import explain_gradient
 from staticgraph.autodiff.reverse import gradients
 from staticgraph.autodiff.derived import hessian, hvp, jacobian, jvp
 from staticgraph.runtime.session import Session
+from staticgraph.runtime.executor import Executable, compile
 from staticgraph.io.dot import to_dot, write_dot
 from staticgraph.io.graph_json import load_graph, save_graph
 from staticgraph.function import function

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import networkx as nx
 import numpy as np
 
+from staticgraph.compiler.prune import needed_nodes
 from staticgraph.errors import InvalidArgumentError, StaticGraphError
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import get_op
@@ -23,19 +24,6 @@ class Step(NamedTuple):
     stateful: bool
     source: str
     op: str
-
-
-def needed_nodes(graph: Graph, targets, fed) -> set[str]:
-    """The nodes (data and control ancestors) that computing `targets` runs, stopping at fed ones."""
-    seen = set(targets)
-    stack = [t for t in targets if t not in fed]
-    while stack:
-        for u, _, d in graph.nx.in_edges(stack.pop(), data=True):
-            if u not in seen and not d.get("ref"):
-                seen.add(u)
-                if u not in fed:
-                    stack.append(u)
-    return seen
 
 
 def check_fed(graph: Graph, needed: set[str], fed, fetch_names) -> None:
@@ -73,12 +61,20 @@ def run_steps(steps: list[Step], values: dict, state: RunState) -> dict:
                 values[step.name] = step.kernel(state, *args, **step.attrs)
             else:
                 values[step.name] = step.kernel(*args, **step.attrs)
-        except StaticGraphError as exc:
-            raise type(exc)(f"{exc}\n  at node {step.name!r} ({step.op}, created at {step.source})") from None
-        except (ValueError, TypeError, IndexError, FloatingPointError, ArithmeticError) as exc:
-            shapes = ", ".join(str(np.shape(a)) for a in args)
-            raise InvalidArgumentError(
-                f"{step.op} failed at node {step.name!r} (created at {step.source}) on inputs of "
-                f"shapes {shapes}: {exc}") from None
+        except KERNEL_ERRORS as exc:
+            raise kernel_failure(exc, step.name, step.op, step.source, args) from None
     return values
+
+
+KERNEL_ERRORS = (StaticGraphError, ValueError, TypeError, IndexError, FloatingPointError,
+                 ArithmeticError)
+
+
+def kernel_failure(exc: Exception, name: str, op: str, source: str, args) -> Exception:
+    """The error to raise when the kernel of node `name` raised `exc` on the arrays `args`."""
+    if isinstance(exc, StaticGraphError):
+        return type(exc)(f"{exc}\n  at node {name!r} ({op}, created at {source})")
+    shapes = ", ".join(str(np.shape(a)) for a in args)
+    return InvalidArgumentError(f"{op} failed at node {name!r} (created at {source}) on inputs of "
+                                f"shapes {shapes}: {exc}")
 

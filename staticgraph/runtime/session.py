@@ -1,23 +1,32 @@
-"""Session: runs fetches of a static graph on a feed_dict, holding the variables between runs."""
+"""Session: runs fetches of a static graph on a feed_dict, holding the variables between runs.
+
+The session does no optimising: for each (fetches, feeds) it asks the compiler once for an
+Executable (which plans memory once per feed-shape signature) and runs it. A run whose fetches
+and fed arrays look like an earlier successful run's takes a short path that skips re-checking.
+"""
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
 
 from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
-from staticgraph.graph import Graph, get_default_graph
-from staticgraph.ops.registry import get_op
+from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.runtime import fetches as F
+from staticgraph.runtime.executor import Executable, compile
 from staticgraph.runtime.feeds import check_feed, node_name
-from staticgraph.runtime.reference import build_steps, run_steps
-from staticgraph.runtime.state import RunState, VariableStore
+from staticgraph.runtime.state import VariableStore
+
+DEBUG_MEMORY_ENV = "STATICGRAPH_DEBUG_MEMORY"
 
 
 class Session:
     """Runs a graph: `sess.run(fetches, feed_dict)` returns numpy values in the fetches' structure.
 
-    Variables live in the session. A run that fails changes no variable.
+    Variables live in the session. A run that fails changes no variable. `config` may set the
+    compile options "optimize" (default True), "memory" ("plan" or "naive") and "debug_memory"
+    (default: on when the environment variable STATICGRAPH_DEBUG_MEMORY is 1).
 
     Example:
         >>> import numpy as np, staticgraph as sg
@@ -33,8 +42,14 @@ class Session:
     def __init__(self, graph: Graph | None = None, config: dict | None = None) -> None:
         self.graph = graph or get_default_graph()
         self.config = dict(config or {})
+        self._options = {
+            "optimize": bool(self.config.get("optimize", True)),
+            "memory": self.config.get("memory", "plan"),
+            "debug_memory": bool(self.config.get(
+                "debug_memory", os.environ.get(DEBUG_MEMORY_ENV, "") not in ("", "0")))}
         self._store = VariableStore()
-        self._plans: dict = {}
+        self._executables: dict[tuple, Executable] = {}
+        self._fast: dict = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -47,47 +62,47 @@ class Session:
         """
         if self._closed:
             raise FailedPreconditionError("this session is closed; create a new sg.Session")
+        key = _fast_key(fetches, feed_dict)
+        runner = self._fast.get(key) if key is not None else None
+        if runner is not None:
+            return runner(fetches, feed_dict)
+        return self._run_checked(fetches, feed_dict or {}, key)
+
+    def executable(self, fetches, feed_dict: dict | None = None) -> Executable:
+        """The Executable this session runs for `fetches` with the keys of `feed_dict` fed."""
+        fetch_names = tuple(node_name(self.graph, f, "fetch") for f in F.flatten(fetches))
+        feed_names = tuple(node_name(self.graph, k, "feed key") for k in (feed_dict or {}))
+        return self._executable(fetch_names, feed_names)
+
+    def _run_checked(self, fetches, feed_dict: dict, key):
         leaves = F.flatten(fetches)
         if not leaves:
             raise InvalidArgumentError("nothing to fetch: fetches is empty")
         fetch_names = tuple(node_name(self.graph, f, "fetch") for f in leaves)
-        feeds = self._feeds(feed_dict or {})
-        steps = self._plan(fetch_names, frozenset(feeds))
-        state = RunState(self._store, self._variable_dtypes())
-        values = run_steps(steps, dict(feeds), state)
-        state.commit()
-        return F.unflatten(fetches, [self._output(n, values[n]) for n in fetch_names])
-
-    def _feeds(self, feed_dict: dict) -> dict:
-        feeds = {}
-        for key, value in feed_dict.items():
-            name = node_name(self.graph, key, "feed key")
+        feeds, unchanged = {}, True
+        for k, value in feed_dict.items():
+            name = node_name(self.graph, k, "feed key")
             feeds[name] = check_feed(self.graph, name, value)
-        return feeds
+            unchanged = unchanged and feeds[name] is value
+        exe = self._executable(fetch_names, tuple(feeds))
+        values = [feeds[name] for name in exe.run_feeds]
+        outputs = exe.run_checked(values, self._store)
+        if key is not None and unchanged and len(feeds) == len(feed_dict):
+            self._fast[key] = _runner(exe, exe.variant(tuple(v.shape for v in values)),
+                                      list(feeds), self._store)
+        return F.unflatten(fetches, outputs)
 
-    def _plan(self, fetch_names: tuple, fed: frozenset):
-        key = (fetch_names, fed)
-        steps = self._plans.get(key)
-        if steps is None:
-            steps = build_steps(self.graph, fetch_names, fed)
+    def _executable(self, fetch_names: tuple, feed_names: tuple) -> Executable:
+        key = (fetch_names, frozenset(feed_names))
+        exe = self._executables.get(key)
+        if exe is None:
             with self._lock:
-                self._plans[key] = steps
-        return steps
-
-    def _variable_dtypes(self) -> dict:
-        return {v.name: v.dtype for v in self.graph.get_collection("variables")}
-
-    def _output(self, name: str, value):
-        if value is None or "no_output" in self._traits(name):
-            return None
-        if isinstance(value, np.ndarray):
-            if not value.flags.writeable:
-                value = value.copy()
-            return value[()] if value.ndim == 0 else value
-        return value
-
-    def _traits(self, name: str) -> frozenset:
-        return get_op(self.graph.node(name)["op"]).traits
+                exe = self._executables.get(key)
+                if exe is None:
+                    exe = compile(list(fetch_names), feeds=list(feed_names), graph=self.graph,
+                                  store=self._store, **self._options)
+                    self._executables[key] = exe
+        return exe
 
     def variable_values(self) -> dict:
         """The variables' current values by name (read-only arrays; uninitialised ones absent)."""
@@ -101,6 +116,7 @@ class Session:
         """Release the variables; later runs fail."""
         self._closed = True
         self._store.values.clear()
+        self._fast.clear()
 
     def __enter__(self) -> "Session":
         return self
@@ -110,3 +126,38 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<sg.Session on {self.graph!r}{' (closed)' if self._closed else ''}>"
+
+
+def _fast_key(fetches, feed_dict):
+    """A key equal for runs with the same fetches and fed arrays of the same dtypes and shapes.
+
+    Tensors count by identity (the graph keeps them alive, so ids are stable), names by value.
+    None when the run is not of the simple kind (nested fetches, feeds that are not arrays).
+    """
+    kind = type(fetches)
+    key = [kind]
+    for leaf in (fetches if kind is list or kind is tuple else (fetches,)):
+        if isinstance(leaf, Tensor):
+            key.append(id(leaf))
+        elif type(leaf) is str:
+            key.append(leaf)
+        else:
+            return None
+    for name, value in (feed_dict or {}).items():
+        if type(value) is not np.ndarray:
+            return None
+        key += (id(name) if isinstance(name, Tensor) else name, value.dtype, value.shape)
+    return tuple(key)
+
+
+def _runner(exe: Executable, variant, feed_names: list, store: VariableStore):
+    """The short path for one fast key: fed arrays already known to pass the checks as they are."""
+    order = [feed_names.index(name) for name in exe.run_feeds]
+    dtypes = exe.variable_dtypes
+
+    def run(fetches, feed_dict):
+        fed = list(feed_dict.values()) if feed_dict else ()
+        outputs = variant.run([fed[i] for i in order], store, dtypes)
+        kind = type(fetches)
+        return outputs if kind is list else tuple(outputs) if kind is tuple else outputs[0]
+    return run

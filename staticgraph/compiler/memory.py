@@ -1,0 +1,280 @@
+"""plan_memory: the liveness of every value in a schedule, and the buffers the values are given.
+
+Every value a step produces is one of:
+  buffer    written by its kernel (trait "out") into a preallocated buffer the plan assigns;
+  fresh     allocated by its kernel (no `out=`, a fetched value, or a size known only at run time);
+  view      may be a view of its inputs (trait "view"): no storage of its own;
+  external  owned by the variable store (trait "stateful");
+  none      no value (trait "no_output").
+A kernel called without `out=` may hand back one of its inputs, so fresh and external values are
+taken to share storage with their inputs too. A value's storage lives until the last use of any
+value that may share it. In "plan" mode, buffers whose lifetimes do not overlap share storage
+(best fit by size), and an elementwise op (traits "elementwise", "inplace_ok") writes into an
+input of its own shape and dtype that dies at it. Fed values, constants, variables and fetched
+values never get a buffer, so nothing ever overwrites them. In "naive" mode every value keeps
+its own storage for the whole run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from staticgraph.compiler.rewrite import fetches_of
+from staticgraph.graph import Graph
+from staticgraph.ops.registry import Spec, get_op
+from staticgraph.ops.shapes import known, num_elements
+
+PLAN, NAIVE = "plan", "naive"
+BUFFER, FRESH, VIEW, EXTERNAL, NONE = "buffer", "fresh", "view", "external", "none"
+_INPLACE = frozenset({"elementwise", "inplace_ok", "out"})
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """Where every value of a schedule lives, and the memory figures that follow.
+
+    peak_bytes: what the plan takes: its buffers plus the most fresh values live at once.
+    naive_bytes: every value's storage kept to the end of the run.
+    lower_bound_bytes: the most bytes of values live at once in this schedule (in place counted).
+    buffers: node name -> buffer id (views of a buffer are labelled with its id).
+    timeline: bytes of live values after each step of the schedule.
+    """
+    mode: str
+    schedule: tuple
+    specs: dict
+    kinds: dict
+    buffers: dict
+    buffer_bytes: tuple
+    inplace: dict
+    released: tuple
+    dies: tuple
+    holds_storage: frozenset
+    peak_bytes: int
+    naive_bytes: int
+    lower_bound_bytes: int
+    timeline: tuple
+    unknown: tuple
+
+    def report(self) -> str:
+        """A printable summary of the figures."""
+        lines = [f"memory ({self.mode}): {len(self.schedule)} steps, "
+                 f"{len(self.buffer_bytes)} buffers, {len(self.inplace)} in place",
+                 f"  peak        {format_bytes(self.peak_bytes)} (planned)",
+                 f"  naive       {format_bytes(self.naive_bytes)} (every value kept)",
+                 f"  lower bound {format_bytes(self.lower_bound_bytes)} (most live at once)"]
+        if self.unknown:
+            lines.append(f"  sized at run time (not counted): {', '.join(self.unknown)}")
+        return "\n".join(lines)
+
+
+def format_bytes(n: int) -> str:
+    """`n` bytes as people read them: 512 B, 3.0 KiB, 1.5 MiB."""
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024 or unit == "MiB":
+            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def plan_memory(graph: Graph, schedule: list[str], specs: dict[str, Spec],
+                mode: str = PLAN) -> MemoryPlan:
+    """Plan the storage of every value `schedule` computes.
+
+    Args:
+        graph: the compiled graph (its FETCHES collection names the fetched values).
+        schedule: the nodes that run, in order (see `schedule`).
+        specs: every node's spec, with the fed shapes filled in (see `specialize_shapes`).
+        mode: "plan" (share and reuse buffers) or "naive" (one buffer per value, all kept).
+    Example:
+        >>> import staticgraph as sg
+        >>> from staticgraph.compiler import plan_memory, prune, schedule, specialize_shapes
+        >>> g = sg.Graph()
+        >>> with g.as_default():
+        ...     x = sg.placeholder(sg.float64, (1000,), name="x")
+        ...     y = sg.sum(sg.exp(sg.sin(x)), name="y")
+        >>> c = prune(g, ["y"], ["x"])
+        >>> plan = plan_memory(c, schedule(c), specialize_shapes(c, {"x": (1000,)}))
+        >>> plan.naive_bytes, plan.peak_bytes, plan.inplace
+        (16008, 8008, {'exp': 'sin'})
+    """
+    live = _Liveness(graph, schedule, specs, mode)
+    buffers, sizes = _assign_buffers(live, mode)
+    return MemoryPlan(
+        mode=mode, schedule=tuple(schedule), specs=specs, kinds=live.kinds,
+        buffers=_label_views(live, buffers), buffer_bytes=tuple(sizes),
+        inplace=dict(live.donors) if mode == PLAN else {},
+        released=tuple(tuple(r for r in rs if live.kinds[r] == BUFFER and r not in live.donated)
+                       for rs in live.dying) if mode == PLAN else ((),) * len(schedule),
+        dies=live.dies, holds_storage=live.holds_storage(),
+        peak_bytes=sum(sizes) + (max(live.during(FRESH), default=0) if mode == PLAN
+                                 else sum(live.size(v) for v in schedule if live.kinds[v] == FRESH)),
+        naive_bytes=sum(live.size(v) for v in schedule),
+        lower_bound_bytes=max(live.lower_bound(), default=0),
+        timeline=tuple(live.timeline()),
+        unknown=tuple(v for v in schedule if live.kinds[v] in (BUFFER, FRESH)
+                      and not known(specs[v].shape)))
+
+
+class _Liveness:
+    """Kinds, shared storage (roots), last uses and in-place chances of a schedule's values."""
+
+    def __init__(self, graph: Graph, schedule: list[str], specs: dict, mode: str) -> None:
+        self.graph, self.schedule, self.specs = graph, schedule, specs
+        self.step = {name: t for t, name in enumerate(schedule)}
+        fetched = set(fetches_of(graph))
+        self.kinds = {n: _kind(graph.nx.nodes[n]["op"], specs[n]) for n in schedule}
+        self.roots = self._roots()
+        for f in fetched & set(self.roots):  # fetched storage escapes to the caller: never reused
+            for r in self.roots[f]:
+                if self.kinds[r] == BUFFER:
+                    self.kinds[r] = FRESH
+        self.end = self._ends(fetched)
+        self.last = {r: t for r, t in self.end.items()}
+        for m, rs in self.roots.items():
+            for r in rs:
+                self.last[r] = max(self.last[r], self.end[m])
+        self.dying = self._group(self.last, roots_only=True)
+        self.dies = tuple(tuple(m for m in ms if m not in fetched) for ms in self._group(self.end))
+        self.donors = self._donors()
+        self.donated = set(self.donors.values())
+
+    def _roots(self) -> dict[str, frozenset]:
+        roots: dict[str, frozenset] = {}
+        for name in self.schedule:
+            op = get_op(self.graph.nx.nodes[name]["op"])
+            kind = self.kinds[name]
+            inputs = frozenset().union(*(roots.get(i, ()) for i in self.graph.inputs(name)))
+            if kind == VIEW:
+                roots[name] = inputs
+            elif kind == BUFFER or (kind == FRESH and "out" in op.traits):
+                roots[name] = frozenset([name])
+            elif kind != NONE:
+                roots[name] = inputs | {name}
+        return roots
+
+    def _ends(self, fetched: set) -> dict[str, int]:
+        end = {n: t for t, n in enumerate(self.schedule)}
+        for t, name in enumerate(self.schedule):
+            for i in self.graph.inputs(name):
+                if i in end:
+                    end[i] = max(end[i], t)
+        for f in fetched & set(end):
+            end[f] = len(self.schedule)
+        return end
+
+    def _group(self, when: dict, roots_only: bool = False) -> tuple:
+        groups = [[] for _ in self.schedule]
+        for name, t in when.items():
+            if t < len(groups) and (not roots_only or name in self.roots.get(name, ())):
+                groups[t].append(name)
+        return tuple(tuple(g) for g in groups)
+
+    def _donors(self) -> dict[str, str]:
+        """node -> the input whose buffer it may overwrite (same spec, dying at that node)."""
+        donors = {}
+        for t, name in enumerate(self.schedule):
+            if self.kinds[name] != BUFFER or not _INPLACE <= get_op(self.graph.nx.nodes[name]["op"]).traits:
+                continue
+            inputs = self.graph.inputs(name)
+            for i in inputs if len(inputs) <= 2 else inputs[:1]:
+                if self.kinds.get(i) == BUFFER and self.last[i] == t and self.specs[i] == self.specs[name] \
+                        and (len(inputs) <= 2 or self._alone(i, inputs)):
+                    donors[name] = i
+                    break
+        return donors
+
+    def _alone(self, donor: str, inputs: list) -> bool:
+        """True when no other input shares `donor`'s storage.
+
+        A kernel of one or two inputs is one elementwise pass, which numpy makes safe whatever
+        the overlap; a kernel of more inputs (add_n) accumulates into `out` input by input, so it
+        may only overwrite its first input, and only if it reads that storage nowhere else.
+        """
+        return all(donor not in self.roots.get(i, ()) for i in inputs[1:])
+
+    def size(self, name: str) -> int:
+        if self.kinds[name] not in (BUFFER, FRESH):
+            return 0
+        count = num_elements(self.specs[name].shape)
+        return 0 if count is None else count * self.specs[name].dtype.itemsize
+
+    def during(self, *kinds: str) -> list[int]:
+        """Bytes of values of `kinds` whose storage is live during each step."""
+        return self._sweep(kinds or (BUFFER, FRESH), inclusive=True)
+
+    def timeline(self) -> list[int]:
+        return self._sweep((BUFFER, FRESH), inclusive=False)
+
+    def lower_bound(self) -> list[int]:
+        during = self.during()
+        return [b - (self.size(n) if n in self.donors else 0) for b, n in zip(during, self.schedule)]
+
+    def _sweep(self, kinds: tuple, inclusive: bool) -> list[int]:
+        delta = [0] * (len(self.schedule) + 2)
+        for v in self.schedule:
+            if self.kinds[v] in kinds:
+                stop = self.last[v] + (1 if inclusive else 0)
+                if stop > self.step[v]:
+                    delta[self.step[v]] += self.size(v)
+                    delta[stop] -= self.size(v)
+        totals, running = [], 0
+        for t in range(len(self.schedule)):
+            running += delta[t]
+            totals.append(running)
+        return totals
+
+    def holds_storage(self) -> frozenset:
+        """Values whose slot may keep alive storage that is not a planned buffer."""
+        return frozenset(m for m, rs in self.roots.items()
+                         if any(self.kinds[r] in (FRESH, EXTERNAL) for r in rs))
+
+
+def _kind(op_name: str, spec: Spec) -> str:
+    traits = get_op(op_name).traits
+    if "no_output" in traits:
+        return NONE
+    if "stateful" in traits:
+        return EXTERNAL
+    if "view" in traits:
+        return VIEW
+    return BUFFER if "out" in traits and known(spec.shape) else FRESH
+
+
+def _assign_buffers(live: _Liveness, mode: str) -> tuple[dict, list]:
+    buffers, sizes, free = {}, [], []
+    for t, name in enumerate(live.schedule):
+        if live.kinds[name] == BUFFER:
+            if mode == PLAN and name in live.donors:
+                buffers[name] = buffers[live.donors[name]]
+            else:
+                buffers[name] = _take(free if mode == PLAN else [], sizes, live.size(name))
+        if mode == PLAN:
+            free.extend(buffers[r] for r in live.dying[t]
+                        if live.kinds[r] == BUFFER and r not in live.donated)
+    return buffers, sizes
+
+
+def _take(free: list, sizes: list, need: int) -> int:
+    """The smallest free buffer that fits; else the largest free one, grown; else a new one."""
+    fits = [b for b in free if sizes[b] >= need]
+    if fits:
+        chosen = min(fits, key=sizes.__getitem__)
+    elif free:
+        chosen = max(free, key=sizes.__getitem__)
+        sizes[chosen] = need
+    else:
+        sizes.append(need)
+        return len(sizes) - 1
+    free.remove(chosen)
+    return chosen
+
+
+def _label_views(live: _Liveness, buffers: dict) -> dict:
+    """Buffer ids of planned values, and of views whose storage is exactly one planned buffer."""
+    labels = dict(buffers)
+    for name, rs in live.roots.items():
+        if live.kinds[name] == VIEW and len(rs) == 1:
+            (root,) = rs
+            if root in buffers:
+                labels[name] = buffers[root]
+    return labels
+

@@ -1,0 +1,108 @@
+"""Rebuilding graphs: the one way a pass makes its output graph from its input graph.
+
+A pass never edits its input. It walks the input's nodes in a topological order and says, for
+each node, what the output graph holds in its place: the same node, another (already rebuilt)
+node whose value is identical (an alias), or a new definition under the same name. Data, control
+and ref edges, roles, sources and the compiled graph's fetch list follow the aliases.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import networkx as nx
+import numpy as np
+
+from staticgraph.errors import GraphError
+from staticgraph.graph import Graph
+from staticgraph.ops.registry import Spec, get_op, infer_spec
+
+FETCHES = "compiler.fetches"  # collection: the values a compiled graph produces, in fetch order
+FEEDS = "compiler.feeds"      # collection: the nodes whose values are fed
+CONSTANT = "constant"         # the op of literal values, which folding produces
+
+
+@dataclass(frozen=True)
+class Replace:
+    """A node's new definition: `op` applied to `inputs` (names in the output graph) with `attrs`."""
+    op: str
+    inputs: tuple
+    attrs: dict
+
+
+Visit = Callable[[Graph, str, dict, list], "None | str | Replace"]
+
+
+def fetches_of(graph: Graph) -> list[str]:
+    """The names of the values a compiled graph must produce, in fetch order."""
+    return graph.get_collection(FETCHES)
+
+
+def feeds_of(graph: Graph) -> list[str]:
+    """The names of the nodes of a compiled graph whose values are fed."""
+    return graph.get_collection(FEEDS)
+
+
+def ordered_nodes(graph: Graph) -> list[str]:
+    """A topological order (data, control and ref edges) that keeps the order nodes were added in."""
+    position = {name: i for i, name in enumerate(graph.nx.nodes)}
+    return list(nx.lexicographical_topological_sort(graph.nx, key=position.__getitem__))
+
+
+def constant_value(graph: Graph, name: str) -> np.ndarray | None:
+    """The value of node `name` when it is a literal constant, else None."""
+    node = graph.nx.nodes[name]
+    return node["attrs"]["value"] if node["op"] == CONSTANT else None
+
+
+def rebuild(graph: Graph, visit: Visit | None = None, keep: Iterable[str] | None = None) -> Graph:
+    """A new graph holding `graph`'s nodes (only those in `keep`, when given), as `visit` decides.
+
+    `visit(new_graph, name, node_attrs, input_names)` sees the inputs as already rebuilt and
+    returns None (copy the node), a node name of `new_graph` (an alias: uses of `name` become
+    uses of that node) or a `Replace` (a new definition, keeping the name, role and source).
+    """
+    kept = set(graph.nx) if keep is None else set(keep)
+    new, alias = Graph(), {}
+    for name in ordered_nodes(graph):
+        if name not in kept:
+            continue
+        node = graph.nx.nodes[name]
+        inputs = [alias.get(i, i) for i in graph.inputs(name)]
+        decision = visit(new, name, node, inputs) if visit is not None else None
+        if isinstance(decision, str):
+            alias[name] = alias.get(decision, decision)
+            continue
+        _add(new, graph, name, node, inputs, decision, alias, kept)
+    for key in (FETCHES, FEEDS):
+        for value in graph.get_collection(key):
+            new.add_to_collection(key, alias.get(value, value))
+    return new
+
+
+def _add(new: Graph, old: Graph, name: str, node: dict, inputs: list, decision: Replace | None,
+         alias: dict, kept: set) -> None:
+    if decision is None:
+        op, attrs, shape, dtype = node["op"], node["attrs"], node["shape"], node["dtype"]
+    else:
+        op, attrs, inputs = decision.op, decision.attrs, list(decision.inputs)
+        shape, dtype = _replacement_spec(new, name, node, decision)
+    refs = [u for u, _, d in old.nx.in_edges(name, data=True) if d.get("ref") and u in kept]
+    new.add_node(op, [new.tensor(i) for i in inputs], attrs, shape, dtype, node["source"],
+                 name=name, role=node["role"], exact_name=True,
+                 refs=tuple(alias.get(r, r) for r in refs))
+    for dep in old.control_inputs(name):
+        if dep in kept:
+            new.add_control_input(name, alias.get(dep, dep))
+
+
+def _replacement_spec(new: Graph, name: str, node: dict, decision: Replace) -> tuple:
+    """The shape rule's spec for a replacement, with the dims the old node knew kept."""
+    specs = [Spec(new.nx.nodes[i]["shape"], new.nx.nodes[i]["dtype"]) for i in decision.inputs]
+    spec = infer_spec(get_op(decision.op), specs, decision.attrs, node["source"])
+    old = node["shape"]
+    if spec.dtype != node["dtype"] or len(spec.shape) != len(old):
+        raise GraphError(f"rewriting node {name!r} as {decision.op} changed its spec from "
+                         f"{old} {node['dtype']} to {spec.shape} {spec.dtype}")
+    shape = tuple(o if s is None else s for s, o in zip(spec.shape, old))
+    return shape, spec.dtype

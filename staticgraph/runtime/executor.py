@@ -1,0 +1,277 @@
+"""compile and Executable: fetches turned into an optimised, scheduled, memory-planned program.
+
+`compile` prunes the graph to what the fetches need, runs the optimisation passes and schedules
+the result; per feed-shape signature the Executable then plans memory and lowers the plan to a
+flat `Program` (see `staticgraph.compiler.lower`). `execute` is the hot loop: it runs the steps
+over integer slots and planned buffers, and nothing else.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import NamedTuple
+
+import numpy as np
+
+from staticgraph.compiler import (PassManager, PassRecord, feeds_of, format_bytes, lower,
+                                  needed_nodes, plan_memory, prune, schedule, specialize_shapes)
+from staticgraph.compiler.lower import CALL1, CALL2, CALLN, OUT1, OUT2, STATE, Program
+from staticgraph.errors import InvalidArgumentError, UnimplementedError
+from staticgraph.graph import Graph, Tensor, get_default_graph
+from staticgraph.ops.shapes import fmt, known
+from staticgraph.runtime import fetches as F
+from staticgraph.runtime.feeds import check_feed, node_name
+from staticgraph.runtime.reference import KERNEL_ERRORS, check_fed, kernel_failure
+from staticgraph.runtime.state import RunState, VariableStore
+
+MEMORY_MODES = ("plan", "naive")
+
+
+class Options(NamedTuple):
+    """How an Executable is built: optimisation on or off, memory mode, budget, debug checks."""
+    optimize: bool = True
+    memory: str = "plan"
+    budget_bytes: int | None = None
+    debug_memory: bool = False
+
+
+def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
+            budget_bytes: int | None = None, debug_memory: bool = False, *,
+            graph: Graph | None = None, store: VariableStore | None = None) -> "Executable":
+    """Compile `fetches` into an Executable: pruned, optimised, scheduled and memory-planned.
+
+    Args:
+        fetches: a Tensor, op or node name, or a nested list / tuple / dict of them.
+        feeds: the tensors (or names) that will be fed; None: the placeholders the fetches need.
+        optimize: run the optimisation passes (fold, simplify, CSE, DCE) after pruning.
+        memory: "plan" (buffers shared and reused, in place where safe) or "naive" (one buffer
+            per value, all kept); "remat" is not implemented yet.
+        budget_bytes: fail when the plan needs more than this many bytes.
+        debug_memory: poison every released buffer (NaN) and check every result against its
+            planned shape and dtype; verify every pass's output. Results must not change.
+        graph: the graph of name fetches (default: that of the tensors, else the default graph).
+        store: where variables live (default: one store per graph, shared by its executables).
+    Returns:
+        An Executable; `.run(feed_dict)` returns values in the structure of `fetches`.
+    Raises:
+        InvalidArgumentError for an unfed placeholder a fetch needs, or a bad option;
+        UnimplementedError for memory="remat".
+    Example:
+        >>> import numpy as np, staticgraph as sg
+        >>> x = sg.placeholder(sg.float64, (4,), name="x")
+        >>> y = 2 * sg.dot(x, x)
+        >>> exe = sg.compile([y, sg.gradients(y, [x])[0]])
+        >>> [v.tolist() for v in exe.run({x: np.arange(4.0)})]
+        [28.0, [0.0, 4.0, 8.0, 12.0]]
+    """
+    if memory == "remat":
+        raise UnimplementedError("memory='remat' (recomputing values instead of keeping them) "
+                                 "is not implemented yet; use memory='plan' or memory='naive'")
+    if memory not in MEMORY_MODES:
+        raise InvalidArgumentError(f"memory must be 'plan', 'naive' or 'remat', got {memory!r}")
+    leaves = F.flatten(fetches)
+    if not leaves:
+        raise InvalidArgumentError("nothing to fetch: fetches is empty")
+    graph = graph or _graph_of(leaves + list(feeds or ()))
+    fetch_names = [node_name(graph, f, "fetch") for f in leaves]
+    if feeds is None:
+        feed_names = [n for n in needed_nodes(graph, fetch_names, ())
+                      if graph.node(n)["op"] == "placeholder"]
+    else:
+        feed_names = [node_name(graph, f, "feed key") for f in feeds]
+    check_fed(graph, needed_nodes(graph, fetch_names, feed_names), set(feed_names), fetch_names)
+    options = Options(bool(optimize), memory, budget_bytes, bool(debug_memory))
+    return Executable(graph, fetches, fetch_names, feed_names, options, store)
+
+
+def _graph_of(keys: list) -> Graph:
+    return next((k.graph for k in keys if isinstance(k, Tensor)), None) or get_default_graph()
+
+
+_STORES: "weakref.WeakKeyDictionary[Graph, VariableStore]" = weakref.WeakKeyDictionary()
+_STORES_LOCK = threading.Lock()
+
+
+def default_store(graph: Graph) -> VariableStore:
+    """The variable store shared by the executables compiled outside a Session for `graph`."""
+    with _STORES_LOCK:
+        return _STORES.setdefault(graph, VariableStore())
+
+
+class Executable:
+    """Fetches compiled for running: `.run(feed_dict)` gives values in the fetches' structure.
+
+    Attributes:
+        graph: the optimised sub-graph (a Graph; draw it with sg.to_dot).
+        schedule: the names of the nodes that run, in run order.
+        passes: one PassRecord per pass applied (prune first), each with its output graph.
+        memory: the MemoryPlan of the latest feed shapes (planned at compile time when every
+            fed shape is known, else at the first run; one plan is cached per shape signature).
+    """
+
+    def __init__(self, source: Graph, structure, fetch_names: list, feed_names: list,
+                 options: Options, store: VariableStore | None = None) -> None:
+        self.source, self.options = source, options
+        self.store = store if store is not None else default_store(source)
+        self._structure = structure
+        self.fetch_names, self.feed_names = tuple(fetch_names), tuple(dict.fromkeys(feed_names))
+        pruned = prune(source, fetch_names, self.feed_names)
+        self.passes = [PassRecord("prune", len(source), len(pruned), pruned)]
+        self.graph = pruned
+        if options.optimize:
+            self.graph, records = PassManager(check=options.debug_memory).run(pruned)
+            self.passes += records
+        self.schedule = schedule(self.graph)
+        self.run_feeds = tuple(feeds_of(self.graph))
+        self.variable_dtypes = {v.name: v.dtype for v in source.get_collection("variables")}
+        self._variants: dict[tuple, _Variant] = {}
+        self._lock = threading.Lock()
+        self._latest: _Variant | None = None
+        static = tuple(self.graph.node(f)["shape"] for f in self.run_feeds)
+        if all(known(s) for s in static):
+            self.variant(static)
+
+    @property
+    def memory(self):
+        """The MemoryPlan of the latest feed-shape signature (None before one is known)."""
+        return None if self._latest is None else self._latest.plan
+
+    def run(self, feed_dict: dict | None = None):
+        """Run with `feed_dict` (keys: tensors or names of this executable's feeds).
+
+        Raises InvalidArgumentError for a missing, unknown, misshapen or mistyped feed and for a
+        failing kernel (naming the node); FailedPreconditionError for an uninitialised variable.
+        """
+        values = self.check_feeds(feed_dict or {})
+        return F.unflatten(self._structure, self.run_checked(values, self.store))
+
+    def check_feeds(self, feed_dict: dict) -> list:
+        """The fed values as arrays of the right dtype, in `run_feeds` order."""
+        by_name = {}
+        for key, value in feed_dict.items():
+            name = node_name(self.source, key, "feed key")
+            if name not in self.feed_names:
+                raise InvalidArgumentError(
+                    f"feed key {key!r} is not a feed of this executable; its feeds are "
+                    f"{list(self.feed_names)} (compile with feeds=[...] to change them)")
+            by_name[name] = check_feed(self.source, name, value)
+        for name in self.run_feeds:
+            if name not in by_name:
+                node = self.source.node(name)
+                raise InvalidArgumentError(
+                    f"{node['op']} {name!r} (created at {node['source']}) must be fed: this "
+                    f"executable was compiled with it as a feed. Pass feed_dict={{{name}: value}}")
+        return [by_name[name] for name in self.run_feeds]
+
+    def run_checked(self, values: list, store: VariableStore) -> list:
+        """The fetched values (flat, in fetch order) for checked feed `values` and a store."""
+        signature = tuple(v.shape for v in values)
+        variant = self._variants.get(signature) or self.variant(signature)
+        return variant.run(values, store, self.variable_dtypes)
+
+    def variant(self, signature: tuple) -> "_Variant":
+        """The plan and program for one tuple of fed shapes (made once, then cached)."""
+        with self._lock:
+            variant = self._variants.get(signature)
+            if variant is None:
+                variant = _Variant(self, signature)
+                self._variants[signature] = variant
+            self._latest = variant
+        return variant
+
+    def report(self) -> str:
+        """A printable summary: passes (nodes before/after), schedule length, memory figures."""
+        lines = [f"compiled {len(self.fetch_names)} fetch(es) {list(self.fetch_names)}, "
+                 f"feeds {list(self.feed_names)}", "passes (nodes before -> after):"]
+        lines += [f"  {r.name:<32} {r.nodes_before:>5} -> {r.nodes_after}" for r in self.passes]
+        lines.append(f"schedule: {len(self.schedule)} steps")
+        if self._latest is None:
+            lines.append("memory: planned at the first run, when the fed shapes are known")
+        else:
+            shapes = ", ".join(f"{n} {fmt(s)}" for n, s in zip(self.run_feeds, self._latest.signature))
+            lines.append(f"feed shapes: {shapes or 'none'}")
+            lines.append(self._latest.plan.report())
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"<sg.Executable {len(self.fetch_names)} fetch(es), {len(self.schedule)} steps, "
+                f"memory={self.options.memory}>")
+
+
+class _Variant:
+    """An Executable specialised to one feed-shape signature: its memory plan and program."""
+
+    def __init__(self, exe: Executable, signature: tuple) -> None:
+        self.signature = signature
+        specs = specialize_shapes(exe.graph, dict(zip(exe.run_feeds, signature)))
+        self.plan = plan_memory(exe.graph, exe.schedule, specs, exe.options.memory)
+        budget = exe.options.budget_bytes
+        if budget is not None and self.plan.peak_bytes > budget:
+            raise InvalidArgumentError(
+                f"the memory plan needs {format_bytes(self.plan.peak_bytes)} "
+                f"({self.plan.peak_bytes} bytes), more than budget_bytes={budget}; "
+                "memory='remat' (recomputation) is not implemented yet")
+        self.program: Program = lower(exe.graph, self.plan, exe.options.debug_memory)
+        self._copies = _duplicate_flags(exe.fetch_names, self.program.fetch_slots)
+        self._free: list = []  # instances (steps, env) not in use: one per concurrent run
+
+    def run(self, values: list, store: VariableStore, dtypes: dict) -> list:
+        program = self.program
+        try:
+            steps, env = self._free.pop()
+        except IndexError:
+            steps, env = program.instantiate()
+        try:
+            for slot, value in zip(program.feed_slots, values):
+                env[slot] = value
+            state = RunState(store, dtypes) if program.stateful else None
+            execute(program, steps, env, state)
+            results = [env[s] for s in program.fetch_slots]
+            if state is not None:
+                state.commit()
+        finally:
+            self._free.append((steps, env))
+        return [None if none else _output(v, copy) for v, none, copy
+                in zip(results, program.no_output, self._copies)]
+
+
+def _duplicate_flags(fetch_names: tuple, slots: tuple) -> tuple:
+    """True for a fetch whose slot an earlier, differently named fetch already returns."""
+    first: dict = {}
+    return tuple(first.setdefault(slot, name) != name for name, slot in zip(fetch_names, slots))
+
+
+def _output(value, copy: bool):
+    """A fetched value as Session.run returns it: arrays the caller may own, 0-d as scalars."""
+    if isinstance(value, np.ndarray):
+        if copy or not value.flags.writeable:
+            value = value.copy()
+        return value[()] if value.ndim == 0 else value
+    return value
+
+
+def execute(program: Program, steps: list, env: list, state) -> None:
+    """Run `steps` over the slots `env` (the hot loop); a failing kernel names its node."""
+    o = -1
+    try:
+        for kind, fn, a, b, buf, o in steps:
+            if kind == OUT2:
+                env[o] = fn(env[a], env[b], out=buf)
+            elif kind == OUT1:
+                env[o] = fn(env[a], out=buf)
+            elif kind == CALL2:
+                env[o] = fn(env[a], env[b])
+            elif kind == CALL1:
+                env[o] = fn(env[a])
+            elif kind == CALLN:
+                env[o] = fn(*[env[i] for i in a])
+            elif kind == STATE:
+                env[o] = fn(state, *[env[i] for i in a])
+            else:
+                fn(env, a)
+    except KERNEL_ERRORS as exc:
+        info = program.infos.get(o)
+        if info is None:  # a housekeeping check, which names its node itself
+            raise
+        raise kernel_failure(exc, info.name, info.op, info.source,
+                             [env[i] for i in info.inputs]) from None

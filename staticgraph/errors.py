@@ -13,6 +13,10 @@ class InvalidArgumentError(StaticGraphError, ValueError):
     """A value, shape, dtype, feed or argument is not acceptable."""
 
 
+class ShapeError(InvalidArgumentError):
+    """An op was built on inputs whose shapes or dtypes its shape rule refuses."""
+
+
 class FailedPreconditionError(StaticGraphError, RuntimeError):
     """The system is not in a state to run this (e.g. an uninitialised variable, a closed session)."""
 

@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from staticgraph import dtypes
-from staticgraph.errors import GraphError, InvalidArgumentError, NotFoundError
+from staticgraph.errors import GraphError, InvalidArgumentError, NotFoundError, ShapeError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.sourceinfo import user_source
 
@@ -21,10 +21,6 @@ class Spec(NamedTuple):
     """What a shape rule knows of a value: its shape (ints, or None for unknown) and dtype."""
     shape: tuple
     dtype: np.dtype
-
-
-class ShapeError(InvalidArgumentError):
-    """Raised by shape rules; `apply` adds the op's name and the user's source line."""
 
 
 class _NotDifferentiable:

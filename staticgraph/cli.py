@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
 from staticgraph import __version__
+from staticgraph.compare import command as compare_command
 from staticgraph.demos import notes
 from staticgraph.errors import StaticGraphError
 from staticgraph.graph import ROLES, get_default_graph, reset_default_graph
@@ -129,6 +130,8 @@ COMMANDS: dict[str, Command] = {
                    _dot_arguments, _dot),
     "modes": Command("time full Jacobians by forward and reverse mode as inputs and outputs grow",
                      _modes_arguments, _modes),
+    "compare": Command("run the notes' examples and an MLP in both styles; write report.md/.html",
+                       compare_command.add_arguments, compare_command.run),
 }
 
 

@@ -7,18 +7,14 @@ import argparse
 import sys
 from typing import Sequence
 
+from staticgraph.compare import WORKLOADS
 from staticgraph.compare.measure import Comparison, StylesDisagree, check_agreement, compare
 from staticgraph.compare.report import environment, write_reports
 from staticgraph.compare.tables import tables, to_text
 
 
-def _workloads():
-    from staticgraph.compare import WORKLOADS  # the package imports this module's callers
-    return WORKLOADS
-
-
 def _keys(text: str) -> tuple[str, ...]:
-    known = [w.key for w in _workloads()]
+    known = [w.key for w in WORKLOADS]
     keys = tuple(k.strip() for k in text.split(",") if k.strip())
     unknown = [k for k in keys if k not in known]
     if unknown or not keys:
@@ -40,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_all(quick: bool = False, only: Sequence[str] | None = None,
             progress: bool = False) -> list[Comparison]:
     """Compare every workload (or those whose keys are in `only`), in order."""
-    chosen = [w for w in _workloads() if only is None or w.key in only]
+    chosen = [w for w in WORKLOADS if only is None or w.key in only]
     return [compare(w, quick) for w in _progress(chosen, progress)]
 
 

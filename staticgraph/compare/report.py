@@ -13,7 +13,7 @@ import numpy as np
 
 import staticgraph as sg
 from staticgraph.compare import drawings, plots
-from staticgraph.compare.measure import Comparison
+from staticgraph.compare.measure import Comparison, role_counts
 from staticgraph.compare.tables import Table, tables, to_markdown
 from staticgraph.io.dot import INSTALL_HINT, graphviz_available
 
@@ -81,9 +81,10 @@ def _plots_html(comparisons: list[Comparison]) -> str:
 
 def _workload_html(comparison: Comparison) -> str:
     w = comparison.workload
+    roles = ", ".join(f"{n} {role}" for role, n in role_counts(comparison.static.graphs[0]).items())
     parts = [f"<h3>{html.escape(w.title)}</h3><p>{html.escape(w.about)}. Static graph: "
-             f"{comparison.static.graph_nodes} nodes, built once; one eager step recorded "
-             f"{comparison.eager.graph_nodes} nodes.</p>"]
+             f"{comparison.static.graph_nodes} nodes ({roles}), built once; one eager step "
+             f"recorded {comparison.eager.graph_nodes} nodes.</p>"]
     drawn = drawings.draw(comparison)
     if drawn is None:
         return parts[0] + "<p class='note'>Not drawn: Graphviz is not installed.</p>"

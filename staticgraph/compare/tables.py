@@ -68,11 +68,13 @@ def _graph_memory(comparisons: list[Comparison]) -> Table:
                   "recorded graph nodes", "peak static (tracemalloc)", "peak eager (tracemalloc)",
                   "peak static (plan)"], rows,
                  "Nodes per step: nodes added to the static graph by the steady steps (none: it "
-                 "was built once), and tape nodes each eager step recorded. The static graph holds "
-                 "forward, gradient and update nodes; the recorded graph holds the forward ops one "
-                 "eager step ran, with its leaves (its backward pass is not recorded). Peaks: "
-                 "Python allocations during one steady step, and the compiled plan's peak buffer "
-                 "bytes (top-level buffers only; n/a without sg.compile).")
+                 "was built once), and the tape nodes behind each eager step's results (recorded "
+                 "nodes no result uses, such as a loop test's norm, are not counted). The static "
+                 "graph holds forward, gradient, update and initializer nodes; the recorded graph holds the "
+                 "forward ops one eager step ran that its results depend on, with their leaves "
+                 "(the backward pass is not recorded). Peaks: Python allocations during one "
+                 "steady step, and the compiled plan's peak buffer bytes (top-level buffers only; "
+                 "n/a without sg.compile).")
 
 
 def tables(comparisons: list[Comparison]) -> list[Table]:

@@ -1,0 +1,83 @@
+"""Every script in examples/ runs in quick mode, exits 0 and prints what it promises."""
+import os
+import runpy
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if p.name != "__init__.py")
+QUICK_ENV = "STATICGRAPH_EXAMPLE_QUICK"
+
+# What each example must print (examples not listed must still run and print something).
+PRINTS = {
+    "notes_static.py": ["notes §3.1-3.3, static style", "closed form"],
+    "notes_eager.py": ["tensor(28., grad_fn=<MultiplyBackward>)", "ok   a.grad == f(a)/a"],
+    "control_flow.py": ["f(a)/a", "graph written to"],
+    "jacobians.py": ["match=True", "Hessian"],
+    "where_nan_trap.py": ["safe pattern", "nan"],
+    "linear_regression.py": ["static graph built once", "(agree)"],
+    "mlp_digits.py": ["held-out loss", "accuracy"],
+    "save_restore.py": ["a new session holds no variables", "does: True"],
+}
+
+
+def run_example(path: Path) -> int:
+    """Run `path` as `python path` would (in-process, for speed); return its exit code."""
+    saved_argv, saved_path = sys.argv, list(sys.path)
+    sys.argv, sys.path[:0] = [str(path)], [str(path.parent)]
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    return 0
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs_in_quick_mode(path, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # examples write their drawings under ./out
+    monkeypatch.setenv(QUICK_ENV, "1")
+    with np.errstate(all="ignore"):
+        code = run_example(path)
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert printed.strip()
+    for text in PRINTS.get(path.name, []):
+        assert text in printed
+
+
+def test_every_listed_example_exists():
+    assert set(PRINTS) <= {p.name for p in EXAMPLES}
+
+
+def test_quick_flag_from_the_command_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != QUICK_ENV}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "linear_regression.py"),
+                           "--quick"], cwd=tmp_path, capture_output=True, text=True, check=False,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    assert "50 samples, 20 full-batch steps" in done.stdout and "(agree)" in done.stdout
+
+
+def test_mlp_example_uses_scikit_learn_digits_when_installed(monkeypatch):
+    from examples import mlp_digits
+
+    def load_digits():
+        rng = np.random.default_rng(0)
+        return types.SimpleNamespace(data=rng.integers(0, 17, (40, 64)).astype(float),
+                                     target=rng.integers(0, 10, 40))
+    datasets = types.ModuleType("sklearn.datasets")
+    datasets.load_digits = load_digits
+    monkeypatch.setitem(sys.modules, "sklearn", types.ModuleType("sklearn"))
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", datasets)
+    features, labels, source = mlp_digits.load_digits()
+    assert source == "scikit-learn's digits"
+    assert features.shape == (40, 64) and 0 <= features.min() and features.max() <= 1
+    assert labels.dtype == np.int64

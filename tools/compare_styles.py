@@ -4,7 +4,8 @@ Runs the notes' §3.1-3.4 examples, the linear-regression loss and an MLP in the
 eager style, prints the agreement, time, and graph-and-memory tables, and writes report.md and a
 self-contained report.html (graphs side by side, plots) into --out. See `staticgraph.compare`.
 
-Run: python tools/compare_styles.py [--quick] [--out DIR] [--only KEYS]   (also: staticgraph compare)
+Run: python tools/compare_styles.py [--quick] [--out DIR] [--only KEYS]
+     (also: staticgraph compare)
 """
 import sys
 

@@ -169,18 +169,16 @@ def compare(workload: Workload, quick: bool = False) -> Comparison:
     """
     steps = workload.step_count(quick)
     static, eager = run_static(workload.static, steps), run_eager(workload.eager, steps)
-    pairs = list(zip(static.values, eager.values)) + [(static.final, eager.final)]
-    diffs = {True: [0.0], False: [0.0]}
-    agrees = True
-    for s, e in pairs:
+    value_diffs, gradient_diffs, agrees = [0.0], [0.0], True
+    for s, e in list(zip(static.values, eager.values)) + [(static.final, eager.final)]:
         if s.keys() != e.keys():
             raise StylesDisagree(f"{workload.key}: the static style gave {sorted(s)}, the eager "
                                  f"style {sorted(e)}")
         for key in s:
             diff, close = _difference(workload.key, key, s[key], e[key])
-            diffs[key in workload.gradients].append(diff)
+            (gradient_diffs if key in workload.gradients else value_diffs).append(diff)
             agrees = agrees and close
-    return Comparison(workload, static, eager, max(diffs[False]), max(diffs[True]), agrees)
+    return Comparison(workload, static, eager, max(value_diffs), max(gradient_diffs), agrees)
 
 
 def _difference(workload: str, key: str, a: np.ndarray, b: np.ndarray) -> tuple[float, bool]:
@@ -195,11 +193,11 @@ def _difference(workload: str, key: str, a: np.ndarray, b: np.ndarray) -> tuple[
 
 def check_agreement(comparisons: list[Comparison]) -> None:
     """Raise StylesDisagree naming every workload whose styles disagree."""
-    bad = [c for c in comparisons if not c.agrees]
+    bad = [f"{c.workload.key} (values {c.value_diff:.3g}, gradients {c.gradient_diff:.3g})"
+           for c in comparisons if not c.agrees]
     if bad:
-        raise StylesDisagree("the styles disagree beyond rtol=%g, atol=%g on: %s" % (
-            RTOL, ATOL, ", ".join(f"{c.workload.key} (values {c.value_diff:.3g}, gradients "
-                                  f"{c.gradient_diff:.3g})" for c in bad)))
+        raise StylesDisagree(f"the styles disagree beyond rtol={RTOL:g}, atol={ATOL:g} on: "
+                             + ", ".join(bad))
 
 
 def role_counts(graph: Graph) -> dict[str, int]:

@@ -5,6 +5,7 @@ first call) being amortised; the loss curves of both styles show one training ru
 """
 from __future__ import annotations
 
+import importlib.util
 import io
 
 import numpy as np
@@ -15,11 +16,7 @@ STATIC_COLOR, EAGER_COLOR = "tab:blue", "tab:orange"
 
 
 def matplotlib_available() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _pyplot():

@@ -23,7 +23,8 @@ INTRO = ("The same computations in the two styles the notes contrast: <b>explici
          "records it for backward()). Both use the same op definitions and the same kernels.")
 CSS = """body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #bbb;padding:3px 8px}
-td{text-align:right}td:first-child{text-align:left}th{background:#eee}.note{color:#555;font-size:90%}
+td{text-align:right}td:first-child{text-align:left}th{background:#eee}
+.note{color:#555;font-size:90%}
 .pair{display:flex;gap:1em;align-items:flex-start;overflow-x:auto}.pair>div{flex:1;min-width:0}
 .pair svg{max-width:100%;height:auto}.bad{color:#b00;font-weight:bold}"""
 

@@ -11,6 +11,7 @@ from staticgraph.compare.measure import ATOL, RTOL, Comparison, break_even
 
 
 class Table(NamedTuple):
+    """One table: its title, column headers, rows (lists of strings) and a note under it."""
     title: str
     headers: list
     rows: list
@@ -18,6 +19,7 @@ class Table(NamedTuple):
 
 
 def ms(seconds: float | None) -> str:
+    """Seconds as milliseconds, three significant digits; a dash for None."""
     return "—" if seconds is None else f"{seconds * 1e3:.3g} ms"
 
 
@@ -47,9 +49,9 @@ def _time(comparisons: list[Comparison]) -> Table:
         rows.append([c.workload.title, ms(s.build_s), ms(s.first_s), ms(e.first_s),
                      ms(s.steady_s), ms(e.steady_s), f"{e.steady_s / s.steady_s:.2g}×",
                      f"> {len(s.step_s)}" if even is None else str(even)])
-    return Table("Time", ["workload", "build (static)", "first call static", "first call eager",
-                          "steady static", "steady eager", "eager / static", "static ahead from step"],
-                 rows,
+    headers = ["workload", "build (static)", "first call static", "first call eager",
+               "steady static", "steady eager", "eager / static", "static ahead from step"]
+    return Table("Time", headers, rows,
                  "Build: constructing the graph, gradient and update nodes included. First call: "
                  "the first step (static: the first Session.run, which compiles and plans). "
                  "Steady: the median of the later steps. Static ahead from step: from then on the "
@@ -70,11 +72,11 @@ def _graph_memory(comparisons: list[Comparison]) -> Table:
                  "Nodes per step: nodes added to the static graph by the steady steps (none: it "
                  "was built once), and the tape nodes behind each eager step's results (recorded "
                  "nodes no result uses, such as a loop test's norm, are not counted). The static "
-                 "graph holds forward, gradient, update and initializer nodes; the recorded graph holds the "
-                 "forward ops one eager step ran that its results depend on, with their leaves "
-                 "(the backward pass is not recorded). Peaks: Python allocations during one "
-                 "steady step, and the compiled plan's peak buffer bytes (top-level buffers only; "
-                 "n/a without sg.compile).")
+                 "graph holds forward, gradient, update and initializer nodes; the recorded graph "
+                 "holds the forward ops one eager step ran that its results depend on, with their "
+                 "leaves (the backward pass is not recorded). Peaks: Python allocations during "
+                 "one steady step, and the compiled plan's peak buffer bytes (top-level buffers "
+                 "only; n/a without sg.compile).")
 
 
 def tables(comparisons: list[Comparison]) -> list[Table]:

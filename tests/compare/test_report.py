@@ -12,9 +12,10 @@ from staticgraph.compare import (WORKLOADS, EagerProgram, EagerStep, StylesDisag
                                  check_agreement, compare, drawings, measure, plots, report,
                                  write_reports)
 from staticgraph.compare.measure import StyleRun, break_even
-from staticgraph.compare.tables import size, tables, to_markdown, to_text
+from staticgraph.compare.tables import size, tables, to_text
 
-needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None,
+                                    reason="Graphviz `dot` not installed")
 needs_matplotlib = pytest.mark.skipif(not plots.matplotlib_available(), reason="no matplotlib")
 BY_KEY = {w.key: w for w in WORKLOADS}
 

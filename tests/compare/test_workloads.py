@@ -86,7 +86,8 @@ def test_mlp_first_gradient_matches_finite_differences(results, name, index):
     plus, minus = ({k: v.copy() for k, v in params.items()} for _ in range(2))
     plus[name][index] += eps
     minus[name][index] -= eps
-    numeric = (_numpy_loss(plus, features, labels) - _numpy_loss(minus, features, labels)) / (2 * eps)
+    numeric = (_numpy_loss(plus, features, labels) - _numpy_loss(minus, features, labels)) / \
+        (2 * eps)
     first = _static(results, "mlp")
     assert first["loss"] == pytest.approx(_numpy_loss(params, features, labels), rel=1e-12)
     assert first[f"d{name}"][index] == pytest.approx(numeric, rel=1e-6, abs=1e-9)

@@ -6,7 +6,9 @@ Without Graphviz or matplotlib the reports still hold every table and say what i
 from __future__ import annotations
 
 import html
+import itertools
 import platform
+import re
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +98,21 @@ def _workload_html(comparison: Comparison) -> str:
     return "\n".join(parts)
 
 
+def _scope_ids(page: str) -> str:
+    """Prefix the ids inside each inline SVG, and the references to them, with the SVG's number.
+
+    Graphviz and matplotlib number ids from 1 in every drawing; on one page they must be unique.
+    """
+    count = itertools.count(1)
+
+    def scoped(match: re.Match) -> str:
+        prefix = f"svg{next(count)}-"
+        svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', match.group(0))
+        svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}\1)", svg)
+        return re.sub(r'href="#([^"]+)"', rf'href="#{prefix}\1"', svg)
+    return re.sub(r"<svg\b.*?</svg>", scoped, page, flags=re.S)
+
+
 def write_html(comparisons: list[Comparison], path: Path, quick: bool) -> Path:
     """report.html: one self-contained page (inline CSS and SVG, nothing fetched)."""
     env = "".join(f"<li>{html.escape(line)}</li>" for line in environment(quick))
@@ -108,7 +125,7 @@ def write_html(comparisons: list[Comparison], path: Path, quick: bool) -> Path:
     page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>staticgraph: explicit vs implicit</title><style>{CSS}</style></head>"
             "<body>\n" + "\n".join(body) + "\n</body></html>\n")
-    path.write_text(page, encoding="utf-8")
+    path.write_text(_scope_ids(page), encoding="utf-8")
     return path
 
 

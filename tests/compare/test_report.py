@@ -46,6 +46,8 @@ def test_html_report_is_self_contained_with_graphs_and_plots(comparisons, tmp_pa
     plotted = 2  # time per step, and the MLP's loss curves
     assert text.count("<svg") == drawn + plotted
     assert "<?xml" not in text and not re.search(r"(src|href)=['\"]?https?:", text)
+    ids = re.findall(r' id="([^"]+)"', text)
+    assert len(ids) == len(set(ids))  # each drawing's ids made unique on the page
     assert "Loss curves: MLP" in text and "recorded dynamic graph" in text
 
 

@@ -135,8 +135,8 @@ def write_reports(comparisons: list[Comparison], out_dir, quick: bool = False) -
     Example:
         >>> import tempfile
         >>> from staticgraph.compare import WORKLOADS, compare, write_reports
-        >>> paths = write_reports([compare(WORKLOADS[0], quick=True)], tempfile.mkdtemp())
-        >>> [p.name for p in paths]
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     [p.name for p in write_reports([compare(WORKLOADS[0], quick=True)], out)]
         ['report.md', 'report.html']
     """
     out = Path(out_dir)

@@ -1,4 +1,6 @@
 """The comparison workloads: both styles agree, and their values are the notes' closed forms."""
+import time
+
 import numpy as np
 import pytest
 
@@ -7,10 +9,16 @@ from staticgraph.compare import WORKLOADS, compare, mlp, notes
 BY_KEY = {w.key: w for w in WORKLOADS}
 
 
+QUICK_SECONDS = {}
+
+
 @pytest.fixture(scope="module")
 def results():
     """Every workload compared once in quick mode (shared: the runs are the slow part)."""
-    return {w.key: compare(w, quick=True) for w in WORKLOADS}
+    start = time.perf_counter()
+    compared = {w.key: compare(w, quick=True) for w in WORKLOADS}
+    QUICK_SECONDS["all"] = time.perf_counter() - start
+    return compared
 
 
 @pytest.mark.parametrize("key", [w.key for w in WORKLOADS])
@@ -103,5 +111,6 @@ def test_mlp_training_lowers_the_loss_and_ends_with_the_same_weights(results):
     assert result.eager.graph_nodes < result.static.graph_nodes  # no gradient or update nodes
 
 
-def test_quick_mode_is_a_few_steps_per_workload():
+def test_quick_mode_is_a_few_steps_per_workload(results):
     assert all(3 <= w.quick_steps <= 10 < w.steps for w in WORKLOADS)
+    assert QUICK_SECONDS["all"] < 30  # about a second on an idle machine; a loose bound

@@ -34,5 +34,6 @@ from staticgraph.runtime.executor import Executable, compile
 from staticgraph.io.dot import to_dot, write_dot
 from staticgraph.io.graph_json import load_graph, save_graph
 from staticgraph.function import function
+from staticgraph.kinks import get_kink_convention, kink_convention, set_kink_convention
 
 __version__ = "0.1.0"

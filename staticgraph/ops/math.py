@@ -1,13 +1,14 @@
 """Elementwise ops: arithmetic, transcendental functions, comparisons, logic, where, cast, add_n.
 
 Every binary op broadcasts like numpy; its vjp sums the cotangent back to each input's shape
-with `unbroadcast`. Kinks: relu'(0) = 0, |x|'(0) = 0, and maximum/minimum share a tie equally.
+with `unbroadcast`. At their kinks relu, abs, maximum and minimum take the derivative the active
+kink convention gives (`staticgraph.kinks`; by default relu'(0) = 0, |x|'(0) = 0, ties shared).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from staticgraph import dtypes
+from staticgraph import dtypes, kinks
 from staticgraph.ops import array as A
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import ShapeError, Spec, defop
@@ -111,39 +112,59 @@ sigmoid = defop("sigmoid", kernel=_sigmoid_kernel, shape_rule=float_unary, trait
                 vjp=lambda ct, x, out: [ct * out * (1 - out)],
                 jvp=lambda t, x, out: t[0] * out * (1 - out))
 
-# relu'(0) = 0 by convention.
+def _at_zero(x, slope, value: float, dtype):
+    """`slope`, with `value` where x == 0 (no extra nodes when value is 0)."""
+    return slope if value == 0 else slope + value * cast(equal(x, 0), dtype)
+
+
+def _relu_slope(x, dtype):
+    """relu'(x): 1 for x > 0, 0 for x < 0, the kink convention's relu'(0) at 0."""
+    return _at_zero(x, cast(greater(x, 0), dtype), kinks.active_convention().relu_at_zero, dtype)
+
+
 relu = defop("relu", kernel=lambda x, out=None: np.maximum(x, 0, out=out),
-             shape_rule=numeric_unary, traits=EW,
-             vjp=lambda ct, x, out: [ct * cast(greater(x, 0), ct.dtype)],
-             jvp=lambda t, x, out: t[0] * cast(greater(x, 0), t[0].dtype))
+             shape_rule=numeric_unary, traits=EW | {"kink"},
+             vjp=lambda ct, x, out: [ct * _relu_slope(x, ct.dtype)],
+             jvp=lambda t, x, out: t[0] * _relu_slope(x, t[0].dtype))
 
 sign = defop("sign", kernel=np.sign, shape_rule=numeric_unary, traits=EW,
              vjp=lambda ct, x, out: [C.zeros_like(ct)],
              jvp=lambda t, x, out: None)
 
-# |x|'(0) = sign(0) = 0 by convention.
-abs = defop("abs", kernel=np.abs, shape_rule=numeric_unary, traits=EW,
-            vjp=lambda ct, x, out: [ct * sign(x)],
-            jvp=lambda t, x, out: t[0] * sign(x))
+def _abs_slope(x, dtype):
+    """|x|'(x) = sign(x), with the kink convention's |x|'(0) at 0 (sign(0) = 0 already)."""
+    return _at_zero(x, sign(x), kinks.active_convention().abs_at_zero, dtype)
+
+
+abs = defop("abs", kernel=np.abs, shape_rule=numeric_unary, traits=EW | {"kink"},
+            vjp=lambda ct, x, out: [ct * _abs_slope(x, ct.dtype)],
+            jvp=lambda t, x, out: t[0] * _abs_slope(x, t[0].dtype))
+
+
+def _first_share(x, y, beats, dtype):
+    """The share of max/min(x, y)'s cotangent that goes to x: 1 where x beats y, 0 where it
+    loses, and on a tie the kink convention's share (1/2, or 1 when ties go to the first)."""
+    tie = kinks.active_convention().first_share
+    return cast(beats(x, y), dtype) + tie * cast(equal(x, y), dtype)
 
 
 def _tie_split(ct, x, y, beats):
-    """Cotangents of max/min(x, y): the input that `beats` the other takes ct; a tie gives each half."""
-    share = cast(beats(x, y), ct.dtype) + 0.5 * cast(equal(x, y), ct.dtype)
+    """Cotangents of max/min(x, y): ct * share to x, ct * (1 - share) to y."""
+    share = _first_share(x, y, beats, ct.dtype)
     return [A.unbroadcast(ct * share, x), A.unbroadcast(ct * (1 - share), y)]
 
 
 def _tie_mix(t, x, y, out, beats):
-    """Tangent of max/min(x, y): the winner's tangent; a tie takes the mean of both."""
-    share = cast(beats(x, y), out.dtype) + 0.5 * cast(equal(x, y), out.dtype)
+    """Tangent of max/min(x, y): tx * share + ty * (1 - share), the transpose of _tie_split."""
+    share = _first_share(x, y, beats, out.dtype)
     return _tangent_sum(out, _scaled(t[0], share), None if t[1] is None else t[1] * (1 - share))
 
 
-maximum = defop("maximum", kernel=np.maximum, shape_rule=numeric_elementwise, traits=EW,
+maximum = defop("maximum", kernel=np.maximum, shape_rule=numeric_elementwise, traits=EW | {"kink"},
                 vjp=lambda ct, x, y, out: _tie_split(ct, x, y, greater),
                 jvp=lambda t, x, y, out: _tie_mix(t, x, y, out, greater))
 
-minimum = defop("minimum", kernel=np.minimum, shape_rule=numeric_elementwise, traits=EW,
+minimum = defop("minimum", kernel=np.minimum, shape_rule=numeric_elementwise, traits=EW | {"kink"},
                 vjp=lambda ct, x, y, out: _tie_split(ct, x, y, less),
                 jvp=lambda t, x, y, out: _tie_mix(t, x, y, out, less))
 

@@ -1,12 +1,13 @@
 """Reductions: sum, mean, max, min, norm, argmax, argmin (over `axis`, with `keepdims`).
 
-max shares the cotangent equally among tied maxima; norm'(0) is taken as 0 (a subgradient).
+max shares the cotangent among tied maxima as the kink convention says (`staticgraph.kinks`;
+equally by default); norm'(0) is taken as 0 (a subgradient).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from staticgraph import dtypes
+from staticgraph import dtypes, kinks
 from staticgraph.ops import array as A
 from staticgraph.ops import create as C
 from staticgraph.ops import math as M
@@ -77,31 +78,55 @@ def mean(x, axis=None, keepdims: bool = False, name: str | None = None):
     return M.divide(total, n if n is not None else count_(x, axis=axis), name=name or "mean")
 
 
+def _max_weights(x, out, axis, dtype):
+    """How the cotangent of max(x) is spread over x: over the k tied maxima 1/k each, or (when
+    the kink convention sends ties to the first) 1 on the first maximum, as argmax picks it."""
+    mask = M.cast(M.equal(x, out), dtype)
+    if not kinks.active_convention().tie_to_first:
+        return mask / sum(mask, axis=axis, keepdims=True)
+    axes = normalize_axes(axis, x.ndim)
+    for i, a in enumerate(axes):
+        # Keep only the first slice along axis a that still holds a maximum, then go inwards.
+        if x.shape[a] is None:
+            raise InvalidArgumentError(
+                f"max: the 'left' kink convention needs the size of reduced axis {a} of "
+                f"{x.name!r}, which is unknown; use sg.kink_convention('zero') at {user_source()}")
+        held = max_(mask, axis=axes[i + 1:], keepdims=True) if axes[i + 1:] else mask
+        first = A.one_hot(argmax(held, axis=a), x.shape[a], dtype=dtype)
+        mask = mask * A.transpose(first, _last_to(a, x.ndim))
+    return mask
+
+
+def _last_to(a: int, ndim: int) -> tuple:
+    """The transpose axes that move the last of `ndim` axes to position a."""
+    rest = list(range(ndim - 1))
+    return tuple(rest[:a] + [ndim - 1] + rest[a:])
+
+
 def _max_vjp(ct, x, out, axis, keepdims):
-    # Ties share: each maximal element gets ct / (number of maxima).
     out, ct = _keep(out, x, axis, keepdims), _keep(ct, x, axis, keepdims)
-    mask = M.cast(M.equal(x, out), ct.dtype)
-    return [ct * mask / sum(mask, axis=axis, keepdims=True)]
+    return [ct * _max_weights(x, out, axis, ct.dtype)]
 
 
 def _max_jvp(t, x, out, axis, keepdims):
-    # The mean of the tangents of the tied maxima (the transpose of _max_vjp).
-    mask = M.cast(M.equal(x, _keep(out, x, axis, keepdims)), out.dtype)
-    return sum_(t[0] * mask, axis=axis, keepdims=keepdims) / sum_(mask, axis=axis, keepdims=keepdims)
+    # The transpose of _max_vjp: the weighted sum of the tangents of the maxima.
+    weights = _max_weights(x, _keep(out, x, axis, keepdims), axis, out.dtype)
+    return sum_(t[0] * weights, axis=axis, keepdims=keepdims)
 
 
 max_ = defop("max",
              kernel=lambda x, *, axis, keepdims, out=None: np.max(x, axis=axis, keepdims=keepdims, out=out),
-             shape_rule=_numeric_reduction, traits={"out", "foldable"}, vjp=_max_vjp, jvp=_max_jvp)
+             shape_rule=_numeric_reduction, traits={"out", "foldable", "kink"}, vjp=_max_vjp,
+             jvp=_max_jvp)
 
 
 def max(x, axis=None, keepdims: bool = False, name: str | None = None):
-    """The maximum over `axis`; tied maxima share the gradient equally."""
+    """The maximum over `axis`; tied maxima share the gradient equally (see `staticgraph.kinks`)."""
     return max_(x, axis=_axis_attr(axis), keepdims=bool(keepdims), name=name)
 
 
 def min(x, axis=None, keepdims: bool = False, name: str | None = None):
-    """The minimum over `axis`, as -max(-x); tied minima share the gradient equally."""
+    """The minimum over `axis`, as -max(-x); tied minima share the gradient like max's."""
     return M.negative(max(M.negative(x), axis, keepdims), name=name or "min")
 
 

@@ -13,6 +13,7 @@ import networkx as nx
 from staticgraph import dtypes
 from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor
+from staticgraph.kinks import get_kink_convention
 from staticgraph.ops import create, math
 from staticgraph.ops.registry import NOT_DIFFERENTIABLE, get_op
 from staticgraph.sourceinfo import user_source
@@ -131,8 +132,10 @@ def _backpropagate(graph: Graph, ys, grad_ys, between: set[str], stops: set[str]
     for y, gy in zip(ys, grad_ys):
         if y.name in between:
             ct = create.ones_like(y, name=f"{_base(y.name)}_grad_seed") if gy is None else gy
+            _mark(graph, ct, "seed_of", y.name)
             pending.setdefault(y.name, []).append(ct)
     totals: dict[str, Tensor] = {}
+    known = set(graph.nx)
     order = [n for n in nx.topological_sort(graph.nx.subgraph(between))]
     for node in reversed(order):
         if node not in pending:
@@ -141,16 +144,48 @@ def _backpropagate(graph: Graph, ys, grad_ys, between: set[str], stops: set[str]
         parts = pending.pop(node)
         if "packed" in op.traits:
             totals[node] = _packed_total(parts, len(attrs["out_specs"]))
+            known.update(ct.name for ct in totals[node] if ct is not None)
         else:
             totals[node] = parts[0] if len(parts) == 1 else math.add_n(parts)
+            if len(parts) > 1:
+                known.add(totals[node].name)
+                _mark(graph, totals[node], "paths_meet_at", node)
         if node in stops or op.vjp is NOT_DIFFERENTIABLE:
             continue
         inputs = [graph.tensor(n) for n in graph.inputs(node)]
         input_cts = op.vjp(totals[node], *inputs, out=graph.tensor(node), **attrs)
-        for inp, ct in zip(inputs, input_cts):
+        _stamp_vjp(graph, node, op, input_cts, known)
+        for index, (inp, ct) in enumerate(zip(inputs, input_cts)):
             if ct is not None and inp.name in between:
+                _mark(graph, ct, "cotangent_of", (node, index))
                 pending.setdefault(inp.name, []).append(ct)
     return totals
+
+
+def _stamp_vjp(graph: Graph, node: str, op, cts: list, known: set) -> None:
+    """Give each node the vjp of `node` just built the attribute `grad_of` = node (and the kink
+    convention it baked in, for ops with kinks), so drawings can say what it computes."""
+    stack = [ct.name for ct in cts if isinstance(ct, Tensor) and ct.graph is graph]
+    while stack:
+        name = stack.pop()
+        if name not in known:
+            known.add(name)
+            graph.nx.nodes[name]["grad_of"] = node
+            if "kink" in op.traits:
+                graph.nx.nodes[name]["kink_convention"] = get_kink_convention()
+            stack.extend(u for u, _ in graph.nx.in_edges(name))
+
+
+def _mark(graph: Graph, ct: Tensor, key: str, value) -> None:
+    """Note on gradient node `ct` what it is (`cotangent_of` collects (node, input) pairs)."""
+    if not isinstance(ct, Tensor) or ct.graph is not graph:  # a packed part; an outer tensor
+        return
+    attrs = graph.nx.nodes[ct.name]
+    if attrs["role"] == "gradient":
+        if key == "cotangent_of":
+            attrs[key] = attrs.get(key, ()) + (value,)
+        else:
+            attrs[key] = value
 
 
 def _packed_total(parts: list, size: int) -> list:

@@ -13,6 +13,7 @@ from staticgraph.ops import create, reduce
 from staticgraph.ops.create import placeholder
 from staticgraph.ops.registry import get_op
 from staticgraph.runtime.session import Session
+from staticgraph.testing.kinkcheck import warn_at_kinks
 
 
 def numeric_gradient(f: Callable[[list[np.ndarray]], float], inputs: Sequence[np.ndarray],
@@ -41,13 +42,15 @@ class GradcheckError(AssertionError):
 
 def gradcheck(y: Tensor, xs: Sequence[Tensor], feed_dict: dict, eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-4, weights: np.ndarray | None = None,
-              per_node: bool = False) -> bool:
+              per_node: bool = False, warn_kinks: bool = True) -> bool:
     """Check `sg.gradients(y, xs)` against finite differences of sum(weights * y) at `feed_dict`.
 
     Every x must be a fed float64 tensor (a placeholder, usually). `weights` (default: a fixed
     random array of y's shape) makes a non-scalar y's every element count. With `per_node=True`
     each node between xs and y is checked on its own instead (see `check_nodes`), so a wrong
-    vjp rule is found at its node.
+    vjp rule is found at its node. With `warn_kinks` a `staticgraph.kinks.KinkWarning` names
+    each relu/abs/max/maximum/minimum node whose input sits exactly on a kink at `feed_dict`,
+    where the two sides need not agree.
 
     Returns True, or raises GradcheckError naming the x, the worst element and both values.
 
@@ -57,6 +60,8 @@ def gradcheck(y: Tensor, xs: Sequence[Tensor], feed_dict: dict, eps: float = 1e-
         >>> sg.testing.gradcheck(sg.sin(x) * x, [x], {x: np.array([0.1, 0.5, 2.0])})
         True
     """
+    if warn_kinks:
+        warn_at_kinks(y, xs, feed_dict, stacklevel=3)
     if per_node:
         return check_nodes(y, xs, feed_dict, eps=eps, atol=atol, rtol=rtol)
     graph: Graph = y.graph
@@ -139,6 +144,6 @@ def _check_node(graph: Graph, name: str, op, arrays: list, eps: float, atol: flo
     where = (f"node {name!r} ({op.name}, created at {node['source']}, inputs "
              f"{', '.join(str(a.shape) for a in arrays)})")
     try:
-        gradcheck(out, floats, feed, eps=eps, atol=atol, rtol=rtol)
+        gradcheck(out, floats, feed, eps=eps, atol=atol, rtol=rtol, warn_kinks=False)
     except GradcheckError as exc:
         raise GradcheckError(f"the vjp of {where} disagrees with finite differences: {exc}") from None

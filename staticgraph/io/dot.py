@@ -2,7 +2,9 @@
 
 Nodes are coloured by kind (placeholder, variable, constant, then the node's role), name scopes
 become nested clusters, data edges carry the shape flowing along them, control edges are dashed,
-an assign's edge from its variable is dotted, and edges out of a gradient stop are red.
+an assign's edge from its variable is dotted, and edges out of a gradient stop (stop_gradient,
+or a value an eager `detach()` cut off) are dashed red. On request, labels also say which local
+derivative each gradient node applies, and what value each node holds (`staticgraph.io.annotate`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pydot
 
 from staticgraph.errors import FailedPreconditionError, GraphError, InvalidArgumentError
 from staticgraph.graph import ROLES, Graph, Tensor
+from staticgraph.io.annotate import derivative_rows, run_values, value_text
 from staticgraph.ops.registry import REGISTRY
 from staticgraph.ops.shapes import fmt
 
@@ -31,6 +34,8 @@ KIND_COLORS = {
 }
 KIND_SHAPES = {"placeholder": "invhouse", "variable": "cylinder", "constant": "box"}
 STOP_COLOR = "#cc0000"
+NOTE_COLOR = "#1c4587"  # annotation rows: derivatives, values
+ANNOTATIONS = ("derivatives",)
 LEGEND_NODE = "sg legend"
 SMALL_CONSTANT = 6  # constants with at most this many elements show their value
 FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -40,7 +45,8 @@ INSTALL_HINT = ("Graphviz's `dot` program is not on PATH, so only .dot files can
 
 
 def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
-           legend: bool = True) -> pydot.Dot:
+           legend: bool = True, annotate: str | None = None, values: Mapping | None = None,
+           session=None) -> pydot.Dot:
     """Draw a graph as a `pydot.Dot`: roles coloured, shapes on edges, name scopes as clusters.
 
     Args:
@@ -53,10 +59,20 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
             node in it gets its buffer id in its label.
         title: a caption drawn above the graph.
         legend: add a cluster explaining the colours and edge styles.
+        annotate: "derivatives" labels each cotangent node with the local derivative its vjp
+            applied, in the notes' notation (for a = x * w, the cotangent towards x reads
+            "∂a/∂x = w" and "ct · w"), and draws the add_n where gradient paths meet with a
+            double outline.
+        values: a feed_dict: the graph is run once and each node shows its value (small
+            arrays in full, others as shape and range). Placeholders not fed, and what needs
+            them, show none; nothing is written to variables.
+        session: the `Session` whose variables `values` uses (default: a new one, with every
+            variable at its initial value).
     Returns:
         The `pydot.Dot`; `.to_string()` gives DOT text, `write_dot` writes or renders it.
     Raises:
-        InvalidArgumentError: an unknown role, a bad plan, or nothing drawable was given.
+        InvalidArgumentError: an unknown role or annotation, a bad plan, nothing drawable
+            was given, or the run for `values` failed.
         GraphError: fetches from different graphs.
     Example:
         >>> import staticgraph as sg
@@ -68,6 +84,9 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
     """
     graph, wanted = _resolve(graph_or_fetches)
     roles = _roles(show)
+    if annotate is not None and annotate not in ANNOTATIONS:
+        raise InvalidArgumentError(f"to_dot: unknown annotate={annotate!r}; use one of {ANNOTATIONS}")
+    names = [n for n in _with_roles(graph, roles) if wanted is None or n in wanted]
     dot = pydot.Dot(_quote("staticgraph"), graph_type="digraph", rankdir="TB", compound="true",
                     fontname="Helvetica")
     dot.set_node_defaults(fontname="Helvetica", fontsize="10", style="filled", color="#444444")
@@ -76,11 +95,24 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
         dot.set("label", _quote(title))
         dot.set("labelloc", "t")
         dot.set("fontsize", "14")
-    drawing = _Drawing(dot, roles, _buffers(plan))
-    drawing.draw(dot, graph, [n for n in _with_roles(graph, roles) if wanted is None or n in wanted])
+    notes = _notes(graph, names, annotate, values, session)
+    drawing = _Drawing(dot, roles, _buffers(plan), notes, fan_in=annotate is not None)
+    drawing.draw(dot, graph, names)
     if legend and drawing.kinds:
         _add_legend(dot, drawing.kinds, drawing.edge_kinds)
     return dot
+
+
+def _notes(graph: Graph, names: list[str], annotate: str | None, values: Mapping | None,
+           session) -> dict[str, list[str]]:
+    """The annotation rows of each node: the derivative it applies, then its value."""
+    notes = {name: derivative_rows(graph, name) if annotate else [] for name in names}
+    if values is not None:
+        for name, value in run_values(graph, names, values, session).items():
+            node = graph.nx.nodes[name]
+            if node["op"] != "constant" or np.size(node["attrs"]["value"]) > SMALL_CONSTANT:
+                notes[name].append(value_text(value))
+    return notes
 
 
 @dataclass
@@ -89,6 +121,8 @@ class _Drawing:
     dot: pydot.Dot
     roles: frozenset
     buffers: Mapping
+    notes: Mapping = field(default_factory=dict)
+    fan_in: bool = False
     kinds: set = field(default_factory=set)
     edge_kinds: set = field(default_factory=set)
 
@@ -99,7 +133,12 @@ class _Drawing:
             node = graph.nx.nodes[name]
             parent = _cluster_for(name.rpartition("/")[0], container, clusters, prefix)
             buffer = None if prefix else self.buffers.get(name)
-            parent.add_node(_node(prefix + name, name, node, buffer))
+            notes = () if prefix else self.notes.get(name, ())
+            drawn = _node(prefix + name, name, node, buffer, notes)
+            if self.fan_in and not prefix and "paths_meet_at" in node:
+                drawn.set("peripheries", "2")
+                self.edge_kinds.add("fan_in")
+            parent.add_node(drawn)
             self.kinds.add(node_kind(node))
             for key, inner in nested_graphs(node.get("attrs", {})):
                 self.draw_nested(parent, prefix + name, key, inner)
@@ -214,15 +253,20 @@ def _cluster_for(scope: str, root, clusters: dict, prefix: str = ""):
     return clusters[scope]
 
 
-def _node(node_id: str, name: str, node: dict, buffer) -> pydot.Node:
+def _node(node_id: str, name: str, node: dict, buffer, notes=()) -> pydot.Node:
     traits = _traits(node["op"])
     tooltip = (f"{name}: {node['op']} {_shape_text(node)} {_dtype_text(node)}, "
                f"role {node.get('role', 'forward')}, created at {node.get('source', '?')}")
-    attrs = {"label": _label(name, node, traits, buffer), "tooltip": _quote(tooltip),
+    attrs = {"label": _label(name, node, traits, buffer, notes), "tooltip": _quote(tooltip),
              **_kind_style(node_kind(node))}
-    if "stops_gradient" in traits:
+    if _cuts_gradient(node):
         attrs.update(color=STOP_COLOR, penwidth="2")
     return pydot.Node(_quote(node_id), **attrs)
+
+
+def _cuts_gradient(node: dict) -> bool:
+    """A stop_gradient node, or the value an eager `detach()` cut off (see eager.recorded)."""
+    return "stops_gradient" in _traits(node["op"]) or bool(node.get("detached"))
 
 
 def _kind_style(kind: str) -> dict:
@@ -236,8 +280,9 @@ def _traits(op: str) -> frozenset:
     return known.traits if known is not None else frozenset()
 
 
-def _label(name: str, node: dict, traits: frozenset, buffer) -> str:
-    """An HTML-like label: name, op and shape, a small constant's value, buffer, source line."""
+def _label(name: str, node: dict, traits: frozenset, buffer, notes=()) -> str:
+    """An HTML-like label: name, op and shape, a small constant's value, buffer, annotation
+    rows, source line."""
     op_line = node["op"] if "no_output" in traits else f"{node['op']} {_shape_text(node)}"
     rows = [f"<B>{html.escape(name.rpartition('/')[2])}</B>", html.escape(op_line)]
     value = node.get("attrs", {}).get("value") if node["op"] == "constant" else None
@@ -245,6 +290,7 @@ def _label(name: str, node: dict, traits: frozenset, buffer) -> str:
         rows.append(html.escape("= " + _value_text(value)))
     if buffer is not None:
         rows.append(html.escape(f"buffer {buffer}"))
+    rows += [f'<FONT COLOR="{NOTE_COLOR}">{html.escape(note)}</FONT>' for note in notes]
     source = node.get("source")
     if source and source != "<staticgraph>":
         rows.append(f'<FONT POINT-SIZE="8" COLOR="#555555">{html.escape(source)}</FONT>')
@@ -287,7 +333,7 @@ def _edge_style(source: dict, data: dict) -> tuple[str, dict]:
         return "ref", {"style": "dotted", "label": _quote("ref"), "arrowhead": "odot"}
     traits = _traits(source["op"])
     label = {} if "no_output" in traits else {"label": _quote(_shape_text(source))}
-    if "stops_gradient" in traits:
+    if _cuts_gradient(source):
         return "stop", {**label, "style": "dashed", "color": STOP_COLOR, "fontcolor": STOP_COLOR,
                         "penwidth": "2"}
     return "data", label
@@ -298,6 +344,7 @@ EDGE_NOTES = {
     "ref": "dotted: the variable an assign writes",
     "stop": "red dashed: gradients stop here",
     "nested": "solid box: a sub-graph (branch, loop body) held by the node it is tied to",
+    "fan_in": "double outline: add_n summing the cotangents where gradient paths meet",
 }
 
 

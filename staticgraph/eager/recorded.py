@@ -1,12 +1,26 @@
 """The dynamic graph a run recorded, as a static `Graph` to inspect, count and draw (`sg.to_dot`).
 
 It holds exactly what ran: the branch Python took, and each loop iteration unrolled. Every call
-of the same Python function records (and so draws) a new graph.
+of the same Python function records (and so draws) a new graph. A `detach()` shows as a cut.
 """
 from __future__ import annotations
 
+import weakref
+
 from staticgraph.eager.tape import history
 from staticgraph.graph import Graph, Tensor as GraphTensor
+
+# id(detached tensor) -> weak reference to the tensor it was detached from. Weak, so that a
+# detached value never keeps the history it was cut from alive.
+_CUTS: dict[int, weakref.ref] = {}
+
+
+def remember_cut(detached, origin):
+    """Note that `detached` is `origin` cut off from its history (by `detach()`); return it."""
+    key = id(detached)
+    _CUTS[key] = weakref.ref(origin)
+    weakref.finalize(detached, _CUTS.pop, key, None)
+    return detached
 
 
 def recorded_graph(t) -> Graph:
@@ -15,8 +29,11 @@ def recorded_graph(t) -> Graph:
     Nodes carry the same attributes as static ones: `op`, `attrs`, `shape`, `dtype`, `role`
     ("forward", or "gradient" for ops recorded by `backward(create_graph=True)`) and `source`
     (where the op ran). Leaves that require grad become "placeholder" nodes (named by the
-    tensor's `name`, else "Placeholder"); other leaves (numbers, detached tensors, values
-    computed without recording) become "constant" nodes holding their value.
+    tensor's `name`, else "Placeholder"); other leaves (numbers, values computed without
+    recording) become "constant" nodes holding their value. A `detach()`ed tensor is drawn as
+    the cut it is: while the tensor it was detached from is alive, a "stop_gradient" node
+    (named "detach") on that tensor's own recorded graph; after, a constant named "detach"
+    with the node attribute `detached=True`. `sg.to_dot` draws the edges out of either red.
 
     Example:
         >>> from staticgraph import eager
@@ -27,24 +44,54 @@ def recorded_graph(t) -> Graph:
     """
     graph = Graph()
     handles: dict[int, GraphTensor] = {}
-    for node in history([t]):
-        inputs = [_leaf(graph, x, handles) if x._node is None else handles[id(x)]
-                  for x in node.inputs]
+    for node in history(_roots(t)):
+        inputs = [_handle(graph, x, handles) for x in node.inputs]
         handles[id(node.output)] = graph.add_node(
             node.op.name, inputs, node.attrs, node.output.shape, node.output.dtype, node.source,
             role=node.role)
-    if t._node is None:
-        _leaf(graph, t, handles)
+    _handle(graph, t, handles)
     return graph
+
+
+def _origin(t):
+    """The live tensor `t` was detached from, or None."""
+    ref = _CUTS.get(id(t)) if t._node is None else None
+    return None if ref is None else ref()
+
+
+def _roots(t) -> list:
+    """`t`, then the live tensors detached values in its history came from (and theirs). The
+    history walk takes the last root first, so each origin's nodes exist before its cut."""
+    roots = [t]
+    for root in roots:
+        leaves = [root] + [x for node in history([root]) for x in node.inputs]
+        for origin in map(_origin, leaves):
+            if origin is not None and not any(origin is r for r in roots):
+                roots.append(origin)
+    return roots
+
+
+def _handle(graph: Graph, t, handles: dict) -> GraphTensor:
+    return handles[id(t)] if t._node is not None else _leaf(graph, t, handles)
 
 
 def _leaf(graph: Graph, t, handles: dict) -> GraphTensor:
     """The input node standing for leaf `t` (one node per tensor, however often it is used)."""
     if id(t) not in handles:
+        origin = _origin(t)
+        if origin is not None:
+            cut = _handle(graph, origin, handles)
+            handles[id(t)] = graph.add_node("stop_gradient", [cut], {}, t.shape, t.dtype,
+                                            t._source, name=t.name or "detach")
+            return handles[id(t)]
         if t.requires_grad:
             op, attrs, name = "placeholder", {"dtype": t.dtype, "shape": t.shape}, "Placeholder"
         else:
             op, attrs, name = "constant", {"value": t.numpy()}, "Const"
+        if id(t) in _CUTS:
+            name = "detach"
         handles[id(t)] = graph.add_node(op, [], attrs, t.shape, t.dtype, t._source,
                                         name=t.name or name)
+        if id(t) in _CUTS:
+            graph.nx.nodes[handles[id(t)].name]["detached"] = True
     return handles[id(t)]

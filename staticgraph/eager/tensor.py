@@ -197,7 +197,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A new leaf with the same value and no history: gradients do not flow back through it."""
-        return Tensor.wrap(self._value, user_source())
+        return recorded.remember_cut(Tensor.wrap(self._value, user_source()), self)
 
     def retain_grad(self) -> None:
         """Keep `.grad` for this non-leaf tensor too when `backward` passes through it."""

@@ -1,6 +1,9 @@
 """Seeing inside: derivative annotations, values from one run, and cuts (stop_gradient / detach)."""
 import html
 import re
+import runpy
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from staticgraph.io.dot import STOP_COLOR
 
 from tests.test_dot import edges, node_attrs
 
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 LR_FEED = {"x": np.array([1.0, 2.0, 3.0]), "w": np.array([0.5, -1.0, 2.0]), "y": 1.0}
 
 
@@ -251,3 +255,13 @@ def test_nested_cuts_are_all_drawn():
     graph = (w + x).recorded_graph()
     assert sorted(n for n, op in graph.nx.nodes(data="op") if op == "stop_gradient") == \
         ["detach", "detach_1"]
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+def test_the_readme_picture_is_drawn_by_its_script(tmp_path):
+    script = runpy.run_path(str(DOCS / "make_pictures.py"))
+    svg = html.unescape(script["main"](tmp_path).read_text(encoding="utf-8"))
+    committed = html.unescape((DOCS / "seeing_inside.svg").read_text(encoding="utf-8"))
+    for text in (svg, committed):
+        for formula in ("∂z/∂b = 2b", "∂b/∂a = 1", "∂a/∂x = w", "∂a/∂w = x", "= [7, 14, 21]"):
+            assert formula in text

@@ -265,3 +265,11 @@ def test_the_readme_picture_is_drawn_by_its_script(tmp_path):
     for text in (svg, committed):
         for formula in ("∂z/∂b = 2b", "∂b/∂a = 1", "∂a/∂x = w", "∂a/∂w = x", "= [7, 14, 21]"):
             assert formula in text
+
+
+def test_detaching_what_needs_no_gradient_cuts_nothing():
+    x = eager.arange(3.0, requires_grad=True, name="x")
+    (x * x).sum().backward()  # backward stores x.grad through a detach of its own
+    assert [op for _, op in x.grad.recorded_graph().nx.nodes(data="op")] == ["constant"]
+    plain = eager.arange(3.0).detach()
+    assert not plain.recorded_graph().node("Const").get("detached")

@@ -16,10 +16,15 @@ _CUTS: dict[int, weakref.ref] = {}
 
 
 def remember_cut(detached, origin):
-    """Note that `detached` is `origin` cut off from its history (by `detach()`); return it."""
-    key = id(detached)
-    _CUTS[key] = weakref.ref(origin)
-    weakref.finalize(detached, _CUTS.pop, key, None)
+    """Note that `detached` is `origin` cut off from its history (by `detach()`); return it.
+
+    Only a tensor gradients would flow through (one that requires grad) is cut by a detach;
+    detaching any other (as backward() does with the gradients it stores) cuts nothing.
+    """
+    if origin.requires_grad:
+        key = id(detached)
+        _CUTS[key] = weakref.ref(origin)
+        weakref.finalize(detached, _CUTS.pop, key, None)
     return detached
 
 

@@ -59,6 +59,19 @@ _FIELD = re.compile(r"\{(\w+(?:-1)?)\}")
 SMALL_VALUE = 6  # values with at most this many elements are printed in full
 
 
+def label_notes(graph: Graph, names: list[str], derivatives: bool, values: Mapping | None,
+                session: Session | None = None) -> dict[str, list[str]]:
+    """The annotation rows of each node in `names`: what it derives, then its value from one
+    run at feed_dict `values` (not repeated for constants small enough to show theirs)."""
+    notes = {name: derivative_rows(graph, name) if derivatives else [] for name in names}
+    if values is not None:
+        for name, value in run_values(graph, names, values, session).items():
+            node = graph.node(name)
+            if node["op"] != "constant" or np.size(node["attrs"]["value"]) > SMALL_VALUE:
+                notes[name].append(value_text(value))
+    return notes
+
+
 def derivative_rows(graph: Graph, name: str) -> list[str]:
     """The label rows saying what gradient node `name` computes (none for other nodes).
 
@@ -173,7 +186,8 @@ def _number(v) -> str:
     return str(bool(v)) if isinstance(v, (bool, np.bool_)) else f"{v + 0:.4g}"  # -0 -> 0
 
 
-def run_values(graph: Graph, names: list[str], feed_dict: Mapping, session=None) -> dict:
+def run_values(graph: Graph, names: list[str], feed_dict: Mapping,
+               session: Session | None = None) -> dict:
     """Run `graph` once and return {name: value} for those of `names` that can be computed.
 
     Left out: placeholders not fed and what needs them, ops without output, variable writes and

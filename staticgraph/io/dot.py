@@ -21,9 +21,10 @@ import pydot
 
 from staticgraph.errors import FailedPreconditionError, GraphError, InvalidArgumentError
 from staticgraph.graph import ROLES, Graph, Tensor
-from staticgraph.io.annotate import derivative_rows, run_values, value_text
+from staticgraph.io.annotate import SMALL_VALUE, label_notes
 from staticgraph.ops.registry import REGISTRY
 from staticgraph.ops.shapes import fmt
+from staticgraph.runtime.session import Session
 
 # Leaves are told apart by what they are; every other node by the role it plays.
 LEAF_KINDS = ("placeholder", "variable", "constant")
@@ -37,7 +38,7 @@ STOP_COLOR = "#cc0000"
 NOTE_COLOR = "#1c4587"  # annotation rows: derivatives, values
 ANNOTATIONS = ("derivatives",)
 LEGEND_NODE = "sg legend"
-SMALL_CONSTANT = 6  # constants with at most this many elements show their value
+SMALL_CONSTANT = SMALL_VALUE  # constants with at most this many elements show their value
 FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf"}
 INSTALL_HINT = ("Graphviz's `dot` program is not on PATH, so only .dot files can be written. "
                 "Install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
@@ -46,7 +47,7 @@ INSTALL_HINT = ("Graphviz's `dot` program is not on PATH, so only .dot files can
 
 def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
            legend: bool = True, annotate: str | None = None, values: Mapping | None = None,
-           session=None) -> pydot.Dot:
+           session: Session | None = None) -> pydot.Dot:
     """Draw a graph as a `pydot.Dot`: roles coloured, shapes on edges, name scopes as clusters.
 
     Args:
@@ -95,24 +96,12 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
         dot.set("label", _quote(title))
         dot.set("labelloc", "t")
         dot.set("fontsize", "14")
-    notes = _notes(graph, names, annotate, values, session)
+    notes = label_notes(graph, names, annotate == "derivatives", values, session)
     drawing = _Drawing(dot, roles, _buffers(plan), notes, fan_in=annotate is not None)
     drawing.draw(dot, graph, names)
     if legend and drawing.kinds:
         _add_legend(dot, drawing.kinds, drawing.edge_kinds)
     return dot
-
-
-def _notes(graph: Graph, names: list[str], annotate: str | None, values: Mapping | None,
-           session) -> dict[str, list[str]]:
-    """The annotation rows of each node: the derivative it applies, then its value."""
-    notes = {name: derivative_rows(graph, name) if annotate else [] for name in names}
-    if values is not None:
-        for name, value in run_values(graph, names, values, session).items():
-            node = graph.nx.nodes[name]
-            if node["op"] != "constant" or np.size(node["attrs"]["value"]) > SMALL_CONSTANT:
-                notes[name].append(value_text(value))
-    return notes
 
 
 @dataclass

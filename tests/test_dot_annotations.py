@@ -273,3 +273,16 @@ def test_detaching_what_needs_no_gradient_cuts_nothing():
     assert [op for _, op in x.grad.recorded_graph().nx.nodes(data="op")] == ["constant"]
     plain = eager.arange(3.0).detach()
     assert not plain.recorded_graph().node("Const").get("detached")
+
+
+def test_only_the_kink_ops_entry_names_the_convention():
+    x = sg.placeholder(sg.float64, (2,), name="x")
+    c = sg.placeholder(sg.float64, (2,), name="c")
+    with sg.kink_convention("half"):
+        (dx,) = sg.gradients(sg.sum(sg.add(sg.relu(x, name="r"), c, name="s")), [x])
+    graph = x.graph
+    (shared,) = [n for n, d in graph.nx.nodes(data=True) if ("s", 0) in d.get("cotangent_of", ())]
+    found = derivative_rows(graph, shared)
+    assert "∂s/∂r = 1" in found and not any("convention" in row for row in found)
+    assert derivative_rows(graph, dx.name) == [
+        "∂r/∂x = [x > 0] + ½[x = 0]", "ct · ([x > 0] + ½[x = 0])", "kink convention 'half'"]

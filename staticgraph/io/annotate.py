@@ -98,11 +98,14 @@ def derivative_rows(graph: Graph, name: str) -> list[str]:
 
 
 def _local_derivative(graph: Graph, forward: str, index: int, convention: str | None) -> list[str]:
-    """'∂out/∂in = D' and how the cotangent is applied, for input `index` of node `forward`."""
+    """'∂out/∂in = D' and how the cotangent is applied, for input `index` of node `forward`;
+    for an op with kinks, D under `convention` (the one its vjp baked in) and which that was."""
     op = graph.node(forward)["op"]
     inputs = graph.inputs(forward)
     head = f"∂{_short(forward)}/∂{_display(graph, inputs[index])}"
-    table = KINK_DERIVATIVES[convention or DEFAULT_CONVENTION].get(op) or DERIVATIVES.get(op)
+    convention = convention or DEFAULT_CONVENTION
+    kinked = op in KINK_DERIVATIVES[convention]
+    table = KINK_DERIVATIVES[convention][op] if kinked else DERIVATIVES.get(op)
     if table is None or index >= len(table):
         return [f"{head} (the vjp of {op})"]
     fields = {"out": _short(forward)}
@@ -112,10 +115,7 @@ def _local_derivative(graph: Graph, forward: str, index: int, convention: str | 
     derivative = _render(table[index], fields)
     applied = APPLIED.get(op, ())
     rule = _render(applied[index], fields) if index < len(applied) else _times_ct(derivative)
-    rows = [f"{head} = {derivative}", rule]
-    if convention is not None:
-        rows.append(f"kink convention {convention!r}")
-    return rows
+    return [f"{head} = {derivative}", rule] + ([f"kink convention {convention!r}"] if kinked else [])
 
 
 def _render(template: str, fields: Mapping[str, str]) -> str:

@@ -89,8 +89,9 @@ def _max_weights(x, out, axis, dtype):
         # Keep only the first slice along axis a that still holds a maximum, then go inwards.
         if x.shape[a] is None:
             raise InvalidArgumentError(
-                f"max: the 'left' kink convention needs the size of reduced axis {a} of "
-                f"{x.name!r}, which is unknown; use sg.kink_convention('zero') at {user_source()}")
+                f"max: the {kinks.get_kink_convention()!r} kink convention needs the size of "
+                f"reduced axis {a} of {x.name!r}, which is unknown; use sg.kink_convention('zero') "
+                f"at {user_source()}")
         held = max_(mask, axis=axes[i + 1:], keepdims=True) if axes[i + 1:] else mask
         first = A.one_hot(argmax(held, axis=a), x.shape[a], dtype=dtype)
         mask = mask * A.transpose(first, _last_to(a, x.ndim))

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 import staticgraph as sg
+from staticgraph.progress import progress
 from staticgraph.compare.mlp import synthetic_digits
 
 SIZES = (64, 32, 10)
@@ -33,15 +34,6 @@ def load_digits() -> tuple[np.ndarray, np.ndarray, str]:
         return features, labels, "synthetic digits (scikit-learn is not installed)"
     digits = sklearn_digits()
     return digits.data / 16.0, digits.target.astype(np.int64), "scikit-learn's digits"
-
-
-def progress(items, description: str):
-    """`items` with a tqdm progress bar when tqdm is installed."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return items
-    return tqdm(items, desc=description, file=sys.stderr)
 
 
 def build(seed: int = 0):

@@ -22,6 +22,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 import staticgraph as sg
+from staticgraph.progress import progress as progress_bar
 from staticgraph.runtime.reference import needed_nodes
 
 MODES = ("fwd", "rev")
@@ -104,17 +105,7 @@ def sweep(sizes=SIZES, families=tuple(FAMILIES), progress: bool = True) -> list[
     """Measure every family, regime, size and mode."""
     jobs = [(f, r, *REGIMES[r](s), mode) for f in families for r in REGIMES for s in sizes
             for mode in MODES]
-    return [measure(*job) for job in _progress(jobs, progress)]
-
-
-def _progress(items: list, enabled: bool):
-    if not enabled:
-        return items
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return items
-    return tqdm(items, desc="jacobians", unit="jac", file=sys.stderr)
+    return [measure(*job) for job in progress_bar(jobs, "jacobians", "jac", progress)]
 
 
 def format_table(results: list[Measurement]) -> str:

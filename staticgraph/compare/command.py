@@ -11,6 +11,7 @@ from staticgraph.compare import WORKLOADS
 from staticgraph.compare.measure import Comparison, StylesDisagree, check_agreement, compare
 from staticgraph.compare.report import environment, write_reports
 from staticgraph.compare.tables import tables, to_text
+from staticgraph.progress import progress as progress_bar
 
 
 def _keys(text: str) -> tuple[str, ...]:
@@ -37,17 +38,7 @@ def run_all(quick: bool = False, only: Sequence[str] | None = None,
             progress: bool = False) -> list[Comparison]:
     """Compare every workload (or those whose keys are in `only`), in order."""
     chosen = [w for w in WORKLOADS if only is None or w.key in only]
-    return [compare(w, quick) for w in _progress(chosen, progress)]
-
-
-def _progress(items: list, enabled: bool):
-    if not enabled:
-        return items
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return items
-    return tqdm(items, desc="workloads", unit="workload", file=sys.stderr)
+    return [compare(w, quick) for w in progress_bar(chosen, "workloads", "workload", progress)]
 
 
 def run(args: argparse.Namespace) -> int:

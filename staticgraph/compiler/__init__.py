@@ -1,7 +1,7 @@
 """The compiler: passes over graphs (prune, fold, simplify, CSE, DCE), schedule, memory plan, lowering.
 
 Every pass is a pure function graph -> graph; `verify` checks any graph; `PassManager` runs the
-optimisation passes in order. `schedule`, `specialize_shapes`, `plan_memory` and `lower` turn
+optimisation passes in order. `specialize`, `schedule`, `plan_memory` and `lower` turn
 the optimised graph into the flat `Program` that `staticgraph.runtime.executor` runs.
 """
 from staticgraph.compiler.cse import eliminate_common_subexpressions
@@ -14,10 +14,10 @@ from staticgraph.compiler.prune import needed_nodes, prune
 from staticgraph.compiler.rewrite import feeds_of, fetches_of, rebuild
 from staticgraph.compiler.schedule import schedule
 from staticgraph.compiler.simplify import simplify
-from staticgraph.compiler.specialize import specialize_shapes
+from staticgraph.compiler.specialize import specialize
 from staticgraph.compiler.verify import verify
 
 __all__ = ["DEFAULT_PASSES", "MemoryPlan", "PassManager", "PassRecord", "Program",
            "eliminate_common_subexpressions", "eliminate_dead_code", "feeds_of", "fetches_of",
            "fold_constants", "format_bytes", "lower", "needed_nodes", "plan_memory", "prune",
-           "rebuild", "schedule", "simplify", "specialize_shapes", "verify"]
+           "rebuild", "schedule", "simplify", "specialize", "verify"]

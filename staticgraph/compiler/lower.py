@@ -5,26 +5,29 @@ tuple (kind, kernel, input slot(s), second input slot, output buffer, output slo
 kernel's attrs already bound, so running a step needs no names, no graph and no shape work.
 `Program.instantiate()` allocates the planned buffers (one set per concurrent run).
 
-Step kinds: OUT2 / OUT1 call a kernel on two / one inputs writing into a planned buffer; CALL2 /
-CALL1 / CALLN call a kernel that allocates its own result; STATE passes the run's variable
-state first; HOUSE steps (`fn(env, slots)`) drop dead values, and in debug mode poison released
-buffers and check each result's shape and dtype against the plan.
+Step kinds: UFUNC2 / UFUNC1 call a numpy ufunc on two / one inputs with a positional `out`
+(a planned buffer, or None to allocate); OUT2 / OUT1 call another kernel with `out=` a planned
+buffer; CALL2 / CALL1 / CALLN call a kernel that allocates its own result; STATE passes the
+run's variable state first; HOUSE steps (`fn(env, slots)`) drop dead values, and in debug mode
+poison released buffers and check each result's shape and dtype against the plan.
 """
 from __future__ import annotations
 
 import functools
+import operator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from staticgraph.compiler.memory import BUFFER, EXTERNAL, NAIVE, NONE, MemoryPlan
-from staticgraph.compiler.rewrite import CONSTANT, feeds_of, fetches_of
+from staticgraph.compiler.rewrite import CONSTANT, constant_value, feeds_of, fetches_of
 from staticgraph.errors import GraphError
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import get_op
-from staticgraph.ops.shapes import fmt, known
+from staticgraph.ops.shapes import fmt, known, num_elements
 
-OUT2, OUT1, CALL2, CALL1, CALLN, STATE, HOUSE = range(7)
+UFUNC2, UFUNC1, CALL2, CALL1, OUT2, OUT1, CALLN, STATE, HOUSE = range(9)
+CLEAR_MIN_BYTES = 1024  # smaller dead values are left in their slots until the next run
 
 
 @dataclass
@@ -51,10 +54,13 @@ class Program:
     no_output: tuple = field(default=())
 
     def instantiate(self) -> tuple[list, list]:
-        """Fresh buffers, the steps bound to them and an env (slot list) holding the constants."""
+        """Fresh buffers, the steps bound to them and an env (slot list) holding the constants.
+
+        The env has one spare slot past `size`, where fed values that no step reads may go.
+        """
         raw = [np.empty(n, np.uint8) for n in self.buffer_bytes]
         steps = [template(raw) for template in self.templates]
-        env = [None] * self.size
+        env = [None] * (self.size + 1)
         for slot, value in self.constants:
             env[slot] = value
         return steps, env
@@ -69,24 +75,55 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False) -> Program:
     feeds, fetches = feeds_of(graph), fetches_of(graph)
     constants = [n for n, op in graph.nx.nodes(data="op") if op == CONSTANT]
     slot_of = {name: i for i, name in enumerate(dict.fromkeys([*feeds, *constants, *plan.schedule]))}
+    values = [(slot_of[c], graph.nx.nodes[c]["attrs"]["value"]) for c in constants]
     templates, infos = [], {}
     for t, name in enumerate(plan.schedule):
         node = graph.nx.nodes[name]
-        inputs = tuple(slot_of[i] for i in graph.inputs(name))
-        templates.append(_step(node, inputs, slot_of[name], plan, name))
+        scalar_fn = _scalar_operator(name, node, plan, graph.inputs(name))
+        inputs = tuple(_scalar_twin(slot_of, values, i, graph) if scalar_fn else slot_of[i]
+                       for i in graph.inputs(name))
+        templates.append(_step(node, inputs, slot_of[name], plan, name, scalar_fn))
         infos[slot_of[name]] = StepInfo(name, node["op"], node["source"], inputs)
         templates.extend(_housekeeping(plan, t, name, slot_of, debug))
     return Program(
         templates=templates, buffer_bytes=plan.buffer_bytes, slot_of=slot_of,
         feed_slots=tuple(slot_of[f] for f in feeds),
-        fetch_slots=tuple(slot_of[f] for f in fetches),
-        constants=[(slot_of[c], graph.nx.nodes[c]["attrs"]["value"]) for c in constants],
-        infos=infos, stateful=any(k == EXTERNAL for k in plan.kinds.values()),
-        size=len(slot_of),
+        fetch_slots=tuple(slot_of[f] for f in fetches), constants=values, infos=infos,
+        stateful=any(k == EXTERNAL for k in plan.kinds.values()), size=len(slot_of),
         no_output=tuple("no_output" in get_op(graph.nx.nodes[f]["op"]).traits for f in fetches))
 
 
-def _step(node: dict, inputs: tuple, out: int, plan: MemoryPlan, name: str):
+# A binary ufunc on two numpy scalars costs ten times what the same Python operator costs (numpy
+# scalars have their own arithmetic); for arrays the operator calls the very same ufunc.
+_OPERATORS = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
+              np.true_divide: operator.truediv}
+
+
+# numpy deprecates a positional `out` for these two ufuncs.
+_KEYWORD_OUT = {np.maximum, np.minimum}
+
+
+def _scalar_operator(name: str, node: dict, plan: MemoryPlan, input_names: list):
+    """The Python operator standing for a step on scalars that allocates its result, or None."""
+    fn = _OPERATORS.get(get_op(node["op"]).kernel)
+    if fn is None or node["attrs"] or plan.kinds[name] == BUFFER:
+        return None
+    return fn if all(plan.specs[i].shape == () for i in input_names) else None
+
+
+def _scalar_twin(slot_of: dict, values: list, name: str, graph: Graph) -> int:
+    """The slot of `name`, or for a 0-d constant that of its value as a numpy scalar."""
+    value = constant_value(graph, name)
+    if value is None:
+        return slot_of[name]
+    twin = f"{name}#scalar"
+    if twin not in slot_of:
+        slot_of[twin] = len(slot_of)
+        values.append((slot_of[twin], value[()]))
+    return slot_of[twin]
+
+
+def _step(node: dict, inputs: tuple, out: int, plan: MemoryPlan, name: str, scalar_fn):
     """A template: raw buffers -> the step tuple."""
     op = get_op(node["op"])
     kernel = functools.partial(op.kernel, **node["attrs"]) if node["attrs"] else op.kernel
@@ -94,12 +131,16 @@ def _step(node: dict, inputs: tuple, out: int, plan: MemoryPlan, name: str):
         return lambda raw: (STATE, kernel, inputs, None, None, out)
     arity = len(inputs)
     first, second = (inputs[0], inputs[-1]) if arity in (1, 2) else (inputs, None)
+    # ufuncs take `out` as a positional argument (None: allocate), which numpy parses fastest.
+    ufunc = isinstance(kernel, np.ufunc) and kernel not in _KEYWORD_OUT and arity in (1, 2) \
+        and scalar_fn is None
     if plan.kinds[name] != BUFFER:
-        kind = {1: CALL1, 2: CALL2}.get(arity, CALLN)
+        kind = (UFUNC1, UFUNC2)[arity - 1] if ufunc else {1: CALL1, 2: CALL2}.get(arity, CALLN)
+        kernel = scalar_fn or kernel
         return lambda raw: (kind, kernel, first, second, None, out)
     view = _typed_view(plan, name)
     if arity in (1, 2):
-        kind = OUT1 if arity == 1 else OUT2
+        kind = ((UFUNC1, UFUNC2) if ufunc else (OUT1, OUT2))[arity - 1]
         return lambda raw: (kind, kernel, first, second, view(raw), out)
     return lambda raw: (CALLN, functools.partial(kernel, out=view(raw)), inputs, None, None, out)
 
@@ -118,11 +159,17 @@ def _housekeeping(plan: MemoryPlan, t: int, name: str, slot_of: dict, debug: boo
         templates.append(_check_template(slot_of[name], name, spec))
     if debug:
         templates.extend(_poison_template(plan, r) for r in plan.released[t])
-    dead = [m for m in plan.dies[t] if debug or m in plan.holds_storage]
+    dead = [m for m in plan.dies[t] if debug or (m in plan.holds_storage and _worth_freeing(plan, m))]
     if dead and plan.mode != NAIVE:
         slots = tuple(slot_of[m] for m in dead)
         templates.append(lambda raw: (HOUSE, _clear, slots, None, None, -1))
     return templates
+
+
+def _worth_freeing(plan: MemoryPlan, name: str) -> bool:
+    """Dropping a reference costs a step: worth it for values of CLEAR_MIN_BYTES and more."""
+    count = num_elements(plan.specs[name].shape)
+    return count is None or count * plan.specs[name].dtype.itemsize >= CLEAR_MIN_BYTES
 
 
 def _clear(env: list, slots: tuple) -> None:

@@ -75,27 +75,27 @@ def format_bytes(n: int) -> str:
     return ""
 
 
-def plan_memory(graph: Graph, schedule: list[str], specs: dict[str, Spec],
-                mode: str = PLAN) -> MemoryPlan:
-    """Plan the storage of every value `schedule` computes.
+def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPlan:
+    """Plan the storage of every value `schedule` computes, sized by the graph's shapes.
 
     Args:
-        graph: the compiled graph (its FETCHES collection names the fetched values).
+        graph: the compiled graph (its FETCHES collection names the fetched values); values
+            whose shapes still hold None dims are sized at run time (see `specialize`).
         schedule: the nodes that run, in order (see `schedule`).
-        specs: every node's spec, with the fed shapes filled in (see `specialize_shapes`).
         mode: "plan" (share and reuse buffers) or "naive" (one buffer per value, all kept).
     Example:
         >>> import staticgraph as sg
-        >>> from staticgraph.compiler import plan_memory, prune, schedule, specialize_shapes
+        >>> from staticgraph.compiler import plan_memory, prune, schedule
         >>> g = sg.Graph()
         >>> with g.as_default():
         ...     x = sg.placeholder(sg.float64, (1000,), name="x")
         ...     y = sg.sum(sg.exp(sg.sin(x)), name="y")
         >>> c = prune(g, ["y"], ["x"])
-        >>> plan = plan_memory(c, schedule(c), specialize_shapes(c, {"x": (1000,)}))
+        >>> plan = plan_memory(c, schedule(c))
         >>> plan.naive_bytes, plan.peak_bytes, plan.inplace
         (16008, 8008, {'exp': 'sin'})
     """
+    specs = {name: Spec(node["shape"], node["dtype"]) for name, node in graph.nx.nodes(data=True)}
     live = _Liveness(graph, schedule, specs, mode)
     buffers, sizes = _assign_buffers(live, mode)
     return MemoryPlan(

@@ -55,6 +55,24 @@ def constant_value(graph: Graph, name: str) -> np.ndarray | None:
     return node["attrs"]["value"] if node["op"] == CONSTANT else None
 
 
+def add_constant(new: Graph, old: Graph, value: np.ndarray, near: str) -> str:
+    """Add a constant node to `new` (a graph being rebuilt from `old`) beside node `near`.
+
+    Its name is free in both graphs, so nodes still to come from `old` keep theirs.
+    """
+    base, count = f"{near}_const", 0
+    name = base
+    while name in new.nx or name in old.nx:
+        count += 1
+        name = f"{base}_{count}"
+    node = old.nx.nodes[near]
+    value = np.array(value, dtype=value.dtype, copy=True)
+    value.flags.writeable = False
+    new.add_node(CONSTANT, [], {"value": value}, value.shape, value.dtype, node["source"],
+                 name=name, role=node["role"], exact_name=True)
+    return name
+
+
 def rebuild(graph: Graph, visit: Visit | None = None, keep: Iterable[str] | None = None) -> Graph:
     """A new graph holding `graph`'s nodes (only those in `keep`, when given), as `visit` decides.
 

@@ -37,8 +37,9 @@ def _assign_rule(value: Spec, *, var, shape, dtype):
     return ref
 
 
-def _write(state, var, value):
-    new = np.array(value, dtype=state.dtype_of(var), copy=True)
+def _write(state, var, value, copy=True):
+    # copy=False for a new array (assign_add / assign_sub results): no other holder can change it.
+    new = np.array(value, dtype=state.dtype_of(var), copy=True if copy else None)
     new.flags.writeable = False  # stored values are never changed in place, only replaced
     state.write(var, new)
     return new
@@ -48,10 +49,12 @@ ST = {"stateful"}
 assign_ = defop("assign", kernel=lambda state, value, **a: _write(state, a["var"], value),
                 shape_rule=_assign_rule, traits=ST)
 assign_add_ = defop("assign_add",
-                    kernel=lambda state, value, **a: _write(state, a["var"], state.read(a["var"]) + value),
+                    kernel=lambda state, value, **a: _write(state, a["var"],
+                                                            state.read(a["var"]) + value, False),
                     shape_rule=_assign_rule, traits=ST)
 assign_sub_ = defop("assign_sub",
-                    kernel=lambda state, value, **a: _write(state, a["var"], state.read(a["var"]) - value),
+                    kernel=lambda state, value, **a: _write(state, a["var"],
+                                                            state.read(a["var"]) - value, False),
                     shape_rule=_assign_rule, traits=ST)
 
 

@@ -7,17 +7,21 @@ over integer slots and planned buffers, and nothing else.
 """
 from __future__ import annotations
 
+import operator
 import threading
 import weakref
 from typing import NamedTuple
 
 import numpy as np
 
-from staticgraph.compiler import (PassManager, PassRecord, feeds_of, format_bytes, lower,
-                                  needed_nodes, plan_memory, prune, schedule, specialize_shapes)
-from staticgraph.compiler.lower import CALL1, CALL2, CALLN, OUT1, OUT2, STATE, Program
-from staticgraph.errors import InvalidArgumentError, UnimplementedError
+from staticgraph.compiler import (PassManager, PassRecord, feeds_of, fetches_of, format_bytes, lower,
+                                  needed_nodes, plan_memory, prune, schedule, specialize)
+from staticgraph.compiler.lower import (CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1, UFUNC2,
+                                        Program)
+from staticgraph.compiler.memory import FRESH
+from staticgraph.errors import InvalidArgumentError, StaticGraphError, UnimplementedError
 from staticgraph.graph import Graph, Tensor, get_default_graph
+from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import fmt, known
 from staticgraph.runtime import fetches as F
 from staticgraph.runtime.feeds import check_feed, node_name
@@ -102,9 +106,11 @@ class Executable:
     """Fetches compiled for running: `.run(feed_dict)` gives values in the fetches' structure.
 
     Attributes:
-        graph: the optimised sub-graph (a Graph; draw it with sg.to_dot).
-        schedule: the names of the nodes that run, in run order.
-        passes: one PassRecord per pass applied (prune first), each with its output graph.
+        graph: the optimised sub-graph (a Graph; draw it with sg.to_dot), specialised to the
+            latest fed shapes once they are known.
+        schedule: the names of the nodes that run, in run order (for that graph).
+        passes: one PassRecord per pass applied (prune first, then those run again once the fed
+            shapes are known), each with its output graph.
         memory: the MemoryPlan of the latest feed shapes (planned at compile time when every
             fed shape is known, else at the first run; one plan is cached per shape signature).
     """
@@ -116,20 +122,34 @@ class Executable:
         self._structure = structure
         self.fetch_names, self.feed_names = tuple(fetch_names), tuple(dict.fromkeys(feed_names))
         pruned = prune(source, fetch_names, self.feed_names)
-        self.passes = [PassRecord("prune", len(source), len(pruned), pruned)]
-        self.graph = pruned
+        self.generic_passes = [PassRecord("prune", len(source), len(pruned), pruned)]
+        self.generic_graph = pruned
         if options.optimize:
-            self.graph, records = PassManager(check=options.debug_memory).run(pruned)
-            self.passes += records
-        self.schedule = schedule(self.graph)
-        self.run_feeds = tuple(feeds_of(self.graph))
+            self.generic_graph, records = self.pass_manager().run(pruned)
+            self.generic_passes += records
+        self.run_feeds = tuple(feeds_of(self.generic_graph))
         self.variable_dtypes = {v.name: v.dtype for v in source.get_collection("variables")}
         self._variants: dict[tuple, _Variant] = {}
         self._lock = threading.Lock()
         self._latest: _Variant | None = None
-        static = tuple(self.graph.node(f)["shape"] for f in self.run_feeds)
-        if all(known(s) for s in static):
-            self.variant(static)
+        self.static_shapes = tuple(self.generic_graph.node(f)["shape"] for f in self.run_feeds)
+        if all(known(s) for s in self.static_shapes):
+            self.variant(self.static_shapes)
+
+    def pass_manager(self) -> PassManager:
+        return PassManager(check=self.options.debug_memory)
+
+    @property
+    def graph(self) -> Graph:
+        return self.generic_graph if self._latest is None else self._latest.graph
+
+    @property
+    def schedule(self) -> list[str]:
+        return schedule(self.generic_graph) if self._latest is None else list(self._latest.schedule)
+
+    @property
+    def passes(self) -> list[PassRecord]:
+        return self.generic_passes + ([] if self._latest is None else self._latest.passes)
 
     @property
     def memory(self):
@@ -167,7 +187,7 @@ class Executable:
         """The fetched values (flat, in fetch order) for checked feed `values` and a store."""
         signature = tuple(v.shape for v in values)
         variant = self._variants.get(signature) or self.variant(signature)
-        return variant.run(values, store, self.variable_dtypes)
+        return variant.run(values, variant.program.feed_slots, store)
 
     def variant(self, signature: tuple) -> "_Variant":
         """The plan and program for one tuple of fed shapes (made once, then cached)."""
@@ -203,36 +223,80 @@ class _Variant:
 
     def __init__(self, exe: Executable, signature: tuple) -> None:
         self.signature = signature
-        specs = specialize_shapes(exe.graph, dict(zip(exe.run_feeds, signature)))
-        self.plan = plan_memory(exe.graph, exe.schedule, specs, exe.options.memory)
+        self.graph, self.passes = exe.generic_graph, []
+        if signature != exe.static_shapes:  # new dims are known: specialise, simplify again
+            try:
+                graph = specialize(exe.generic_graph, dict(zip(exe.run_feeds, signature)))
+            except StaticGraphError:  # the run will fail: let the kernel say where, as usual
+                graph = None
+            if graph is not None:
+                self.graph = graph
+                self.passes = [PassRecord("specialize", len(exe.generic_graph), len(graph), graph)]
+            if graph is not None and exe.options.optimize:
+                self.graph, records = exe.pass_manager().run(graph)
+                self.passes += records
+        self.schedule = schedule(self.graph)
+        self.plan = plan_memory(self.graph, self.schedule, exe.options.memory)
         budget = exe.options.budget_bytes
         if budget is not None and self.plan.peak_bytes > budget:
             raise InvalidArgumentError(
                 f"the memory plan needs {format_bytes(self.plan.peak_bytes)} "
                 f"({self.plan.peak_bytes} bytes), more than budget_bytes={budget}; "
                 "memory='remat' (recomputation) is not implemented yet")
-        self.program: Program = lower(exe.graph, self.plan, exe.options.debug_memory)
-        self._copies = _duplicate_flags(exe.fetch_names, self.program.fetch_slots)
+        self.program: Program = lower(self.graph, self.plan, exe.options.debug_memory)
+        self._dtypes = exe.variable_dtypes
+        copies = _duplicate_flags(exe.fetch_names, self.program.fetch_slots)
+        self._fixes = tuple((i, none, copy) for i, (name, none, copy) in enumerate(
+            zip(fetches_of(self.graph), self.program.no_output, copies))
+            if none or copy or not _plain(self.graph, self.plan, name))
+        self._fetch = _getter(self.program.fetch_slots)
+        self._stateful = self.program.stateful
         self._free: list = []  # instances (steps, env) not in use: one per concurrent run
 
-    def run(self, values: list, store: VariableStore, dtypes: dict) -> list:
-        program = self.program
+    def run(self, values, slots: tuple, store: VariableStore) -> list:
+        """The fetched values (flat) for fed `values` going to env `slots`."""
+        free = self._free
         try:
-            steps, env = self._free.pop()
+            instance = free.pop()
         except IndexError:
-            steps, env = program.instantiate()
+            instance = self.program.instantiate()
         try:
-            for slot, value in zip(program.feed_slots, values):
+            steps, env = instance
+            for slot, value in zip(slots, values):
                 env[slot] = value
-            state = RunState(store, dtypes) if program.stateful else None
-            execute(program, steps, env, state)
-            results = [env[s] for s in program.fetch_slots]
-            if state is not None:
+            if self._stateful:
+                state = RunState(store, self._dtypes)
+                execute(self.program, steps, env, state)
                 state.commit()
+            else:
+                execute(self.program, steps, env, None)
+            results = self._fetch(env)
         finally:
-            self._free.append((steps, env))
-        return [None if none else _output(v, copy) for v, none, copy
-                in zip(results, program.no_output, self._copies)]
+            free.append(instance)
+        for i, none, copy in self._fixes:
+            results[i] = None if none else _output(results[i], copy)
+        return results
+
+
+def _getter(slots: tuple):
+    """env -> a new list of the values in `slots`."""
+    if len(slots) == 1:
+        (slot,) = slots
+        return lambda env: [env[slot]]
+    pick = operator.itemgetter(*slots)
+    return lambda env: list(pick(env))
+
+
+def _plain(graph: Graph, plan, name: str) -> bool:
+    """True when a fetched value is surely new and writeable, and a scalar if it is 0-d.
+
+    So are the results of ufuncs called without `out=`, and of "out" kernels of rank >= 1.
+    """
+    if plan.kinds.get(name) != FRESH:
+        return False
+    op, spec = get_op(graph.node(name)["op"]), plan.specs[name]
+    return isinstance(op.kernel, np.ufunc) and not graph.node(name)["attrs"] or \
+        "out" in op.traits and known(spec.shape) and len(spec.shape) > 0
 
 
 def _duplicate_flags(fetch_names: tuple, slots: tuple) -> tuple:
@@ -255,14 +319,18 @@ def execute(program: Program, steps: list, env: list, state) -> None:
     o = -1
     try:
         for kind, fn, a, b, buf, o in steps:
-            if kind == OUT2:
-                env[o] = fn(env[a], env[b], out=buf)
-            elif kind == OUT1:
-                env[o] = fn(env[a], out=buf)
+            if kind == UFUNC2:
+                env[o] = fn(env[a], env[b], buf)
+            elif kind == UFUNC1:
+                env[o] = fn(env[a], buf)
             elif kind == CALL2:
                 env[o] = fn(env[a], env[b])
             elif kind == CALL1:
                 env[o] = fn(env[a])
+            elif kind == OUT2:
+                env[o] = fn(env[a], env[b], out=buf)
+            elif kind == OUT1:
+                env[o] = fn(env[a], out=buf)
             elif kind == CALLN:
                 env[o] = fn(*[env[i] for i in a])
             elif kind == STATE:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-
-import numpy as np
+from typing import NamedTuple
 
 from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor, get_default_graph
@@ -19,6 +18,7 @@ from staticgraph.runtime.feeds import check_feed, node_name
 from staticgraph.runtime.state import VariableStore
 
 DEBUG_MEMORY_ENV = "STATICGRAPH_DEBUG_MEMORY"
+FAST_PATHS = 256  # short paths one session remembers
 
 
 class Session:
@@ -63,9 +63,11 @@ class Session:
         if self._closed:
             raise FailedPreconditionError("this session is closed; create a new sg.Session")
         key = _fast_key(fetches, feed_dict)
-        runner = self._fast.get(key) if key is not None else None
-        if runner is not None:
-            return runner(fetches, feed_dict)
+        short = self._fast.get(key)
+        if short is not None:
+            run, slots, kind, _ = short
+            outputs = run(feed_dict.values() if feed_dict else (), slots, self._store)
+            return outputs if kind is list else tuple(outputs) if kind is tuple else outputs[0]
         return self._run_checked(fetches, feed_dict or {}, key)
 
     def executable(self, fetches, feed_dict: dict | None = None) -> Executable:
@@ -87,9 +89,12 @@ class Session:
         exe = self._executable(fetch_names, tuple(feeds))
         values = [feeds[name] for name in exe.run_feeds]
         outputs = exe.run_checked(values, self._store)
-        if key is not None and unchanged and len(feeds) == len(feed_dict):
-            self._fast[key] = _runner(exe, exe.variant(tuple(v.shape for v in values)),
-                                      list(feeds), self._store)
+        direct = fetches if type(fetches) in (list, tuple) else [fetches]
+        if key is not None and unchanged and len(feeds) == len(feed_dict) \
+                and all(isinstance(f, (Tensor, str)) for f in direct) and len(self._fast) < FAST_PATHS:
+            variant = exe.variant(tuple(v.shape for v in values))
+            self._fast[key] = _ShortPath(variant.run, _slots(exe, variant, list(feeds)), type(fetches),
+                                         (list(direct), list(feed_dict)))
         return F.unflatten(fetches, outputs)
 
     def _executable(self, fetch_names: tuple, feed_names: tuple) -> Executable:
@@ -128,36 +133,32 @@ class Session:
         return f"<sg.Session on {self.graph!r}{' (closed)' if self._closed else ''}>"
 
 
-def _fast_key(fetches, feed_dict):
-    """A key equal for runs with the same fetches and fed arrays of the same dtypes and shapes.
+class _ShortPath(NamedTuple):
+    """How to run again fetches and feeds seen before: fed arrays known to pass the checks."""
+    run: object  # the variant's run(values, slots, store)
+    slots: tuple
+    kind: type
+    keepalive: tuple  # the fetch leaves and feed keys whose ids the key holds
 
-    Tensors count by identity (the graph keeps them alive, so ids are stable), names by value.
-    None when the run is not of the simple kind (nested fetches, feeds that are not arrays).
+
+def _fast_key(fetches, feed_dict):
+    """A key equal for runs with the same fetch and feed-key objects and fed arrays of the same
+    type, dtype and shape. Objects count by id: a short path keeps them alive, so an id in its
+    key cannot be reused by another object. None for feeds that are not arrays.
     """
     kind = type(fetches)
-    key = [kind]
-    for leaf in (fetches if kind is list or kind is tuple else (fetches,)):
-        if isinstance(leaf, Tensor):
-            key.append(id(leaf))
-        elif type(leaf) is str:
-            key.append(leaf)
-        else:
+    key = (kind, *map(id, fetches)) if kind is list or kind is tuple else (kind, id(fetches))
+    for name, value in feed_dict.items() if feed_dict else ():
+        try:
+            key += (id(name), type(value), value.dtype.num, value.shape)
+        except AttributeError:
             return None
-    for name, value in (feed_dict or {}).items():
-        if type(value) is not np.ndarray:
-            return None
-        key += (id(name) if isinstance(name, Tensor) else name, value.dtype, value.shape)
-    return tuple(key)
+    return key
 
 
-def _runner(exe: Executable, variant, feed_names: list, store: VariableStore):
-    """The short path for one fast key: fed arrays already known to pass the checks as they are."""
-    order = [feed_names.index(name) for name in exe.run_feeds]
-    dtypes = exe.variable_dtypes
-
-    def run(fetches, feed_dict):
-        fed = list(feed_dict.values()) if feed_dict else ()
-        outputs = variant.run([fed[i] for i in order], store, dtypes)
-        kind = type(fetches)
-        return outputs if kind is list else tuple(outputs) if kind is tuple else outputs[0]
-    return run
+def _slots(exe: Executable, variant, feed_names: list) -> tuple:
+    """The env slot of each fed value, in feed_dict order."""
+    program = variant.program
+    # Feeds the pruned graph does not use go to the spare slot, which no step reads.
+    return tuple(program.feed_slots[exe.run_feeds.index(n)] if n in exe.run_feeds
+                 else program.size for n in feed_names)

@@ -1,0 +1,314 @@
+"""Benchmarks of the compiled runtime against handwritten numpy doing the same arithmetic.
+
+    python tools/bench.py                 # full run: prints a table, writes bench.json
+    python tools/bench.py --quick         # tiny sizes and few repeats (a smoke run)
+
+W1  y = 2 x.x and dy/dx for x in R^4: microseconds per Session.run.
+W2  MLP training step 784-256-256-10, ReLU, softmax cross-entropy mean, batch 128, float32, SGD
+    update of every weight and bias (sg.assign_sub): milliseconds per step.
+W3  200 chained elementwise ops on a float32 vector of 16, then sum, value and gradient:
+    microseconds per call and per op.
+W5  the W2 step made deep (784-[1024]x16-10, batch 256): the plan's extra peak (beyond weights and
+    feeds) against every value kept, and against the peak tracemalloc measures for two handwritten
+    numpy steps: all gradients first then the updates, and each update as soon as its gradient.
+Every time is a median over many runs in one process; numpy is measured in the same run,
+alternating with staticgraph, with one BLAS thread.
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy loads its BLAS: one thread, fair timing
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import staticgraph as sg  # noqa: E402
+
+MIB = 1 << 20
+
+
+def _batch(fn, calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def compare(ours, theirs, calls: int, batches: int) -> tuple[float, float]:
+    """Median seconds per call of both functions, measured in alternating batches."""
+    ours(), theirs()  # warm up: compilation, buffers, caches
+    a, b = [], []
+    for _ in range(batches):
+        a.append(_batch(ours, calls))
+        b.append(_batch(theirs, calls))
+    return statistics.median(a), statistics.median(b)
+
+
+def row(name: str, unit: str, ours: float, numpy_: float, target: float, **extra) -> dict:
+    return {"workload": name, "unit": unit, "staticgraph": ours, "numpy": numpy_,
+            "ratio": ours / numpy_, "target_ratio": target, "met": ours / numpy_ <= target, **extra}
+
+
+# ----- W1 -------------------------------------------------------------------------------------
+def w1(calls: int, batches: int) -> dict:
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float64, (4,), name="x")
+        y = 2 * sg.dot(x, x)
+        (dx,) = sg.gradients(y, [x])
+    sess, xv = sg.Session(g), np.arange(4.0)
+    fetches, feed = [y, dx], {x: xv}
+
+    def ours():
+        return sess.run(fetches, feed)
+
+    def numpy_():
+        return 2.0 * np.dot(xv, xv), 4.0 * xv
+
+    _agree(ours(), numpy_())
+    t_sg, t_np = compare(ours, numpy_, calls, batches)
+    return row("W1 seed: y = 2 x.x and dy/dx, x in R^4", "us/run", t_sg * 1e6, t_np * 1e6, 2.0)
+
+
+def _agree(ours, theirs, rtol=1e-5, atol=1e-6) -> None:
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+# ----- W2 and W5: an MLP training step --------------------------------------------------------
+def init_params(sizes: list[int], seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    params = []
+    for n_in, n_out in zip(sizes, sizes[1:]):
+        params.append((rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)).astype(np.float32))
+        params.append(np.zeros(n_out, np.float32))
+    return params
+
+
+def mlp_graph(sizes: list[int], lr: float, params: list[np.ndarray]):
+    """Graph, x, labels, loss and the training op (every parameter updated by assign_sub)."""
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, (None, sizes[0]), name="x")
+        labels = sg.placeholder(sg.float32, (None, sizes[-1]), name="labels")
+        variables, h = [], x
+        for i in range(len(sizes) - 1):
+            w, b = sg.Variable(params[2 * i], name=f"w{i}"), sg.Variable(params[2 * i + 1], name=f"b{i}")
+            variables += [w, b]
+            h = sg.matmul(h, w) + b
+            h = sg.relu(h) if i < len(sizes) - 2 else h
+        loss = sg.mean(sg.softmax_cross_entropy_with_logits(labels=labels, logits=h))
+        grads = sg.gradients(loss, variables)
+        train = sg.group(*[v.assign_sub(lr * gr) for v, gr in zip(variables, grads)])
+        init = sg.global_variables_initializer()
+    return g, x, labels, loss, train, init
+
+
+def numpy_step(params: list[np.ndarray], x, labels, lr: float, eager_updates: bool = True) -> float:
+    """One handwritten SGD step, in place; with eager_updates each update as soon as its gradient."""
+    layers = len(params) // 2
+    acts, h = [x], x
+    for i in range(layers):
+        h = h @ params[2 * i] + params[2 * i + 1]
+        if i < layers - 1:
+            h = np.maximum(h, 0)
+        acts.append(h)
+    shifted = h - h.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    loss = -(labels * (shifted - np.log(total))).sum(axis=1).mean()
+    d = (e / total - labels) / np.float32(len(x))
+    pending = []
+    for i in reversed(range(layers)):
+        w, b = params[2 * i], params[2 * i + 1]
+        dw, db = acts[i].T @ d, d.sum(axis=0)
+        if i > 0:
+            d = (d @ w.T) * (acts[i] > 0)
+        if eager_updates:
+            w -= np.float32(lr) * dw
+            b -= np.float32(lr) * db
+        else:
+            pending.append((w, b, dw, db))
+    for w, b, dw, db in pending:
+        w -= np.float32(lr) * dw
+        b -= np.float32(lr) * db
+    return float(loss)
+
+
+def batch_data(sizes: list[int], batch: int, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    labels = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
+    return x, labels
+
+
+def w2(sizes: list[int], batch: int, calls: int, batches: int) -> dict:
+    lr, params = 0.01, init_params(sizes)
+    g, x, labels, loss, train, init = mlp_graph(sizes, lr, params)
+    xv, yv = batch_data(sizes, batch)
+    sess = sg.Session(g)
+    sess.run(init)
+    mine = [p.copy() for p in params]
+    ours_loss = sess.run([loss, train], {x: xv, labels: yv})[0]
+    np.testing.assert_allclose(ours_loss, numpy_step(mine, xv, yv, lr), rtol=1e-4)
+    for var, value in zip(sg.trainable_variables(g), mine):
+        np.testing.assert_allclose(sess.run(var), value, rtol=1e-4, atol=1e-5)
+    fetches, feed = [loss, train], {x: xv, labels: yv}
+    t_sg, t_np = compare(lambda: sess.run(fetches, feed), lambda: numpy_step(mine, xv, yv, lr),
+                         calls, batches)
+    name = f"W2 MLP step {'-'.join(map(str, sizes))}, batch {batch}, float32"
+    return row(name, "ms/step", t_sg * 1e3, t_np * 1e3, 1.0)
+
+
+# ----- W3 -------------------------------------------------------------------------------------
+def chain_ops(n: int) -> list[str]:
+    return [("sin", "tanh", "scale", "shift")[i % 4] for i in range(n)]
+
+
+SCALE, SHIFT = 1.01, 0.1
+
+
+def chain_graph(kinds: list[str], size: int):
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, (size,), name="x")
+        h = x
+        for kind in kinds:
+            h = {"sin": sg.sin, "tanh": sg.tanh, "scale": lambda v: v * SCALE,
+                 "shift": lambda v: v + SHIFT}[kind](h)
+        loss = sg.sum(h)
+        (dx,) = sg.gradients(loss, [x])
+    return g, x, loss, dx
+
+
+def numpy_chain(kinds: list[str], x: np.ndarray):
+    """The chain's value and gradient by hand: forward keeping inputs, then the chain rule."""
+    scale, shift = np.float32(SCALE), np.float32(SHIFT)
+    values = [x]
+    for kind in kinds:
+        v = values[-1]
+        values.append(np.sin(v) if kind == "sin" else np.tanh(v) if kind == "tanh"
+                      else v * scale if kind == "scale" else v + shift)
+    grad = np.ones_like(x)
+    for i in range(len(kinds) - 1, -1, -1):
+        kind = kinds[i]
+        if kind == "sin":
+            grad = grad * np.cos(values[i])
+        elif kind == "tanh":
+            grad = grad * (1 - values[i + 1] * values[i + 1])
+        elif kind == "scale":
+            grad = grad * scale
+    return values[-1].sum(), grad
+
+
+def w3(n_ops: int, size: int, calls: int, batches: int) -> dict:
+    kinds = chain_ops(n_ops)
+    g, x, loss, dx = chain_graph(kinds, size)
+    sess = sg.Session(g)
+    xv = np.random.default_rng(2).uniform(-1, 1, size).astype(np.float32)
+    fetches, feed = [loss, dx], {x: xv}
+    _agree(sess.run(fetches, feed), numpy_chain(kinds, xv), rtol=1e-4, atol=1e-5)
+    t_sg, t_np = compare(lambda: sess.run(fetches, feed), lambda: numpy_chain(kinds, xv),
+                         calls, batches)
+    return row(f"W3 {n_ops} chained elementwise ops on float32[{size}], value and gradient",
+               "us/call", t_sg * 1e6, t_np * 1e6, 1.0,
+               per_op_staticgraph=t_sg * 1e6 / n_ops, per_op_numpy=t_np * 1e6 / n_ops)
+
+
+# ----- W5 -------------------------------------------------------------------------------------
+def traced_peak(fn) -> int:
+    """Bytes allocated at the peak of `fn()` beyond what was allocated before it (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def w5(sizes: list[int], batch: int) -> dict:
+    lr, params = 0.01, init_params(sizes)
+    g, x, labels, loss, train, init = mlp_graph(sizes, lr, params)
+    xv, yv = batch_data(sizes, batch)
+    sg.compile(init, graph=g).run()
+    step = sg.compile([loss, train], feeds=[x, labels], graph=g)
+    plan = step.graph and step.variant((xv.shape, yv.shape)).plan
+    measured = traced_peak(lambda: step.run({x: xv, labels: yv}))
+    after_all = traced_peak(lambda: numpy_step([p.copy() for p in params], xv, yv, lr, False))
+    weights = sum(p.nbytes for p in params)
+    at_once = traced_peak(lambda: numpy_step([p.copy() for p in params], xv, yv, lr, True)) - weights
+    after_all -= weights  # the copies of the parameters are not the step's
+    planned = plan.peak_bytes
+    return {"workload": f"W5 memory of one SGD step {sizes[0]}-[{sizes[1]}]x{len(sizes) - 2}-"
+                        f"{sizes[-1]}, batch {batch}",
+            "unit": "MiB", "planned_peak": planned / MIB, "naive": plan.naive_bytes / MIB,
+            "lower_bound": plan.lower_bound_bytes / MIB,
+            "numpy_grads_then_updates": after_all / MIB, "numpy_update_when_ready": at_once / MIB,
+            "measured_staticgraph_run": measured / MIB, "weights": weights / MIB,
+            "ratio_to_naive": planned / plan.naive_bytes,
+            "met": planned <= 24 * MIB and planned <= 0.6 * plan.naive_bytes,
+            "report": step.report()}
+
+
+# ----- the table --------------------------------------------------------------------------------
+FULL = dict(w1=(2000, 31), w2=([784, 256, 256, 10], 128, 5, 21), w3=(200, 16, 200, 31),
+            w5=([784] + [1024] * 16 + [10], 256))
+QUICK = dict(w1=(20, 3), w2=([20, 16, 16, 4], 8, 2, 3), w3=(12, 16, 5, 3),
+             w5=([20] + [16] * 3 + [4], 8))
+
+
+def run_all(sizes: dict) -> list[dict]:
+    jobs = [lambda: w1(*sizes["w1"]), lambda: w2(*sizes["w2"]), lambda: w3(*sizes["w3"]),
+            lambda: w5(*sizes["w5"])]
+    try:
+        from tqdm import tqdm
+        jobs = tqdm(jobs, desc="workloads", leave=False)
+    except ImportError:
+        pass
+    return [job() for job in jobs]
+
+
+def table(results: list[dict]) -> str:
+    lines = [f"{'workload':<68} {'unit':>8} {'staticgraph':>12} {'numpy':>10} {'ratio':>7} target"]
+    for r in results:
+        if "ratio" in r:
+            lines.append(f"{r['workload']:<68} {r['unit']:>8} {r['staticgraph']:>12.2f} "
+                         f"{r['numpy']:>10.2f} {r['ratio']:>6.2f}x <= {r['target_ratio']:.2f}x "
+                         f"{'met' if r['met'] else 'NOT met'}")
+        else:
+            lines.append(f"{r['workload']}\n  planned extra peak {r['planned_peak']:.1f} MiB, naive "
+                         f"{r['naive']:.1f} MiB ({r['ratio_to_naive']:.2f}x), lower bound "
+                         f"{r['lower_bound']:.1f} MiB; numpy: gradients then updates "
+                         f"{r['numpy_grads_then_updates']:.1f} MiB, each update when ready "
+                         f"{r['numpy_update_when_ready']:.1f} MiB; measured staticgraph run "
+                         f"{r['measured_staticgraph_run']:.1f} MiB (weights {r['weights']:.1f} MiB)"
+                         f"  [target: <= 24 MiB and <= 0.6x naive: "
+                         f"{'met' if r['met'] else 'NOT met'}]")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats")
+    parser.add_argument("--json", default="bench.json", help="where to write the results")
+    args = parser.parse_args(argv)
+    results = run_all(QUICK if args.quick else FULL)
+    print(table(results))
+    Path(args.json).write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()

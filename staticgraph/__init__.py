@@ -12,7 +12,8 @@ from staticgraph.ops.array import (broadcast_to, concat, expand_dims, gather, ge
                                    reshape, squeeze, stack, transpose)
 from staticgraph.ops.create import (constant, fill, identity, ones, ones_like, placeholder,
                                     stop_gradient, zeros, zeros_like)
-from staticgraph.ops.control import cond, while_loop
+from staticgraph.ops.control import cond
+from staticgraph.ops.loops import while_loop
 from staticgraph.ops.debug import check_numerics
 from staticgraph.ops.linalg import dot, matmul
 from staticgraph.ops.math import (abs, add, add_n, cast, cos, divide, equal, exp, greater,

@@ -37,7 +37,8 @@ from staticgraph.ops.registry import set_eager_apply
 # The op functions are the static style's own: they dispatch on their inputs' style.
 from staticgraph.ops.array import (broadcast_to, concat, expand_dims, gather, getitem, one_hot,
                                    reshape, squeeze, stack, transpose)
-from staticgraph.ops.control import cond, while_loop
+from staticgraph.ops.control import cond
+from staticgraph.ops.loops import while_loop
 from staticgraph.ops.create import identity, ones_like, stop_gradient, zeros_like
 from staticgraph.ops.debug import check_numerics
 from staticgraph.ops.linalg import dot, matmul

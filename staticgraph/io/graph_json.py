@@ -18,7 +18,7 @@ import numpy as np
 from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError, StaticGraphError
 from staticgraph.graph import ROLES, Graph
-from staticgraph.ops.control import FuncGraph
+from staticgraph.ops.subgraph import FuncGraph
 from staticgraph.ops.registry import REGISTRY, Spec, get_op
 from staticgraph.ops.state import Variable
 

@@ -17,7 +17,9 @@ from staticgraph.compare import command as compare_command
 from staticgraph.demos import notes
 from staticgraph.errors import StaticGraphError
 from staticgraph.graph import ROLES, get_default_graph, reset_default_graph
+from staticgraph.compiler import needed_nodes
 from staticgraph.io.dot import FORMATS, to_dot, write_dot
+from staticgraph.runtime.executor import compile
 
 
 class Command(NamedTuple):
@@ -123,6 +125,56 @@ def _modes(args: argparse.Namespace) -> int:
     return tool["run"](args)
 
 
+# ----- staticgraph plan ---------------------------------------------------------------------
+def _feed_shape(text: str) -> tuple[str, tuple]:
+    name, _, dims = text.partition("=")
+    try:
+        return name, tuple(int(d) for d in dims.split(",") if d.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=DIM,DIM,..., got {text!r}") from None
+
+
+def _plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("script", type=Path, help="a Python script that builds a graph")
+    parser.add_argument("--fetch", action="append", default=[], metavar="NAME",
+                        help="a node to compute (repeatable; default: every result nothing uses)")
+    parser.add_argument("--feed", action="append", type=_feed_shape, default=[],
+                        metavar="NAME=DIMS", help="a fed shape, e.g. x=256,784 (for None dims)")
+    parser.add_argument("--memory", choices=("plan", "naive"), default="plan")
+    parser.add_argument("-o", "--output", type=_drawing_path,
+                        help="also draw the compiled graph, each value labelled with its buffer")
+
+
+def _results(graph) -> list[str]:
+    """The nodes nothing uses, leaving out what only initialises variables."""
+    sinks = [n for n in graph.nx if graph.nx.out_degree(n) == 0]
+    return [n for n in sinks
+            if all(graph.node(m)["role"] != "init" for m in needed_nodes(graph, [n], ()))]
+
+
+def _plan(args: argparse.Namespace) -> int:
+    if not args.script.is_file():
+        print(f"staticgraph plan: no such script: {args.script}", file=sys.stderr)
+        return 2
+    code = run_script(args.script)
+    if code:
+        return code
+    graph = get_default_graph()
+    exe = compile(args.fetch or _results(graph), graph=graph, memory=args.memory)
+    shapes = {name: graph.node(name)["shape"] for name in exe.run_feeds} | dict(args.feed)
+    unknown = [name for name, shape in shapes.items() if None in shape]
+    if unknown:
+        print(f"staticgraph plan: {unknown[0]!r} has unknown dims {shapes[unknown[0]]}: give its "
+              f"shape with --feed {unknown[0]}=DIM,DIM,...", file=sys.stderr)
+        return 2
+    exe.plan_for(shapes)
+    print(exe.report())
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        print(f"wrote {write_dot(to_dot(exe.graph, plan=exe), args.output)}")
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("run the notes' examples (§3.1-3.3) and draw their graph",
                     _demo_arguments, _demo),
@@ -132,6 +184,8 @@ COMMANDS: dict[str, Command] = {
                      _modes_arguments, _modes),
     "compare": Command("run the notes' examples and an MLP in both styles; write report.md/.html",
                        compare_command.add_arguments, compare_command.run),
+    "plan": Command("run a script that builds a graph; print its compiled plan (passes, memory)",
+                    _plan_arguments, _plan),
 }
 
 

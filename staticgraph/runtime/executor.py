@@ -19,6 +19,7 @@ from staticgraph.compiler import (PassManager, PassRecord, feeds_of, fetches_of,
 from staticgraph.compiler.lower import (CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1, UFUNC2,
                                         Program)
 from staticgraph.compiler.memory import FRESH
+from staticgraph.compiler.verify import compatible
 from staticgraph.errors import InvalidArgumentError, StaticGraphError, UnimplementedError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.ops.registry import get_op
@@ -111,8 +112,9 @@ class Executable:
         schedule: the names of the nodes that run, in run order (for that graph).
         passes: one PassRecord per pass applied (prune first, then those run again once the fed
             shapes are known), each with its output graph.
-        memory: the MemoryPlan of the latest feed shapes (planned at compile time when every
-            fed shape is known, else at the first run; one plan is cached per shape signature).
+        memory: the MemoryPlan of the fed shapes of the latest run, or of the latest plan made
+            (at compile time when every fed shape is known, else at the first run; one plan is
+            made per shape signature and kept).
     """
 
     def __init__(self, source: Graph, structure, fetch_names: list, feed_names: list,
@@ -187,7 +189,30 @@ class Executable:
         """The fetched values (flat, in fetch order) for checked feed `values` and a store."""
         signature = tuple(v.shape for v in values)
         variant = self._variants.get(signature) or self.variant(signature)
+        self._latest = variant
         return variant.run(values, variant.program.feed_slots, store)
+
+    def plan_for(self, feed_shapes: dict):
+        """The MemoryPlan a run with fed values of these shapes uses (made now if need be).
+
+        Args:
+            feed_shapes: feed (tensor or name) -> shape, for every feed of this executable.
+        Raises:
+            InvalidArgumentError for a missing feed or a shape its placeholder cannot take.
+        Example:
+            >>> import staticgraph as sg
+            >>> x = sg.placeholder(sg.float32, (None, 8), name="x")
+            >>> exe = sg.compile(sg.sum(sg.exp(x) * x))
+            >>> exe.plan_for({"x": (4, 8)}).buffer_bytes
+            (128,)
+        """
+        shapes = {node_name(self.source, k, "feed key"): tuple(v) for k, v in feed_shapes.items()}
+        for name in self.run_feeds:
+            static = self.generic_graph.node(name)["shape"]
+            if name not in shapes or not compatible(shapes[name], static) or not known(shapes[name]):
+                raise InvalidArgumentError(f"plan_for: give feed {name!r} a full shape that fits "
+                                           f"{fmt(static)}, got {shapes.get(name)}")
+        return self.variant(tuple(shapes[n] for n in self.run_feeds)).plan
 
     def variant(self, signature: tuple) -> "_Variant":
         """The plan and program for one tuple of fed shapes (made once, then cached)."""
@@ -202,8 +227,8 @@ class Executable:
     def report(self) -> str:
         """A printable summary: passes (nodes before/after), schedule length, memory figures."""
         lines = [f"compiled {len(self.fetch_names)} fetch(es) {list(self.fetch_names)}, "
-                 f"feeds {list(self.feed_names)}", "passes (nodes before -> after):"]
-        lines += [f"  {r.name:<32} {r.nodes_before:>5} -> {r.nodes_after}" for r in self.passes]
+                 f"feeds {list(self.feed_names)}", "passes (nodes before -> after, per round):"]
+        lines += pass_table(self.passes)
         lines.append(f"schedule: {len(self.schedule)} steps")
         if self._latest is None:
             lines.append("memory: planned at the first run, when the fed shapes are known")
@@ -216,6 +241,16 @@ class Executable:
     def __repr__(self) -> str:
         return (f"<sg.Executable {len(self.fetch_names)} fetch(es), {len(self.schedule)} steps, "
                 f"memory={self.options.memory}>")
+
+
+def pass_table(records: list[PassRecord]) -> list[str]:
+    """One line per pass and stage (prune, then specialize), one column per round it ran in."""
+    rows: dict[tuple, list] = {}
+    stage = 0
+    for r in records:
+        stage += r.name in ("prune", "specialize")
+        rows.setdefault((stage, r.name), []).append(f"{r.nodes_before:>5} -> {r.nodes_after:<5}")
+    return [(f"  {name:<32}" + "  ".join(cells)).rstrip() for (_, name), cells in rows.items()]
 
 
 class _Variant:

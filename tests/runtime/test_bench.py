@@ -1,0 +1,18 @@
+"""A tiny smoke run of tools/bench.py: it runs, prints its table and writes its JSON."""
+import json
+import runpy
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "tools" / "bench.py"
+
+
+def test_bench_quick_run_writes_every_workload(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    results = runpy.run_path(str(BENCH), run_name="bench")["main"](["--quick", "--json", str(out)])
+    written = json.loads(out.read_text())
+    assert [r["workload"][:2] for r in written] == ["W1", "W2", "W3", "W5"]
+    assert len(results) == 4
+    for row in written[:3]:
+        assert row["staticgraph"] > 0 and row["numpy"] > 0 and row["ratio"] > 0
+    assert written[3]["planned_peak"] <= written[3]["naive"]
+    assert "W1" in capsys.readouterr().out

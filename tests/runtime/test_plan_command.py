@@ -1,0 +1,34 @@
+"""`staticgraph plan SCRIPT.py`: runs the script, compiles what it built and prints the plan."""
+from staticgraph.cli import main
+
+SCRIPT = '''
+import numpy as np
+import staticgraph as sg
+x = sg.placeholder(sg.float32, (None, 16), name="x")
+w = sg.Variable(np.zeros((16, 4), np.float32), name="w")
+loss = sg.mean(sg.relu(x @ w), name="loss")
+(dw,) = sg.gradients(loss, [w])
+train = w.assign_sub(0.1 * dw, name="train")
+init = sg.global_variables_initializer()
+'''
+
+
+def test_plan_prints_the_passes_schedule_and_memory(tmp_path, capsys):
+    script = tmp_path / "model.py"
+    script.write_text(SCRIPT)
+    drawing = tmp_path / "plan.dot"
+    assert main(["plan", str(script), "--feed", "x=8,16", "-o", str(drawing)]) == 0
+    out = capsys.readouterr().out
+    assert "['train']" in out and "specialize" in out and "x (8, 16)" in out
+    assert "peak" in out and "lower bound" in out
+    assert "buffer 0" in drawing.read_text()
+    assert main(["plan", str(script), "--fetch", "loss", "--feed", "x=2,16", "--memory", "naive"]) == 0
+    assert "memory (naive)" in capsys.readouterr().out
+
+
+def test_plan_asks_for_unknown_dims_and_reports_a_missing_script(tmp_path, capsys):
+    script = tmp_path / "model.py"
+    script.write_text(SCRIPT)
+    assert main(["plan", str(script)]) == 2
+    assert "--feed x=" in capsys.readouterr().err
+    assert main(["plan", str(tmp_path / "missing.py")]) == 2

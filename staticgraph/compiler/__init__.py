@@ -1,4 +1,4 @@
-"""The compiler: passes over graphs (prune, fold, simplify, CSE, DCE), schedule, memory plan, lowering.
+"""The compiler: graph passes (prune, fold, simplify, CSE, DCE), schedule, memory plan, lowering.
 
 Every pass is a pure function graph -> graph; `verify` checks any graph; `PassManager` runs the
 optimisation passes in order. `specialize`, `schedule`, `plan_memory` and `lower` turn

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class Program:
     infos: dict
     stateful: bool
     size: int
-    no_output: tuple = field(default=())
+    no_output: tuple
 
     def instantiate(self) -> tuple[list, list]:
         """Fresh buffers, the steps bound to them and an env (slot list) holding the constants.
@@ -74,7 +74,8 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False) -> Program:
     """
     feeds, fetches = feeds_of(graph), fetches_of(graph)
     constants = [n for n, op in graph.nx.nodes(data="op") if op == CONSTANT]
-    slot_of = {name: i for i, name in enumerate(dict.fromkeys([*feeds, *constants, *plan.schedule]))}
+    named = dict.fromkeys([*feeds, *constants, *plan.schedule])
+    slot_of = {name: i for i, name in enumerate(named)}
     values = [(slot_of[c], graph.nx.nodes[c]["attrs"]["value"]) for c in constants]
     templates, infos = [], {}
     for t, name in enumerate(plan.schedule):
@@ -159,7 +160,8 @@ def _housekeeping(plan: MemoryPlan, t: int, name: str, slot_of: dict, debug: boo
         templates.append(_check_template(slot_of[name], name, spec))
     if debug:
         templates.extend(_poison_template(plan, r) for r in plan.released[t])
-    dead = [m for m in plan.dies[t] if debug or (m in plan.holds_storage and _worth_freeing(plan, m))]
+    dead = [m for m in plan.dies[t]
+            if debug or (m in plan.holds_storage and _worth_freeing(plan, m))]
     if dead and plan.mode != NAIVE:
         slots = tuple(slot_of[m] for m in dead)
         templates.append(lambda raw: (HOUSE, _clear, slots, None, None, -1))

@@ -105,8 +105,8 @@ def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPl
         released=tuple(tuple(r for r in rs if live.kinds[r] == BUFFER and r not in live.donated)
                        for rs in live.dying) if mode == PLAN else ((),) * len(schedule),
         dies=live.dies, holds_storage=live.holds_storage(),
-        peak_bytes=sum(sizes) + (max(live.during(FRESH), default=0) if mode == PLAN
-                                 else sum(live.size(v) for v in schedule if live.kinds[v] == FRESH)),
+        peak_bytes=sum(sizes) + (max(live.during(FRESH), default=0) if mode == PLAN else
+                                 sum(live.size(v) for v in schedule if live.kinds[v] == FRESH)),
         naive_bytes=sum(live.size(v) for v in schedule),
         lower_bound_bytes=max(live.lower_bound(), default=0),
         timeline=tuple(live.timeline()),
@@ -128,7 +128,7 @@ class _Liveness:
                 if self.kinds[r] == BUFFER:
                     self.kinds[r] = FRESH
         self.end = self._ends(fetched)
-        self.last = {r: t for r, t in self.end.items()}
+        self.last = dict(self.end)
         for m, rs in self.roots.items():
             for r in rs:
                 self.last[r] = max(self.last[r], self.end[m])
@@ -172,11 +172,13 @@ class _Liveness:
         """node -> the input whose buffer it may overwrite (same spec, dying at that node)."""
         donors = {}
         for t, name in enumerate(self.schedule):
-            if self.kinds[name] != BUFFER or not _INPLACE <= get_op(self.graph.nx.nodes[name]["op"]).traits:
+            traits = get_op(self.graph.nx.nodes[name]["op"]).traits
+            if self.kinds[name] != BUFFER or not _INPLACE <= traits:
                 continue
             inputs = self.graph.inputs(name)
             for i in inputs if len(inputs) <= 2 else inputs[:1]:
-                if self.kinds.get(i) == BUFFER and self.last[i] == t and self.specs[i] == self.specs[name] \
+                if self.kinds.get(i) == BUFFER and self.last[i] == t \
+                        and self.specs[i] == self.specs[name] \
                         and (len(inputs) <= 2 or self._alone(i, inputs)):
                     donors[name] = i
                     break
@@ -206,7 +208,8 @@ class _Liveness:
 
     def lower_bound(self) -> list[int]:
         during = self.during()
-        return [b - (self.size(n) if n in self.donors else 0) for b, n in zip(during, self.schedule)]
+        return [b - (self.size(n) if n in self.donors else 0)
+                for b, n in zip(during, self.schedule)]
 
     def _sweep(self, kinds: tuple, inclusive: bool) -> list[int]:
         delta = [0] * (len(self.schedule) + 2)

@@ -1,6 +1,7 @@
 """The pass manager: runs graph -> graph passes in order, checks them, and records what each did."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -54,14 +55,19 @@ class PassManager:
         """The optimised graph and one record per pass applied."""
         records: list[PassRecord] = []
         for _ in range(self.max_rounds):
-            changed = False
+            start = _fingerprint(graph)
             for apply in self.passes:
                 before = len(graph)
                 graph = apply(graph)
                 if self.check:
                     verify(graph)
                 records.append(PassRecord(apply.__name__, before, len(graph), graph))
-                changed |= len(graph) != before
-            if not changed:
+            if _fingerprint(graph) == start:
                 break
         return graph, records
+
+
+def _fingerprint(graph: Graph) -> tuple:
+    """Changes whenever a rewrite removed, replaced or rewired a node (cheap to compare)."""
+    return len(graph), graph.nx.number_of_edges(), sorted(Counter(
+        op for _, op in graph.nx.nodes(data="op")).items())

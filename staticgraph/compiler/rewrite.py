@@ -24,7 +24,7 @@ CONSTANT = "constant"         # the op of literal values, which folding produces
 
 @dataclass(frozen=True)
 class Replace:
-    """A node's new definition: `op` applied to `inputs` (names in the output graph) with `attrs`."""
+    """A node's new definition: `op` on `inputs` (names in the output graph) with `attrs`."""
     op: str
     inputs: tuple
     attrs: dict
@@ -44,7 +44,7 @@ def feeds_of(graph: Graph) -> list[str]:
 
 
 def ordered_nodes(graph: Graph) -> list[str]:
-    """A topological order (data, control and ref edges) that keeps the order nodes were added in."""
+    """A topological order (over data, control and ref edges) close to the order of addition."""
     position = {name: i for i, name in enumerate(graph.nx.nodes)}
     return list(nx.lexicographical_topological_sort(graph.nx, key=position.__getitem__))
 

@@ -13,7 +13,7 @@ from staticgraph.compiler.rewrite import CONSTANT, feeds_of, fetches_of
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import get_op
 
-UNKNOWN_DIM = 16  # what the scheduler assumes of a dim known only when fed (sizes only rank choices)
+UNKNOWN_DIM = 16  # what the scheduler assumes of a dim known only when fed (it only ranks choices)
 
 
 def schedule(graph: Graph) -> list[str]:

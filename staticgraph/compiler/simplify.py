@@ -1,12 +1,13 @@
 """simplify: algebraic identities that remove or shrink nodes, as a table of rules keyed by op.
 
 Before: any graph. After: a graph computing the same values where
-  x * 1, 1 * x, x + 0, 0 + x, x - 0, x / 1 -> x         (only where x already has the result's shape)
+  x * 1, 1 * x, x + 0, 0 + x, x - 0, x / 1 -> x       (only where x already has the result's shape)
   x * 0, 0 * x -> zeros of the result's shape            (assumes x finite, as graph compilers do)
   x + x -> x * 2;  add_n(x, ..., x) -> x * n;  add_n(x) -> x;  add_n(x, y) -> x + y
   (x * c) * d -> x * (c d) for scalar constants when c or d is a power of two (exact)
   -(-x) -> x;  transpose(transpose(x)) -> one transpose, or x;  reshape(reshape(x)) -> one reshape
-  reshape / broadcast / reduce_to of x to x's own known shape -> x;  identity(x), stop_gradient(x) -> x
+  reshape / broadcast / reduce_to of x to its own known shape -> x
+  identity(x), stop_gradient(x) -> x
   with known shapes: broadcast_like -> broadcast_to, reduce_to -> sum, expand_dims and squeeze
   -> reshape, count -> a constant (the same values with no shape work at run time)
   cast(x) to x's dtype -> x;  zeros_like / ones_like(x) of a known shape -> a fill with no input
@@ -80,7 +81,9 @@ class _Site:
         if known(self.node["shape"]):
             return Replace("filled", (), {"shape": self.node["shape"], "dtype": self.node["dtype"],
                                           "value": 0})
-        return Replace("filled_like", (like,), {"dtype": None, "value": 0}) if self.fits(like) else None
+        if self.fits(like):
+            return Replace("filled_like", (like,), {"dtype": None, "value": 0})
+        return None
 
 
 # ----- the rules: rule(site, inputs) -> None | alias name | Replace ------------------------------
@@ -215,7 +218,8 @@ def _count(site: _Site, inputs: list):
     shape, dtype = site.spec_of(inputs[0])
     if not known(shape):
         return None
-    value = get_op("count").kernel(np.broadcast_to(np.zeros((), dtype), shape), **site.node["attrs"])
+    like = np.broadcast_to(np.zeros((), dtype), shape)  # the kernel reads only the shape
+    value = get_op("count").kernel(like, **site.node["attrs"])
     return Replace(CONSTANT, (), {"value": _read_only(value)})
 
 

@@ -43,7 +43,8 @@ def specialize(graph: Graph, feed_shapes: Mapping[str, tuple]) -> Graph:
         specs = [Spec(new.nx.nodes[i]["shape"], new.nx.nodes[i]["dtype"]) for i in inputs]
         found = infer_spec(get_op(node["op"]), specs, node["attrs"], node["source"])
         agrees = found.dtype == node["dtype"] and compatible(found.shape, node["shape"])
-        learns = any(old is None and dim is not None for old, dim in zip(node["shape"], found.shape))
+        learns = any(old is None and new_dim is not None
+                     for old, new_dim in zip(node["shape"], found.shape))
         return Replace(node["op"], tuple(inputs), node["attrs"]) if agrees and learns else None
 
     return rebuild(graph, refine)

@@ -55,7 +55,8 @@ def _check_node(graph: Graph, name: str, node: dict) -> None:
     indices = sorted(d["index"] for _, _, d in graph.nx.in_edges(name, data=True) if "index" in d)
     if indices != list(range(len(indices))):
         raise GraphError(f"{where}: data input indices {indices} are not 0..{len(indices) - 1}")
-    specs = [Spec(graph.nx.nodes[i]["shape"], graph.nx.nodes[i]["dtype"]) for i in graph.inputs(name)]
+    specs = [Spec(graph.nx.nodes[i]["shape"], graph.nx.nodes[i]["dtype"])
+             for i in graph.inputs(name)]
     try:
         spec = infer_spec(REGISTRY[node["op"]], specs, node["attrs"], node["source"])
     except StaticGraphError as exc:

@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from staticgraph.compiler import (PassManager, PassRecord, feeds_of, fetches_of, format_bytes, lower,
-                                  needed_nodes, plan_memory, prune, schedule, specialize)
+from staticgraph.compiler import (PassManager, PassRecord, feeds_of, fetches_of, format_bytes,
+                                  lower, needed_nodes, plan_memory, prune, schedule, specialize)
 from staticgraph.compiler.lower import (CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1, UFUNC2,
                                         Program)
 from staticgraph.compiler.memory import FRESH
@@ -209,9 +209,10 @@ class Executable:
         shapes = {node_name(self.source, k, "feed key"): tuple(v) for k, v in feed_shapes.items()}
         for name in self.run_feeds:
             static = self.generic_graph.node(name)["shape"]
-            if name not in shapes or not compatible(shapes[name], static) or not known(shapes[name]):
+            shape = shapes.get(name)
+            if shape is None or not known(shape) or not compatible(shape, static):
                 raise InvalidArgumentError(f"plan_for: give feed {name!r} a full shape that fits "
-                                           f"{fmt(static)}, got {shapes.get(name)}")
+                                           f"{fmt(static)}, got {shape}")
         return self.variant(tuple(shapes[n] for n in self.run_feeds)).plan
 
     def variant(self, signature: tuple) -> "_Variant":
@@ -233,8 +234,8 @@ class Executable:
         if self._latest is None:
             lines.append("memory: planned at the first run, when the fed shapes are known")
         else:
-            shapes = ", ".join(f"{n} {fmt(s)}" for n, s in zip(self.run_feeds, self._latest.signature))
-            lines.append(f"feed shapes: {shapes or 'none'}")
+            fed = zip(self.run_feeds, self._latest.signature)
+            lines.append(f"feed shapes: {', '.join(f'{n} {fmt(s)}' for n, s in fed) or 'none'}")
             lines.append(self._latest.plan.report())
         return "\n".join(lines)
 
@@ -258,18 +259,7 @@ class _Variant:
 
     def __init__(self, exe: Executable, signature: tuple) -> None:
         self.signature = signature
-        self.graph, self.passes = exe.generic_graph, []
-        if signature != exe.static_shapes:  # new dims are known: specialise, simplify again
-            try:
-                graph = specialize(exe.generic_graph, dict(zip(exe.run_feeds, signature)))
-            except StaticGraphError:  # the run will fail: let the kernel say where, as usual
-                graph = None
-            if graph is not None:
-                self.graph = graph
-                self.passes = [PassRecord("specialize", len(exe.generic_graph), len(graph), graph)]
-            if graph is not None and exe.options.optimize:
-                self.graph, records = exe.pass_manager().run(graph)
-                self.passes += records
+        self.graph, self.passes = _specialised(exe, signature)
         self.schedule = schedule(self.graph)
         self.plan = plan_memory(self.graph, self.schedule, exe.options.memory)
         budget = exe.options.budget_bytes
@@ -311,6 +301,25 @@ class _Variant:
         for i, none, copy in self._fixes:
             results[i] = None if none else _output(results[i], copy)
         return results
+
+
+def _specialised(exe: Executable, signature: tuple) -> tuple[Graph, list[PassRecord]]:
+    """The executable's graph specialised to the fed shapes `signature` and optimised again.
+
+    Unchanged when the shapes tell nothing new; unspecialised when a shape rule rejects them
+    (the run will fail, and then the kernel names the node, as usual).
+    """
+    if signature == exe.static_shapes:
+        return exe.generic_graph, []
+    try:
+        graph = specialize(exe.generic_graph, dict(zip(exe.run_feeds, signature)))
+    except StaticGraphError:
+        return exe.generic_graph, []
+    records = [PassRecord("specialize", len(exe.generic_graph), len(graph), graph)]
+    if exe.options.optimize:
+        graph, more = exe.pass_manager().run(graph)
+        records += more
+    return graph, records
 
 
 def _getter(slots: tuple):

@@ -90,11 +90,12 @@ class Session:
         values = [feeds[name] for name in exe.run_feeds]
         outputs = exe.run_checked(values, self._store)
         direct = fetches if type(fetches) in (list, tuple) else [fetches]
-        if key is not None and unchanged and len(feeds) == len(feed_dict) \
-                and all(isinstance(f, (Tensor, str)) for f in direct) and len(self._fast) < FAST_PATHS:
+        simple = all(isinstance(f, (Tensor, str)) for f in direct)
+        if key is not None and unchanged and simple and len(feeds) == len(feed_dict) \
+                and len(self._fast) < FAST_PATHS:
             variant = exe.variant(tuple(v.shape for v in values))
-            self._fast[key] = _ShortPath(variant.run, _slots(exe, variant, list(feeds)), type(fetches),
-                                         (list(direct), list(feed_dict)))
+            self._fast[key] = _ShortPath(variant.run, _slots(exe, variant, list(feeds)),
+                                         type(fetches), (list(direct), list(feed_dict)))
         return F.unflatten(fetches, outputs)
 
     def _executable(self, fetch_names: tuple, feed_names: tuple) -> Executable:

@@ -151,7 +151,7 @@ def _fast_key(fetches, feed_dict):
     key = (kind, *map(id, fetches)) if kind is list or kind is tuple else (kind, id(fetches))
     for name, value in feed_dict.items() if feed_dict else ():
         try:
-            key += (id(name), type(value), value.dtype.num, value.shape)
+            key += (id(name), type(value), value.dtype, value.shape)
         except AttributeError:
             return None
     return key

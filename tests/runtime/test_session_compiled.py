@@ -31,6 +31,8 @@ def test_the_short_path_still_checks_what_changed():
         sess.run(fetches, {x: np.ones((2, 2))})
     with pytest.raises(errors.InvalidArgumentError, match="cannot feed"):
         sess.run(fetches, {x: np.array(["a", "b"])})
+    swapped = sess.run(fetches, {x: np.array([1.0, 2.0], dtype=">f8")})[0]
+    assert swapped.dtype == np.float64 and swapped.tolist() == [2.0, 4.0]
     z = sg.sin(x)
     fetches[0] = z  # the same list, now asking for something else
     np.testing.assert_allclose(sess.run(fetches, {x: np.ones(2)})[0], np.sin([1.0, 1.0]))

@@ -1,6 +1,6 @@
 """Benchmarks of the compiled runtime against handwritten numpy doing the same arithmetic.
 
-    python tools/bench.py                 # full run: prints a table, writes bench.json
+    python tools/bench.py                 # full run: prints a table, writes out/bench.json
     python tools/bench.py --quick         # tiny sizes and few repeats (a smoke run)
 
 W1  y = 2 x.x and dy/dx for x in R^4: microseconds per Session.run.
@@ -302,10 +302,11 @@ def table(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats")
-    parser.add_argument("--json", default="bench.json", help="where to write the results")
+    parser.add_argument("--json", default="out/bench.json", help="where to write the results")
     args = parser.parse_args(argv)
     results = run_all(QUICK if args.quick else FULL)
     print(table(results))
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=2))
     return results
 

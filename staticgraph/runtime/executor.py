@@ -269,38 +269,44 @@ class _Variant:
                 f"({self.plan.peak_bytes} bytes), more than budget_bytes={budget}; "
                 "memory='remat' (recomputation) is not implemented yet")
         self.program: Program = lower(self.graph, self.plan, exe.options.debug_memory)
-        self._dtypes = exe.variable_dtypes
         copies = _duplicate_flags(exe.fetch_names, self.program.fetch_slots)
-        self._fixes = tuple((i, none, copy) for i, (name, none, copy) in enumerate(
+        fixes = tuple((i, none, copy) for i, (name, none, copy) in enumerate(
             zip(fetches_of(self.graph), self.program.no_output, copies))
             if none or copy or not _plain(self.graph, self.plan, name))
-        self._fetch = _getter(self.program.fetch_slots)
-        self._stateful = self.program.stateful
-        self._free: list = []  # instances (steps, env) not in use: one per concurrent run
+        self.run = _runner(self.program, exe.variable_dtypes, fixes)
 
-    def run(self, values, slots: tuple, store: VariableStore) -> list:
-        """The fetched values (flat) for fed `values` going to env `slots`."""
-        free = self._free
+
+def _runner(program: Program, dtypes: dict, fixes: tuple):
+    """run(values, slots, store) -> the fetched values (flat) for fed `values` put in `slots`.
+
+    Each concurrent run takes its own instance (buffers, steps, env) from a free list. A closure
+    rather than a method: the hot path then reads locals instead of attributes.
+    """
+    free: list = []
+    fetch, stateful = _getter(program.fetch_slots), program.stateful
+
+    def run(values, slots: tuple, store: VariableStore) -> list:
         try:
             instance = free.pop()
         except IndexError:
-            instance = self.program.instantiate()
+            instance = program.instantiate()
         try:
             steps, env = instance
             for slot, value in zip(slots, values):
                 env[slot] = value
-            if self._stateful:
-                state = RunState(store, self._dtypes)
-                execute(self.program, steps, env, state)
+            if stateful:
+                state = RunState(store, dtypes)
+                execute(program, steps, env, state)
                 state.commit()
             else:
-                execute(self.program, steps, env, None)
-            results = self._fetch(env)
+                execute(program, steps, env, None)
+            results = fetch(env)
         finally:
             free.append(instance)
-        for i, none, copy in self._fixes:
+        for i, none, copy in fixes:
             results[i] = None if none else _output(results[i], copy)
         return results
+    return run
 
 
 def _specialised(exe: Executable, signature: tuple) -> tuple[Graph, list[PassRecord]]:

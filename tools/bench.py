@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import staticgraph as sg  # noqa: E402
+from staticgraph.progress import progress  # noqa: E402
 
 MIB = 1 << 20
 
@@ -239,26 +240,30 @@ def traced_peak(fn) -> int:
 
 
 def w5(sizes: list[int], batch: int) -> dict:
+    """Planned bytes beyond weights and feeds, and tracemalloc peaks of the numpy steps.
+
+    The measured staticgraph figure is its first run: the planned buffers being allocated, the
+    kernels' own temporaries, and the new values of the variables (staged until the run ends).
+    """
     lr, params = 0.01, init_params(sizes)
     g, x, labels, loss, train, init = mlp_graph(sizes, lr, params)
     xv, yv = batch_data(sizes, batch)
     sg.compile(init, graph=g).run()
     step = sg.compile([loss, train], feeds=[x, labels], graph=g)
-    plan = step.graph and step.variant((xv.shape, yv.shape)).plan
+    plan = step.plan_for({x: xv.shape, labels: yv.shape})
     measured = traced_peak(lambda: step.run({x: xv, labels: yv}))
-    after_all = traced_peak(lambda: numpy_step([p.copy() for p in params], xv, yv, lr, False))
-    weights = sum(p.nbytes for p in params)
-    at_once = traced_peak(lambda: numpy_step([p.copy() for p in params], xv, yv, lr, True)) - weights
-    after_all -= weights  # the copies of the parameters are not the step's
-    planned = plan.peak_bytes
-    return {"workload": f"W5 memory of one SGD step {sizes[0]}-[{sizes[1]}]x{len(sizes) - 2}-"
-                        f"{sizes[-1]}, batch {batch}",
-            "unit": "MiB", "planned_peak": planned / MIB, "naive": plan.naive_bytes / MIB,
-            "lower_bound": plan.lower_bound_bytes / MIB,
-            "numpy_grads_then_updates": after_all / MIB, "numpy_update_when_ready": at_once / MIB,
-            "measured_staticgraph_run": measured / MIB, "weights": weights / MIB,
-            "ratio_to_naive": planned / plan.naive_bytes,
-            "met": planned <= 24 * MIB and planned <= 0.6 * plan.naive_bytes,
+    copies = [p.copy() for p in params]
+    after_all = traced_peak(lambda: numpy_step(copies, xv, yv, lr, eager_updates=False))
+    when_ready = traced_peak(lambda: numpy_step(copies, xv, yv, lr, eager_updates=True))
+    name = f"W5 memory of one SGD step {sizes[0]}-[{sizes[1]}]x{len(sizes) - 2}-{sizes[-1]}, " \
+           f"batch {batch}"
+    return {"workload": name, "unit": "MiB", "planned_peak": plan.peak_bytes / MIB,
+            "naive": plan.naive_bytes / MIB, "lower_bound": plan.lower_bound_bytes / MIB,
+            "numpy_grads_then_updates": after_all / MIB, "numpy_update_when_ready": when_ready / MIB,
+            "measured_staticgraph_first_run": measured / MIB,
+            "weights": sum(p.nbytes for p in params) / MIB,
+            "ratio_to_naive": plan.peak_bytes / plan.naive_bytes,
+            "met": plan.peak_bytes <= 24 * MIB and plan.peak_bytes <= 0.6 * plan.naive_bytes,
             "report": step.report()}
 
 
@@ -272,12 +277,7 @@ QUICK = dict(w1=(20, 3), w2=([20, 16, 16, 4], 8, 2, 3), w3=(12, 16, 5, 3),
 def run_all(sizes: dict) -> list[dict]:
     jobs = [lambda: w1(*sizes["w1"]), lambda: w2(*sizes["w2"]), lambda: w3(*sizes["w3"]),
             lambda: w5(*sizes["w5"])]
-    try:
-        from tqdm import tqdm
-        jobs = tqdm(jobs, desc="workloads", leave=False)
-    except ImportError:
-        pass
-    return [job() for job in jobs]
+    return [job() for job in progress(jobs, desc="workloads", unit="workload")]
 
 
 def table(results: list[dict]) -> str:
@@ -292,8 +292,9 @@ def table(results: list[dict]) -> str:
                          f"{r['naive']:.1f} MiB ({r['ratio_to_naive']:.2f}x), lower bound "
                          f"{r['lower_bound']:.1f} MiB; numpy: gradients then updates "
                          f"{r['numpy_grads_then_updates']:.1f} MiB, each update when ready "
-                         f"{r['numpy_update_when_ready']:.1f} MiB; measured staticgraph run "
-                         f"{r['measured_staticgraph_run']:.1f} MiB (weights {r['weights']:.1f} MiB)"
+                         f"{r['numpy_update_when_ready']:.1f} MiB; staticgraph's first run "
+                         f"measured {r['measured_staticgraph_first_run']:.1f} MiB (weights "
+                         f"{r['weights']:.1f} MiB)"
                          f"  [target: <= 24 MiB and <= 0.6x naive: "
                          f"{'met' if r['met'] else 'NOT met'}]")
     return "\n".join(lines)

@@ -57,3 +57,16 @@ def test_error_classes_are_builtins_too():
     assert issubclass(errors.FailedPreconditionError, RuntimeError)
     assert issubclass(errors.NotFoundError, KeyError)
     assert str(errors.NotFoundError("plain text")) == "plain text"
+
+
+def test_a_check_survives_the_optimiser_even_when_its_value_is_unused():
+    x = sg.placeholder(sg.float64, (), name="x")
+    y = sg.check_numerics(sg.log(x), "log of x") * 0.0
+    with pytest.raises(errors.NumericsError, match="log of x"), np.errstate(invalid="ignore"):
+        sg.Session().run(y, {x: -1.0})
+
+
+def test_add_n_reads_an_input_that_shares_its_output_buffer():
+    from staticgraph.ops.math import add_n_
+    a, b, c = np.ones(3), np.full(3, 2.0), np.full(3, 3.0)
+    np.testing.assert_array_equal(add_n_.kernel(a, b, c, out=c), [6.0, 6.0, 6.0])

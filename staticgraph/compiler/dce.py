@@ -27,7 +27,7 @@ def eliminate_dead_code(graph: Graph) -> Graph:
         (['Const', 's', 'x', 'y'], ['x', 'y'])
     """
     roots = set(fetches_of(graph)) | set(feeds_of(graph))
-    roots |= {name for name, op in graph.nx.nodes(data="op") if "stateful" in get_op(op).traits}
+    roots |= {name for name, op in graph.nx.nodes(data="op") if get_op(op).traits & {"stateful", "effect"}}
     live, stack = set(roots), list(roots)
     while stack:
         for parent in graph.nx.predecessors(stack.pop()):

@@ -46,7 +46,7 @@ def fold_constants(graph: Graph) -> Graph:
 
 def _candidate(graph: Graph, name: str, node: dict) -> bool:
     traits = get_op(node["op"]).traits
-    if node["op"] == CONSTANT or "foldable" not in traits or "stateful" in traits:
+    if node["op"] == CONSTANT or "foldable" not in traits or traits & {"stateful", "effect"}:
         return False
     size = num_elements(node["shape"])
     too_big = size is not None and size * node["dtype"].itemsize > FOLD_LIMIT_BYTES

@@ -16,7 +16,7 @@ def _check_kernel(x, *, message):
 
 
 check_numerics_ = defop("check_numerics", kernel=_check_kernel, shape_rule=float_unary,
-                        traits={"view"},
+                        traits={"view", "effect"},
                         vjp=lambda ct, x, out, message: [check_numerics(ct, message + " (gradient)")],
                         jvp=lambda t, x, out, message: check_numerics(t[0], message + " (tangent)"))
 

@@ -172,6 +172,10 @@ minimum = defop("minimum", kernel=np.minimum, shape_rule=numeric_elementwise, tr
 def _add_n_kernel(*xs, out=None):
     if out is None:
         out = np.empty(np.broadcast_shapes(*(np.shape(x) for x in xs)), np.result_type(*xs))
+    else:
+        # An input sharing memory with `out` must be read before `out` is written: add it first.
+        first = next((i for i, x in enumerate(xs) if np.may_share_memory(out, x)), 0)
+        xs = (xs[first],) + xs[:first] + xs[first + 1:]
     if len(xs) == 1:
         np.copyto(out, xs[0])
     else:

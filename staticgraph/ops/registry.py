@@ -41,7 +41,9 @@ class OpDef:
     shape_rule(*specs, **attrs) -> Spec    raises ShapeError at build time
     vjp(ct, *inputs, out, **attrs)         -> one cotangent (or None) per input, built with sg ops
     jvp(tangents, *inputs, out, **attrs)   -> the output tangent, built with sg ops
-    traits: "elementwise", "stateful", "foldable", "inplace_ok", "out" (kernel takes out=)
+    traits: "elementwise", "stateful" (kernel takes the run's state), "effect" (must run even if
+        its value goes unused: never folded or dropped), "foldable", "inplace_ok", "out" (kernel
+        takes out=), "view" (may return a view of an input), "no_output", "stops_gradient", "packed"
     """
     name: str
     kernel: Callable

@@ -18,7 +18,8 @@ from staticgraph.demos import notes
 from staticgraph.errors import StaticGraphError
 from staticgraph.graph import ROLES, get_default_graph, reset_default_graph
 from staticgraph.compiler import needed_nodes
-from staticgraph.io.dot import FORMATS, to_dot, write_dot
+from staticgraph.compiler.explain_passes import explain_passes, summary
+from staticgraph.io.dot import FORMATS, graphviz_available, to_dot, write_dot
 from staticgraph.runtime.executor import compile
 
 
@@ -175,6 +176,32 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----- staticgraph passes -------------------------------------------------------------------
+def _passes_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("script", type=Path, help="a Python script that builds a graph")
+    parser.add_argument("--out", type=Path, default=Path("out/passes"), help="where to write")
+    parser.add_argument("--fetch", action="append", default=[], metavar="NAME",
+                        help="a node to compute (repeatable; default: every result nothing uses)")
+    parser.add_argument("--format", choices=("svg", "png", "dot"), default="svg")
+
+
+def _passes(args: argparse.Namespace) -> int:
+    if not args.script.is_file():
+        print(f"staticgraph passes: no such script: {args.script}", file=sys.stderr)
+        return 2
+    code = run_script(args.script)
+    if code:
+        return code
+    graph = get_default_graph()
+    fetches = args.fetch or _results(graph)
+    feeds = [n for n, op in graph.nx.nodes(data="op") if op == "placeholder"]
+    fmt = args.format if args.format == "dot" or graphviz_available() else "dot"
+    changes = explain_passes(graph, fetches, feeds, args.out, fmt=fmt)
+    print(summary(changes), end="")
+    print(f"wrote {sum(c.drawing is not None for c in changes)} drawing(s) and summary.md to {args.out}")
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("run the notes' examples (§3.1-3.3) and draw their graph",
                     _demo_arguments, _demo),
@@ -186,6 +213,8 @@ COMMANDS: dict[str, Command] = {
                        compare_command.add_arguments, compare_command.run),
     "plan": Command("run a script that builds a graph; print its compiled plan (passes, memory)",
                     _plan_arguments, _plan),
+    "passes": Command("run a script that builds a graph; draw what each compiler pass changed",
+                      _passes_arguments, _passes),
 }
 
 

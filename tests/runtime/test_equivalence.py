@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 import staticgraph as sg
 from staticgraph.compiler import memory
 from tests.compiler.helpers import reference_values
-from tests.fuzz_graphs import build, feeds, programs
+from tests.fuzz_graphs import EXAMPLES, build, feeds, programs
 from tests.op_table import ROWS
 
 lowering = importlib.import_module("staticgraph.compiler.lower")  # the module, not the function
@@ -54,7 +54,7 @@ def test_op_table_row_matches_the_reference(row, case, unknown, rng):
     _assert_same(exe.run(dict(zip(xs, values))), want)  # a second run reuses the buffers
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_graphs_match_the_reference(program):

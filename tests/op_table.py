@@ -135,8 +135,7 @@ ROWS = [
         lambda x, y: x * y if x.sum() > 0 else np.sin(x) + y, [[(3,), (3,)], [(2,), ()]],
         tags={"subgraphs"}),
     Row("while_loop", lambda x: sg.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, sg.sin(v) * 1.5), (0, x))[1],
-        lambda x: np.sin(np.sin(np.sin(x) * 1.5) * 1.5) * 1.5, [[(3,)], [()]], smooth=False,
-        tags={"subgraphs"}),
+        lambda x: np.sin(np.sin(np.sin(x) * 1.5) * 1.5) * 1.5, [[(3,)], [()]], tags={"subgraphs"}),
     Row("check_numerics", lambda x: sg.check_numerics(x, "x") * x, lambda x: x * x, UNARY_CASES),
 ]
 

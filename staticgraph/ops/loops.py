@@ -2,6 +2,9 @@
 
 The forward loop saves each iteration's variables when a gradient asks for them; the gradient is
 a second loop that walks those iterations in reverse. Forward mode carries tangents alongside.
+A float variable whose shape stays the same is saved as one stacked tensor, an ordinary value
+of the graph, so the gradient loop reads it with a differentiable `gather` and can itself be
+differentiated again (second derivatives, in either mode).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.graph import Tensor, get_default_graph
 from staticgraph.ops import create as C
+from staticgraph.ops.array import gather
 from staticgraph.ops.registry import Spec, apply, defop
 from staticgraph.ops.shapes import fmt
 from staticgraph.ops.subgraph import (build_subgraph, capture_indices, grads_or_zeros, inline, jvp_of,
@@ -27,7 +31,9 @@ def _while_rule(*inputs: Spec, **attrs):
 
 
 def _while_kernel(state, *inputs, n_vars, cond_graph, body_graph, cond_index, body_index,
-                  out_specs, maximum_iterations, keep_history, reverse_of):
+                  out_specs, stacked, maximum_iterations, keep_history, reverse_of):
+    # The packed value: the final variables, one stacked history per variable in `stacked`
+    # (None unless a gradient asked), then every iteration's variables as a Python list.
     values, captures = list(inputs[:n_vars]), inputs[n_vars:]
     cond_caps = [captures[i] for i in cond_index]
     body_caps = [captures[i] for i in body_index]
@@ -41,7 +47,20 @@ def _while_kernel(state, *inputs, n_vars, cond_graph, body_graph, cond_index, bo
             history.append(tuple(values))
         values = run_subgraph(body_graph, state, values + body_caps)
         steps += 1
-    return tuple(values) + (history,)
+    stacks = [_stack(history, values, k) if keep_history else None for k in stacked]
+    return tuple(values) + tuple(stacks) + (history,)
+
+
+def _stack(history: list, values: list, k: int) -> np.ndarray:
+    """Loop variable k at the start of each iteration, stacked along a new first axis."""
+    shapes = {np.shape(step[k]) for step in history} | {np.shape(values[k])}
+    if len(shapes) > 1:
+        raise InvalidArgumentError(
+            f"while_loop: loop variable {k} changed shape across iterations ({sorted(shapes)}); "
+            f"a dim that changes must be None in shape_invariants")
+    if not history:
+        return np.zeros((0,) + np.shape(values[k]), np.asarray(values[k]).dtype)
+    return np.stack([step[k] for step in history])
 
 
 def _history_len_kernel(packed):
@@ -64,34 +83,39 @@ history_item_ = defop("history_item",
 
 
 def _while_vjp(cts, *inputs, out, n_vars, cond_graph, body_graph, cond_index, body_index,
-               out_specs, maximum_iterations, keep_history, reverse_of):
-    # The forward loop saves each iteration's loop variables; the backward loop runs from the
-    # last iteration to the first, recomputing that iteration's body and applying its vjp, and
-    # sums the cotangents of the captured tensors over all iterations.
-    _first_order_only(reverse_of, "reverse")
-    out.node["attrs"]["keep_history"] = True
-    captures = inputs[n_vars:]
-    float_vars = [k for k in range(n_vars) if dtypes.is_floating(out_specs[k].dtype)]
+               out_specs, stacked, maximum_iterations, keep_history, reverse_of):
+    # The backward loop runs from the last iteration to the first, recomputing that iteration's
+    # body and applying its vjp, and sums the cotangents of the captured tensors over all
+    # iterations. A cotangent for a stacked history adds its row `step` to that iteration's.
+    _check_differentiable(body_graph, reverse_of, "reverse")
+    specs, captures = out_specs[:n_vars], inputs[n_vars:]
+    finals = outputs_of(out, specs)
+    float_vars = [k for k in range(n_vars) if dtypes.is_floating(specs[k].dtype)]
     float_caps = [k for k, c in enumerate(captures) if dtypes.is_floating(c.dtype)]
-    finals = outputs_of(out, out_specs)
     seeds = [C.zeros_like(finals[k]) if cts[k] is None else cts[k] for k in float_vars]
+    history = dict(zip(stacked, _histories(out, stacked)))
+    history_cts = {k: ct for k, ct in zip(stacked, cts[n_vars:]) if ct is not None}
 
     def body(step, *carried):
         var_cts, sums = carried[:len(float_vars)], carried[len(float_vars):]
         step = step - 1
-        graph = get_default_graph()
-        xs = [history_item_(out, step, index=k, shape=s.shape, dtype=s.dtype)
-              for k, s in enumerate(out_specs)]
-        inner = [graph.capture(c) for c in captures]
+        inner = [get_default_graph().capture(c) for c in captures]
+        xs = [gather(history[k], step) if k in history else
+              history_item_(out, step, index=k, shape=s.shape, dtype=s.dtype)
+              for k, s in enumerate(specs)]
         ys = inline(body_graph, xs + [inner[i] for i in body_index])
         grads = grads_or_zeros([ys[k] for k in float_vars],
                                 [xs[k] for k in float_vars] + [inner[k] for k in float_caps], var_cts)
+        var_grads = [g + gather(history_cts[k], step) if k in history_cts else g
+                     for k, g in zip(float_vars, grads)]
         new_sums = [total + g for total, g in zip(sums, grads[len(float_vars):])]
-        return (step, *grads[:len(float_vars)], *new_sums)
+        return (step, *var_grads, *new_sums)
 
     start = (history_len_(out), *seeds, *[C.zeros_like(captures[k]) for k in float_caps])
-    final = _while_loop(lambda step, *rest: step > 0, body, start, None, None, "while_grad",
-                        reverse_of=out.name)
+    varying = {1 + pos for pos, k in enumerate(float_vars) if k not in history}
+    node = _loop_node(lambda step, *rest: step > 0, body, start, None, None, "while_grad",
+                      reverse_of=out.name, varying=varying)
+    final = _final_values(node)
     result = [None] * len(inputs)
     for pos, k in enumerate(float_vars):
         result[k] = final[1 + pos]
@@ -101,12 +125,15 @@ def _while_vjp(cts, *inputs, out, n_vars, cond_graph, body_graph, cond_index, bo
 
 
 def _while_jvp(tangents, *inputs, out, n_vars, cond_graph, body_graph, cond_index, body_index,
-               out_specs, maximum_iterations, keep_history, reverse_of):
+               out_specs, stacked, maximum_iterations, keep_history, reverse_of):
     # Forward mode needs no saved iterations: one loop carries the variables and their tangents.
-    _first_order_only(reverse_of, "forward")
-    captures = inputs[n_vars:]
-    float_vars = [k for k in range(n_vars) if dtypes.is_floating(out_specs[k].dtype)]
-    moving = [j for j, t in enumerate(tangents[n_vars:]) if t is not None]
+    # Where a gradient loop already reads this loop's stacked histories, their tangents are
+    # that loop's stacked histories of the tangent variables.
+    _check_differentiable(body_graph, reverse_of, "forward")
+    specs, captures = out_specs[:n_vars], inputs[n_vars:]
+    float_vars = [k for k in range(n_vars) if dtypes.is_floating(specs[k].dtype)]
+    moving = [j for j, t in enumerate(tangents[n_vars:])
+              if t is not None and dtypes.is_floating(captures[j].dtype)]
     starts = [C.zeros_like(inputs[k]) if tangents[k] is None else tangents[k] for k in float_vars]
 
     def run(fg, index, values):
@@ -122,23 +149,48 @@ def _while_jvp(tangents, *inputs, out, n_vars, cond_graph, body_graph, cond_inde
                           list(var_tangents) + [graph.capture(tangents[n_vars + j]) for j in moving])
         return (*ys, *moved)
 
-    final = while_loop(lambda *carried: run(cond_graph, cond_index, carried[:n_vars])[0][0], body,
-                       (*inputs[:n_vars], *starts), maximum_iterations=maximum_iterations,
-                       shape_invariants=[s.shape for s in out_specs] +
-                       [out_specs[k].shape for k in float_vars],
-                       name="while_jvp")
-    result = [None] * n_vars
+    varying = {k for k in float_vars if k not in stacked}
+    varying |= {n_vars + pos for pos, k in enumerate(float_vars) if k in varying}
+    node = _loop_node(lambda *carried: run(cond_graph, cond_index, carried[:n_vars])[0][0], body,
+                      (*inputs[:n_vars], *starts), maximum_iterations,
+                      [s.shape for s in specs] + [specs[k].shape for k in float_vars], "while_jvp",
+                      varying=varying)
+    final = _final_values(node)
+    result = [None] * len(out_specs)
     for pos, k in enumerate(float_vars):
         result[k] = final[n_vars + pos]
+    if _history_is_read(out, n_vars):
+        tangent_vars = [n_vars + float_vars.index(k) for k in stacked]
+        result[n_vars:] = _histories(node, tangent_vars)
     return result
 
 
-def _first_order_only(reverse_of, mode: str) -> None:
-    if reverse_of is not None:
-        raise UnimplementedError(
-            f"{mode}-mode differentiation of the gradient loop of while_loop {reverse_of!r} (a "
-            "second derivative through a while_loop) is not supported yet; second derivatives "
-            "through sg.cond work")
+def _history_is_read(packed: Tensor, n_vars: int) -> bool:
+    """Whether some node already reads one of this loop's stacked histories."""
+    graph = packed.graph
+    return any(graph.node(name)["op"] == "tuple_get" and graph.node(name)["attrs"]["index"] >= n_vars
+               for name in graph.consumers(packed.name))
+
+
+def _histories(packed: Tensor, ks: list[int]) -> list[Tensor]:
+    """The stacked histories of loop variables `ks` (each in the loop's `stacked`); the loop
+    now saves its iterations."""
+    attrs = packed.node["attrs"]
+    attrs["keep_history"] = True
+    elements = outputs_of(packed, attrs["out_specs"])
+    return [elements[attrs["n_vars"] + attrs["stacked"].index(k)] for k in ks]
+
+
+def _check_differentiable(body_graph, reverse_of: str | None, mode: str) -> None:
+    # A gradient loop reads the iterations of a float variable whose shape may change (they
+    # cannot be stacked into one tensor) with history_item, which has no derivative: going
+    # on would silently drop that variable's part of the second derivative.
+    for _, node in body_graph.nx.nodes(data=True):
+        if node["op"] == "history_item" and dtypes.is_floating(node["dtype"]):
+            raise UnimplementedError(
+                f"{mode}-mode differentiation of the gradient loop of while_loop {reverse_of!r} (a "
+                "second derivative through a while_loop) needs float loop variables whose shapes "
+                "stay the same; this loop has one with None in shape_invariants")
 
 
 while_ = defop("while_loop", kernel=_while_kernel, shape_rule=_while_rule, vjp=_while_vjp, jvp=_while_jvp,
@@ -159,7 +211,14 @@ def while_loop(cond_fn: Callable, body_fn: Callable, loop_vars, maximum_iteratio
         shape_invariants: one shape per (flattened) loop variable, None for dims that change.
     Returns:
         The final loop variables, in loop_vars' structure (a one-element tuple stays a tuple).
+    Raises:
+        InvalidArgumentError: at build time, a cond_fn that does not return one bool scalar or a
+            body_fn whose results differ from the loop variables in structure, dtype or shape;
+            when a gradient runs, a variable whose shape changed though shape_invariants did not
+            say it may.
     Differentiable: the loop saves each iteration's variables and its gradient runs in reverse.
+    Second derivatives (reverse over reverse, forward over reverse) need the float variables'
+    shapes to stay the same (no None in their shape_invariants).
 
     Example:
         >>> import staticgraph as sg
@@ -168,14 +227,25 @@ def while_loop(cond_fn: Callable, body_fn: Callable, loop_vars, maximum_iteratio
         >>> float(sg.Session().run(y, {x: 3.0}))
         192.0
     """
-    return _while_loop(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants, name)
-
-
-def _while_loop(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants, name,
-                reverse_of: str | None = None):
-    flat = flatten(loop_vars)
-    if any(getattr(type(t), "style", None) == "eager" for t in flat):
+    if any(getattr(type(t), "style", None) == "eager" for t in flatten(loop_vars)):
         return _eager_while(cond_fn, body_fn, loop_vars, maximum_iterations)
+    varying = set() if shape_invariants is None else {
+        k for k, shape in enumerate(shape_invariants) if None in tuple(shape)}
+    node = _loop_node(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants, name,
+                      varying=varying)
+    return unflatten(loop_vars, _final_values(node))
+
+
+def _final_values(packed: Tensor) -> list[Tensor]:
+    attrs = packed.node["attrs"]
+    return unpack(packed, attrs["out_specs"][:attrs["n_vars"]])
+
+
+def _loop_node(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants, name,
+               reverse_of: str | None = None, varying: set[int] = frozenset()) -> Tensor:
+    """The packed while_loop node; `varying` are the variables whose shapes may change (their
+    iterations are saved as a Python list rather than a stacked tensor)."""
+    flat = flatten(loop_vars)
     outer = get_default_graph()
     for t in flat:
         if isinstance(t, Tensor) and not outer.encloses(t.graph):
@@ -191,14 +261,19 @@ def _while_loop(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariant
                         "while_loop: body_fn must return the loop variables' structure")
         _check_invariants(specs, body_g.outputs)
         captures = union_captures([cond_g, body_g])
+        stacked = tuple(k for k, s in enumerate(specs)
+                        if dtypes.is_floating(s.dtype) and k not in varying)
         attrs = {"n_vars": len(flat), "cond_graph": cond_g, "body_graph": body_g,
                  "cond_index": capture_indices(cond_g, captures),
-                 "body_index": capture_indices(body_g, captures), "out_specs": tuple(specs),
+                 "body_index": capture_indices(body_g, captures),
+                 "out_specs": tuple(specs) + tuple(Spec((None,) + specs[k].shape, specs[k].dtype)
+                                                   for k in stacked),
+                 "stacked": stacked,
                  "maximum_iterations": None if maximum_iterations is None else int(maximum_iterations),
                  "keep_history": False, "reverse_of": reverse_of}
         node = apply(while_, flat + captures, attrs, name=name or "while")
         cond_g.name, body_g.name = node.name + "/cond", node.name + "/body"
-        return unflatten(loop_vars, unpack(node, specs))
+        return node
 
 
 def _as_struct(value):

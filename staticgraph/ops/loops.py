@@ -48,6 +48,9 @@ def _while_kernel(state, *inputs, n_vars, cond_graph, body_graph, cond_index, bo
         values = run_subgraph(body_graph, state, values + body_caps)
         steps += 1
     stacks = [_stack(history, values, k) if keep_history else None for k in stacked]
+    if keep_history and stacked:
+        # The stacks now hold those variables' iterations: keep them once, not twice.
+        history = [tuple(None if k in stacked else v for k, v in enumerate(step)) for step in history]
     return tuple(values) + tuple(stacks) + (history,)
 
 

@@ -16,7 +16,7 @@ from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops import create, math
 from staticgraph.ops.registry import NOT_DIFFERENTIABLE, get_op, is_tensor
-from staticgraph.ops.shapes import fmt
+from staticgraph.ops.shapes import compatible, fmt
 from staticgraph.sourceinfo import user_source
 
 
@@ -73,8 +73,7 @@ def _seed(x: Tensor, tangent) -> Tensor:
     if tangent.dtype != x.dtype:
         raise InvalidArgumentError(f"jvp: the tangent for {x.name!r} is {tangent.dtype.name}, "
                                    f"x is {x.dtype.name} at {user_source()}")
-    if len(tangent.shape) != len(x.shape) or any(
-            a is not None and b is not None and a != b for a, b in zip(tangent.shape, x.shape)):
+    if not compatible(tangent.shape, x.shape):
         raise InvalidArgumentError(f"jvp: the tangent for {x.name!r} has shape {fmt(tangent.shape)}, "
                                    f"x has {fmt(x.shape)} at {user_source()}")
     return tangent
@@ -101,9 +100,7 @@ def _push_forward(graph: Graph, seeds: dict, between: set[str]) -> dict:
 
 def _checked(tangent: Tensor, out: Tensor, op: str) -> Tensor:
     """A jvp rule's result, which must have its output's shape and dtype."""
-    shapes_agree = len(tangent.shape) == len(out.shape) and all(
-        a is None or b is None or a == b for a, b in zip(tangent.shape, out.shape))
-    if not shapes_agree or tangent.dtype != out.dtype:
+    if not compatible(tangent.shape, out.shape) or tangent.dtype != out.dtype:
         raise GraphError(f"jvp of {op} at node {out.name!r} (created at {out.source}) gave a "
                          f"{tangent.dtype.name} tangent of shape {fmt(tangent.shape)}; the output "
                          f"is {out.dtype.name} {fmt(out.shape)}")

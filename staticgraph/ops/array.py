@@ -12,8 +12,8 @@ import numpy as np
 from staticgraph import dtypes
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
-from staticgraph.ops.shapes import (broadcast_shapes, fmt, known, normalize_axes, normalize_axis,
-                                    num_elements, same_dtype)
+from staticgraph.ops.shapes import (broadcast_shapes, compatible, fmt, known, normalize_axes,
+                                    normalize_axis, num_elements, same_dtype)
 
 VIEW = {"view", "foldable"}
 
@@ -270,8 +270,7 @@ def _stack_rule(*xs: Spec, axis):
     dtype = same_dtype(*xs)
     shape = xs[0].shape
     for x in xs[1:]:
-        if len(x.shape) != len(shape) or any(a is not None and b is not None and a != b
-                                             for a, b in zip(x.shape, shape)):
+        if not compatible(x.shape, shape):
             raise ShapeError("inputs must have the same shape, got " + ", ".join(fmt(x.shape) for x in xs))
     axis = normalize_axis(axis, len(shape) + 1)
     return Spec(shape[:axis] + (len(xs),) + shape[axis:], dtype)

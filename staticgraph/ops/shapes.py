@@ -132,6 +132,11 @@ def reduction(x: Spec, axis=None, keepdims=False, **_) -> Spec:
     return Spec(reduced_shape(x.shape, axis, keepdims), x.dtype)
 
 
+def compatible(a: Sequence, b: Sequence) -> bool:
+    """True when shapes a and b have one rank and agree wherever both dims are known."""
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
 def known(shape: Sequence) -> bool:
     """True when every dim is known."""
     return all(d is not None for d in shape)

@@ -12,7 +12,7 @@ from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import ShapeError, Spec, apply_static, as_array, defop, is_tensor
-from staticgraph.ops.shapes import fmt
+from staticgraph.ops.shapes import compatible, fmt
 from staticgraph.sourceinfo import user_source
 
 
@@ -30,8 +30,7 @@ def _assign_rule(value: Spec, *, var, shape, dtype):
     if value.dtype != ref.dtype:
         raise ShapeError(f"dtypes differ: variable {var!r} is {ref.dtype.name}, value is "
                          f"{value.dtype.name}")
-    if len(value.shape) != len(ref.shape) or any(
-            a is not None and b is not None and a != b for a, b in zip(ref.shape, value.shape)):
+    if not compatible(ref.shape, value.shape):
         raise ShapeError(f"shapes differ: variable {var!r} is {fmt(ref.shape)}, value is "
                          f"{fmt(value.shape)}")
     return ref

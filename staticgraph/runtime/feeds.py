@@ -5,7 +5,7 @@ import numpy as np
 
 from staticgraph.errors import GraphError, InvalidArgumentError, NotFoundError
 from staticgraph.graph import Graph, Tensor
-from staticgraph.ops.shapes import fmt
+from staticgraph.ops.shapes import compatible, fmt
 
 
 def node_name(graph: Graph, key, what: str) -> str:
@@ -42,7 +42,7 @@ def check_feed(graph: Graph, name: str, value) -> np.ndarray:
                                        f"{dtype.name}")
         arr = arr.astype(dtype)
     shape = node["shape"]
-    if arr.ndim != len(shape) or any(d is not None and d != a for d, a in zip(shape, arr.shape)):
+    if not compatible(shape, arr.shape):
         raise InvalidArgumentError(f"fed value of shape {fmt(arr.shape)} does not fit {where}, "
                                    f"whose shape is {fmt(shape)}")
     return arr

@@ -12,20 +12,43 @@ value that may share it. In "plan" mode, buffers whose lifetimes do not overlap 
 (best fit by size), and an elementwise op (traits "elementwise", "inplace_ok") writes into an
 input of its own shape and dtype that dies at it. Fed values, constants, variables and fetched
 values never get a buffer, so nothing ever overwrites them. In "naive" mode every value keeps
-its own storage for the whole run.
+its own storage for the whole run. "remat" plans like "plan"; the graph it is given holds
+recompute nodes (see `rematerialize`), and the plan records what was chosen (`RematSummary`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from staticgraph.compiler.remat import RECOMPUTE, backward_nodes
 from staticgraph.compiler.rewrite import fetches_of
+from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import Spec, get_op
 from staticgraph.ops.shapes import known, num_elements
 
-PLAN, NAIVE = "plan", "naive"
+PLAN, NAIVE, REMAT = "plan", "naive", "remat"
+MODES = (PLAN, NAIVE, REMAT)
 BUFFER, FRESH, VIEW, EXTERNAL, NONE = "buffer", "fresh", "view", "external", "none"
 _INPLACE = frozenset({"elementwise", "inplace_ok", "out"})
+
+
+@dataclass(frozen=True)
+class RematSummary:
+    """What memory="remat" chose, and the peak it started from.
+
+    checkpoints: the stored values kept for the backward (the segment boundaries).
+    recomputed: the recompute nodes (`recompute/<original>`), in run order: each computes a
+        value again (or, when only the backward read it, for the first time), just before the
+        backward reads it.
+    plain_peak_bytes: the peak of the same graph planned with every stored value kept.
+    budget_bytes: the budget the choice was made for (None: sqrt(n) segments).
+    choices: how many checkpoint choices were planned to make this one.
+    """
+    checkpoints: tuple
+    recomputed: tuple
+    plain_peak_bytes: int
+    budget_bytes: int | None
+    choices: int
 
 
 @dataclass(frozen=True)
@@ -36,7 +59,13 @@ class MemoryPlan:
     naive_bytes: every value's storage kept to the end of the run.
     lower_bound_bytes: the most bytes of values live at once in this schedule (in place counted).
     buffers: node name -> buffer id (views of a buffer are labelled with its id).
-    timeline: bytes of live values after each step of the schedule.
+    timeline: bytes held by values after each step of the schedule: those still to be read
+        (in "naive" mode, every value so far: none is ever released).
+    forward_steps: the steps up to the last one of the forward pass (the boundary): those
+        after it are the backward's, or depend on it.
+    recompute_steps: the steps (indices into the schedule) that recompute a value.
+    build_order_peak_bytes: the peak of the build order, before scheduling (None: not planned).
+    remat: what memory="remat" chose (None in the other modes).
     """
     mode: str
     schedule: tuple
@@ -53,17 +82,38 @@ class MemoryPlan:
     lower_bound_bytes: int
     timeline: tuple
     unknown: tuple
+    forward_steps: int = 0
+    recompute_steps: tuple = ()
+    build_order_peak_bytes: int | None = None
+    remat: RematSummary | None = None
 
     def report(self) -> str:
         """A printable summary of the figures."""
-        lines = [f"memory ({self.mode}): {len(self.schedule)} steps, "
+        lines = [f"memory ({self.mode}): {len(self.schedule)} steps "
+                 f"({self.forward_steps} of the forward pass), "
                  f"{len(self.buffer_bytes)} buffers, {len(self.inplace)} in place",
                  f"  peak        {format_bytes(self.peak_bytes)} (planned)",
                  f"  naive       {format_bytes(self.naive_bytes)} (every value kept)",
                  f"  lower bound {format_bytes(self.lower_bound_bytes)} (most live at once)"]
+        if self.build_order_peak_bytes is not None:
+            lines.append(f"  schedule    peak {format_bytes(self.build_order_peak_bytes)} in build "
+                         f"order -> {format_bytes(self.peak_bytes)} memory-aware")
+        if self.remat is not None:
+            lines += self.remat_lines()
         if self.unknown:
             lines.append(f"  sized at run time (not counted): {', '.join(self.unknown)}")
         return "\n".join(lines)
+
+
+    def remat_lines(self) -> list[str]:
+        r = self.remat
+        shown = ", ".join(r.checkpoints[:6]) + (", ..." if len(r.checkpoints) > 6 else "")
+        budget = "none (sqrt(n) segments)" if r.budget_bytes is None else \
+            f"{format_bytes(r.budget_bytes)} ({r.choices} choices planned)"
+        return [f"  remat       {len(r.recomputed)} values recomputed, {len(r.checkpoints)} "
+                f"checkpoints kept{': ' + shown if shown else ''}",
+                f"              peak {format_bytes(self.peak_bytes)} vs "
+                f"{format_bytes(r.plain_peak_bytes)} keeping every value; budget {budget}"]
 
 
 def format_bytes(n: int) -> str:
@@ -82,7 +132,10 @@ def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPl
         graph: the compiled graph (its FETCHES collection names the fetched values); values
             whose shapes still hold None dims are sized at run time (see `specialize`).
         schedule: the nodes that run, in order (see `schedule`).
-        mode: "plan" (share and reuse buffers) or "naive" (one buffer per value, all kept).
+        mode: "plan" (share and reuse buffers), "naive" (one buffer per value, all kept) or
+            "remat" (as "plan", for a graph holding recompute nodes).
+    Raises:
+        InvalidArgumentError for an unknown mode.
     Example:
         >>> import staticgraph as sg
         >>> from staticgraph.compiler import plan_memory, prune, schedule
@@ -95,29 +148,38 @@ def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPl
         >>> plan.naive_bytes, plan.peak_bytes, plan.inplace
         (16008, 8008, {'exp': 'sin'})
     """
+    if mode not in MODES:
+        raise InvalidArgumentError(f"plan_memory: mode must be one of {MODES}, got {mode!r}")
     specs = {name: Spec(node["shape"], node["dtype"]) for name, node in graph.nx.nodes(data=True)}
-    live = _Liveness(graph, schedule, specs, mode)
-    buffers, sizes = _assign_buffers(live, mode)
+    live = _Liveness(graph, schedule, specs)
+    shares = mode != NAIVE
+    buffers, sizes = _assign_buffers(live, shares)
+    fresh = max(live.during(FRESH), default=0) if shares else \
+        sum(live.size(v) for v in schedule if live.kinds[v] == FRESH)
+    backward = backward_nodes(graph)
     return MemoryPlan(
         mode=mode, schedule=tuple(schedule), specs=specs, kinds=live.kinds,
         buffers=_label_views(live, buffers), buffer_bytes=tuple(sizes),
-        inplace=dict(live.donors) if mode == PLAN else {},
+        inplace=dict(live.donors) if shares else {},
         released=tuple(tuple(r for r in rs if live.kinds[r] == BUFFER and r not in live.donated)
-                       for rs in live.dying) if mode == PLAN else ((),) * len(schedule),
+                       for rs in live.dying) if shares else ((),) * len(schedule),
         dies=live.dies, holds_storage=live.holds_storage(),
-        peak_bytes=sum(sizes) + (max(live.during(FRESH), default=0) if mode == PLAN else
-                                 sum(live.size(v) for v in schedule if live.kinds[v] == FRESH)),
+        peak_bytes=sum(sizes) + fresh,
         naive_bytes=sum(live.size(v) for v in schedule),
         lower_bound_bytes=max(live.lower_bound(), default=0),
-        timeline=tuple(live.timeline()),
+        timeline=tuple(live.timeline() if shares else live.cumulative()),
         unknown=tuple(v for v in schedule if live.kinds[v] in (BUFFER, FRESH)
-                      and not known(specs[v].shape)))
+                      and not known(specs[v].shape)),
+        forward_steps=1 + max((t for t, n in enumerate(schedule) if n not in backward
+                               and graph.nx.nodes[n]["role"] != RECOMPUTE), default=-1),
+        recompute_steps=tuple(t for t, n in enumerate(schedule)
+                              if graph.nx.nodes[n]["role"] == RECOMPUTE))
 
 
 class _Liveness:
     """Kinds, shared storage (roots), last uses and in-place chances of a schedule's values."""
 
-    def __init__(self, graph: Graph, schedule: list[str], specs: dict, mode: str) -> None:
+    def __init__(self, graph: Graph, schedule: list[str], specs: dict) -> None:
         self.graph, self.schedule, self.specs = graph, schedule, specs
         self.step = {name: t for t, name in enumerate(schedule)}
         fetched = set(fetches_of(graph))
@@ -206,6 +268,14 @@ class _Liveness:
     def timeline(self) -> list[int]:
         return self._sweep((BUFFER, FRESH), inclusive=False)
 
+    def cumulative(self) -> list[int]:
+        """Bytes of every value computed so far, after each step (nothing released)."""
+        totals, running = [], 0
+        for v in self.schedule:
+            running += self.size(v)
+            totals.append(running)
+        return totals
+
     def lower_bound(self) -> list[int]:
         during = self.during()
         return [b - (self.size(n) if n in self.donors else 0)
@@ -242,33 +312,36 @@ def _kind(op_name: str, spec: Spec) -> str:
     return BUFFER if "out" in traits and known(spec.shape) else FRESH
 
 
-def _assign_buffers(live: _Liveness, mode: str) -> tuple[dict, list]:
-    buffers, sizes, free = {}, [], []
-    for t, name in enumerate(live.schedule):
-        if live.kinds[name] == BUFFER:
-            if mode == PLAN and name in live.donors:
-                buffers[name] = buffers[live.donors[name]]
-            else:
-                buffers[name] = _take(free if mode == PLAN else [], sizes, live.size(name))
-        if mode == PLAN:
-            free.extend(buffers[r] for r in live.dying[t]
-                        if live.kinds[r] == BUFFER and r not in live.donated)
+def _assign_buffers(live: _Liveness, shares: bool) -> tuple[dict, list]:
+    """Buffer ids of the planned values, and each buffer's size.
+
+    Sharing, each in-place chain (a value and those overwriting it) is one lifetime; lifetimes
+    are placed largest first, each in the smallest buffer whose lifetimes it does not overlap,
+    else in a new one, so a buffer is as large as its first value ("greedy by size": placing
+    the large values first keeps small ones from splitting the space they need).
+    """
+    planned = [n for n in live.schedule if live.kinds[n] == BUFFER]
+    if not shares:
+        return {n: i for i, n in enumerate(planned)}, [live.size(n) for n in planned]
+    chains: dict[str, list] = {}
+    head_of: dict[str, str] = {}
+    for name in planned:
+        head_of[name] = head_of[live.donors[name]] if name in live.donors else name
+        chains.setdefault(head_of[name], []).append(name)
+    buffers, sizes, spans = {}, [], []
+    for head in sorted(chains, key=lambda h: (-live.size(h), live.step[h])):
+        start, end = live.step[head], max(live.last[m] for m in chains[head])
+        free = [b for b, taken in enumerate(spans) if all(e < start or end < s for s, e in taken)]
+        if free:
+            chosen = min(free, key=lambda b: (sizes[b], b))
+        else:
+            chosen = len(sizes)
+            sizes.append(live.size(head))
+            spans.append([])
+        spans[chosen].append((start, end))
+        for name in chains[head]:
+            buffers[name] = chosen
     return buffers, sizes
-
-
-def _take(free: list, sizes: list, need: int) -> int:
-    """The smallest free buffer that fits; else the largest free one, grown; else a new one."""
-    fits = [b for b in free if sizes[b] >= need]
-    if fits:
-        chosen = min(fits, key=sizes.__getitem__)
-    elif free:
-        chosen = max(free, key=sizes.__getitem__)
-        sizes[chosen] = need
-    else:
-        sizes.append(need)
-        return len(sizes) - 1
-    free.remove(chosen)
-    return chosen
 
 
 def _label_views(live: _Liveness, buffers: dict) -> dict:

@@ -1,19 +1,27 @@
-"""schedule: the order nodes run in, chosen to free memory early.
+"""schedule: the order nodes run in, chosen to free memory early and to recompute late.
 
 A list scheduler over every edge (data, control and ref, so control dependencies and the
 read-before-write order of variables hold). Among the nodes ready to run it takes one that frees
 at least as many bytes as it allocates (a variable's update as soon as its gradient is ready, an
-in-place elementwise op, a view) when there is one, the one freeing most first; otherwise the
-ready node added to the graph earliest, which keeps the order the user built (forward, then each
-layer's backward as soon as it can start).
+in-place elementwise op, a view) when there is one, the one freeing most first. Failing that, it
+looks two steps ahead: a node that lets nodes run which give its bytes back (a weight's gradient,
+then its scaling, then the update that frees both) goes before one that only holds memory (the
+next layer's cotangent). Otherwise it takes the ready node added to the graph earliest, which
+keeps the order the user built (forward, then each layer's backward as soon as it can start).
+
+Recomputed values (role "recompute", see `rematerialize`) run on demand: a copy is never
+scheduled for its own sake, only right before the first node that reads it, so the values it
+recomputes live as briefly as they can.
 """
 from __future__ import annotations
 
-from staticgraph.compiler.rewrite import CONSTANT, feeds_of, fetches_of
+from staticgraph.compiler.remat import RECOMPUTE
+from staticgraph.compiler.rewrite import CONSTANT, feeds_of, fetches_of, ordered_nodes
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import get_op
 
 UNKNOWN_DIM = 16  # what the scheduler assumes of a dim known only when fed (it only ranks choices)
+LOOKAHEAD = 2     # how many follow-up steps may pay back a step's bytes
 
 
 def schedule(graph: Graph) -> list[str]:
@@ -32,31 +40,111 @@ def schedule(graph: Graph) -> list[str]:
         ['c', 'y']
     """
     fed = set(feeds_of(graph))
-    runs = [n for n, op in graph.nx.nodes(data="op") if n not in fed and op != CONSTANT]
+    runs = [n for n in ordered_nodes(graph) if n not in fed and graph.nx.nodes[n]["op"] != CONSTANT]
+    deps = _Dependencies(graph, runs)
     model = _MemoryModel(graph, runs)
-    position = {name: i for i, name in enumerate(runs)}
-    waiting = {n: len({p for p in graph.nx.predecessors(n) if p in position}) for n in runs}
-    ready = [n for n in runs if waiting[n] == 0]
-    order = []
+    ready = [n for n in deps.waiting if deps.waiting[n] == 0]
+    order: list[str] = []
     while ready:
-        node = _pick(ready, model, position)
+        node = _pick(ready, model, deps)
         ready.remove(node)
-        order.append(node)
-        model.ran(node)
-        for succ in set(graph.nx.successors(node)):
-            if succ in waiting:
-                waiting[succ] -= 1
-                if waiting[succ] == 0:
-                    ready.append(succ)
+        for step in deps.bundle(node):
+            order.append(step)
+            model.ran(step)
+            ready.extend(deps.ran(step))
     return order
 
 
-def _pick(ready: list[str], model: "_MemoryModel", position: dict) -> str:
-    scored = [(model.freed_by(n), -position[n], n) for n in ready]
-    best = max(scored)
-    if best[0] >= 0:
-        return best[2]
-    return min(ready, key=position.__getitem__)
+def build_order(graph: Graph) -> list[str]:
+    """The nodes that run in the order they were built (a topological order): what the
+    scheduler starts from, and what its memory figures are compared against."""
+    fed = set(feeds_of(graph))
+    return [n for n in ordered_nodes(graph) if n not in fed and graph.nx.nodes[n]["op"] != CONSTANT]
+
+
+class _Dependencies:
+    """What each node waits for; recompute nodes are pulled in by the node that first needs them.
+
+    A node other than a recompute node ("late") waits for its own inputs and for those of the
+    late nodes it reads, directly or through other late nodes: once they have run, it can run
+    right after its late ancestors.
+    """
+
+    def __init__(self, graph: Graph, runs: list[str]) -> None:
+        self.graph, self.done = graph, {}  # node -> when it ran
+        self.position = {name: i for i, name in enumerate(runs)}
+        fetched = set(fetches_of(graph))
+        self.late = {n for n in runs if graph.nx.nodes[n]["role"] == RECOMPUTE
+                     and n not in fetched and graph.nx.out_degree(n) > 0}
+        self.late_inputs: dict[str, list] = {}
+        needs: dict[str, set] = {}
+        for name in runs:  # topological: a late node's needs are known before its readers'
+            preds = {p for p in graph.nx.predecessors(name) if p in self.position}
+            self.late_inputs[name] = sorted(preds & self.late, key=self.position.__getitem__)
+            needs[name] = (preds - self.late).union(*(needs[p] for p in preds & self.late))
+        self.needs = {n: needs[n] for n in runs if n not in self.late}
+        self.waiting = {n: len(ns) for n, ns in self.needs.items()}
+        self.unblocks: dict[str, list] = {}
+        for name, ns in self.needs.items():
+            for need in ns:
+                self.unblocks.setdefault(need, []).append(name)
+
+    def bundle(self, name: str) -> list[str]:
+        """The late ancestors of `name` not yet run, in a valid order, then `name` itself."""
+        steps, seen = [], set()
+
+        def visit(node: str) -> None:
+            for p in self.late_inputs[node]:
+                if p not in self.done and p not in seen:
+                    seen.add(p)
+                    visit(p)
+                    steps.append(p)
+        visit(name)
+        return steps + [name]
+
+    def newest_input(self, name: str) -> int:
+        """When the most recently run input of `name` ran (-1: none has)."""
+        return max((self.done[p] for p in self.graph.nx.predecessors(name) if p in self.done),
+                   default=-1)
+
+    def ran(self, name: str) -> list[str]:
+        """Record that `name` ran; return the nodes that became ready."""
+        self.done[name] = len(self.done)
+        ready = []
+        for succ in self.unblocks.get(name, ()):
+            self.waiting[succ] -= 1
+            if self.waiting[succ] == 0:
+                ready.append(succ)
+        return ready
+
+    def unblocked_by(self, name: str, before: set) -> list[str]:
+        """The nodes that running `name` would make ready, were `before` run first."""
+        return [s for s in self.unblocks.get(name, ())
+                if self.waiting[s] - len(self.needs[s] & before) == 1]
+
+
+def _pick(ready: list[str], model: "_MemoryModel", deps: _Dependencies) -> str:
+    position = deps.position
+    nets = {n: model.net(deps.bundle(n))[0] for n in ready}
+    # Ties go to the node reading the newest value: finishing what was just started ends
+    # lifetimes soonest (a weight's gradient goes on to its update before the next layer).
+    best = max(ready, key=lambda n: (nets[n], deps.newest_input(n), -position[n]))
+    if nets[best] >= 0:
+        return best
+    gains = {n: _gain(n, model, deps, {}, set(), LOOKAHEAD) for n in ready}
+    best = max(ready, key=lambda n: (gains[n], -position[n]))
+    return best if gains[best] >= 0 else min(ready, key=position.__getitem__)
+
+
+def _gain(node: str, model: "_MemoryModel", deps: _Dependencies, spent: dict, ran: set,
+          depth: int) -> int:
+    """Bytes freed minus allocated by running `node`, then the best of what it unblocks."""
+    net, spent = model.net(deps.bundle(node), spent)
+    if depth == 0:
+        return net
+    follow = [_gain(s, model, deps, spent, ran | {node}, depth - 1)
+              for s in deps.unblocked_by(node, ran)]
+    return net + max([0, *follow])
 
 
 class _MemoryModel:
@@ -82,10 +170,18 @@ class _MemoryModel:
             for r in roots.get(name, ()):
                 self.uses[r] = self.uses.get(r, 0) + 1
 
-    def freed_by(self, name: str) -> int:
-        """Bytes freed by running `name` minus the bytes its value takes."""
-        freed = sum(self.size[r] for r in self.reads[name] if self.uses.get(r) == 1)
-        return freed - self.size.get(name, 0)
+    def net(self, steps: list[str], spent: dict | None = None) -> tuple[int, dict]:
+        """Bytes freed minus bytes allocated by running `steps` in order, and the uses they
+        spend (`spent`: uses already spent by steps imagined before them)."""
+        spent = dict(spent or {})
+        net = 0
+        for name in steps:
+            net -= self.size.get(name, 0)
+            for r in self.reads[name]:
+                spent[r] = spent.get(r, 0) + 1
+                if self.uses.get(r) == spent[r]:
+                    net += self.size[r]
+        return net, spent
 
     def ran(self, name: str) -> None:
         for r in self.reads[name]:

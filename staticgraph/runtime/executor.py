@@ -14,13 +14,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from staticgraph.compiler import (PassManager, PassRecord, feeds_of, fetches_of, format_bytes,
-                                  lower, needed_nodes, plan_memory, prune, schedule, specialize)
+from staticgraph.compiler import (PassManager, PassRecord, feeds_of, fetches_of, lower,
+                                  needed_nodes, plan_within_budget, prune, schedule, specialize)
 from staticgraph.compiler.lower import (CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1, UFUNC2,
                                         Program)
 from staticgraph.compiler.memory import FRESH
 from staticgraph.compiler.verify import compatible
-from staticgraph.errors import InvalidArgumentError, StaticGraphError, UnimplementedError
+from staticgraph.errors import InvalidArgumentError, StaticGraphError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import fmt, known
@@ -29,7 +29,7 @@ from staticgraph.runtime.feeds import check_feed, node_name
 from staticgraph.runtime.reference import KERNEL_ERRORS, check_fed, kernel_failure
 from staticgraph.runtime.state import RunState, VariableStore
 
-MEMORY_MODES = ("plan", "naive")
+MEMORY_MODES = ("plan", "naive", "remat")
 
 
 class Options(NamedTuple):
@@ -49,9 +49,12 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
         fetches: a Tensor, op or node name, or a nested list / tuple / dict of them.
         feeds: the tensors (or names) that will be fed; None: the placeholders the fetches need.
         optimize: run the optimisation passes (fold, simplify, CSE, DCE) after pruning.
-        memory: "plan" (buffers shared and reused, in place where safe) or "naive" (one buffer
-            per value, all kept); "remat" is not implemented yet.
-        budget_bytes: fail when the plan needs more than this many bytes.
+        memory: "plan" (buffers shared and reused, in place where safe), "naive" (one buffer
+            per value, all kept) or "remat" (as "plan", recomputing forward values for the
+            backward pass instead of keeping them: see `staticgraph.compiler.remat`).
+        budget_bytes: the most bytes the plan may need; "remat" recomputes what it must to fit
+            (without a budget: checkpoints every ~sqrt(n) stored values); the other modes and
+            an unreachable budget fail, giving the smallest peak reached.
         debug_memory: poison every released buffer (NaN) and check every result against its
             planned shape and dtype; verify every pass's output. Results must not change.
         graph: the graph of name fetches (default: that of the tensors, else the default graph).
@@ -59,8 +62,8 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
     Returns:
         An Executable; `.run(feed_dict)` returns values in the structure of `fetches`.
     Raises:
-        InvalidArgumentError for an unfed placeholder a fetch needs, or a bad option;
-        UnimplementedError for memory="remat".
+        InvalidArgumentError for an unfed placeholder a fetch needs, a bad option, or a budget
+        the plan cannot meet (at compile time when every fed shape is known, else at a run).
     Example:
         >>> import numpy as np, staticgraph as sg
         >>> x = sg.placeholder(sg.float64, (4,), name="x")
@@ -69,9 +72,6 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
         >>> [v.tolist() for v in exe.run({x: np.arange(4.0)})]
         [28.0, [0.0, 4.0, 8.0, 12.0]]
     """
-    if memory == "remat":
-        raise UnimplementedError("memory='remat' (recomputing values instead of keeping them) "
-                                 "is not implemented yet; use memory='plan' or memory='naive'")
     if memory not in MEMORY_MODES:
         raise InvalidArgumentError(f"memory must be 'plan', 'naive' or 'remat', got {memory!r}")
     leaves = F.flatten(fetches)
@@ -260,14 +260,10 @@ class _Variant:
     def __init__(self, exe: Executable, signature: tuple) -> None:
         self.signature = signature
         self.graph, self.passes = _specialised(exe, signature)
-        self.schedule = schedule(self.graph)
-        self.plan = plan_memory(self.graph, self.schedule, exe.options.memory)
-        budget = exe.options.budget_bytes
-        if budget is not None and self.plan.peak_bytes > budget:
-            raise InvalidArgumentError(
-                f"the memory plan needs {format_bytes(self.plan.peak_bytes)} "
-                f"({self.plan.peak_bytes} bytes), more than budget_bytes={budget}; "
-                "memory='remat' (recomputation) is not implemented yet")
+        planned = plan_within_budget(self.graph, exe.options.memory, exe.options.budget_bytes,
+                                     check=exe.options.debug_memory)
+        self.graph, self.schedule, self.plan = planned.graph, planned.schedule, planned.plan
+        self.passes += planned.passes
         self.program: Program = lower(self.graph, self.plan, exe.options.debug_memory)
         copies = _duplicate_flags(exe.fetch_names, self.program.fetch_slots)
         fixes = tuple((i, none, copy) for i, (name, none, copy) in enumerate(

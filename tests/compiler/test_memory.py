@@ -49,8 +49,9 @@ def test_a_view_keeps_its_base_alive():
         a = sg.sin(x, name="a")
         v = sg.reshape(a, (2, 3), name="v")
         b = sg.cos(x, name="b")      # must not land in a's buffer: v still reads it
-        y = sg.sum(v * 2.0, name="w") + sg.sum(b)
+        y = sg.sum(v * sg.reshape(b, (2, 3)), name="y")
     plan = _plan(g, [y.name], ["x"])
+    assert plan.schedule.index("b") > plan.schedule.index("v")  # a's last direct use
     assert plan.kinds["v"] == VIEW and plan.buffers["v"] == plan.buffers["a"]
     assert plan.buffers["b"] != plan.buffers["a"]
 

@@ -1,0 +1,154 @@
+"""plan_within_budget: schedule and plan a compiled graph in one memory mode, within a budget.
+
+"plan" and "naive" schedule the graph (see `schedule`) and plan its memory (see `plan_memory`);
+a plan needing more bytes than the budget is refused. "remat" also chooses the values to
+recompute (see `rematerialize`). Without a budget it keeps a checkpoint every ~sqrt(n) stored
+values (even or shrinking segments, whichever plans the lower peak), unless that does not lower
+the peak. With one it plans a range of choices (segments of
+growing size, even or shrinking along the forward pass, and keeping everything) and takes the
+one computing the fewest bytes more whose planned peak fits; when none fits, the error gives the
+smallest peak it reached. The chosen plan also records the peak of the build order, so that a
+report shows what scheduling saved.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+from staticgraph.compiler.memory import (MODES, REMAT, MemoryPlan, RematSummary,
+                                         format_bytes, plan_memory)
+from staticgraph.compiler.passes import PassRecord
+from staticgraph.compiler.remat import (rematerialize, segment_checkpoints, sqrt_checkpoints,
+                                        stash)
+from staticgraph.compiler.schedule import build_order, schedule
+from staticgraph.compiler.verify import verify
+from staticgraph.errors import InvalidArgumentError
+from staticgraph.graph import Graph
+
+SEGMENT_GROWTH = 1.25  # each segment size tried is this much larger than the one before
+
+
+class Planned(NamedTuple):
+    """A graph ready to lower: the graph (with recompute nodes in "remat"), its schedule, its
+    memory plan, and a record of the rematerialisation pass when one ran."""
+    graph: Graph
+    schedule: list
+    plan: MemoryPlan
+    passes: list
+
+
+class _Choice(NamedTuple):
+    keep: frozenset
+    graph: Graph
+    schedule: list
+    plan: MemoryPlan
+
+
+def plan_within_budget(graph: Graph, mode: str = "plan", budget_bytes: int | None = None,
+                       check: bool = False) -> Planned:
+    """Schedule and plan `graph` in `mode`, keeping the planned peak within `budget_bytes`.
+
+    Args:
+        graph: a compiled (pruned, optimised, ideally specialised) graph.
+        mode: "plan", "naive" or "remat" (recompute values rather than keep them).
+        budget_bytes: the most bytes the plan may need (None: no limit).
+        check: `verify` the rematerialised graph.
+    Returns:
+        A `Planned` (graph, schedule, plan, passes).
+    Raises:
+        InvalidArgumentError for an unknown mode, or a budget the plan cannot meet (in "remat",
+        naming the smallest peak reached).
+    Example:
+        >>> import staticgraph as sg
+        >>> from staticgraph.compiler import PassManager, prune
+        >>> from staticgraph.compiler.budget import plan_within_budget
+        >>> g = sg.Graph()
+        >>> with g.as_default():
+        ...     h = x = sg.placeholder(sg.float64, (1000,), name="x")
+        ...     for i in range(16):
+        ...         h = sg.sin(h, name=f"h{i}")
+        ...     (dx,) = sg.gradients(sg.sum(h), [x])
+        >>> compiled, _ = PassManager().run(prune(g, [dx.name], ["x"]))
+        >>> plain = plan_within_budget(compiled).plan
+        >>> remat = plan_within_budget(compiled, "remat", budget_bytes=60_000).plan
+        >>> plain.peak_bytes, remat.peak_bytes, len(remat.remat.recomputed)
+        (128000, 56000, 12)
+    """
+    if mode not in MODES:
+        raise InvalidArgumentError(f"memory must be one of {', '.join(map(repr, MODES))}, "
+                                   f"got {mode!r}")
+    if mode != REMAT:
+        choice = _plan(graph, frozenset(), mode)
+        if budget_bytes is not None and choice.plan.peak_bytes > budget_bytes:
+            raise InvalidArgumentError(
+                f"the memory plan needs {format_bytes(choice.plan.peak_bytes)} "
+                f"({choice.plan.peak_bytes} bytes), more than budget_bytes={budget_bytes}; "
+                "memory='remat' recomputes values to need less")
+        return _planned(choice, mode, ())
+    return _rematerialized(graph, budget_bytes, check)
+
+
+def _plan(graph: Graph, keep: frozenset, mode: str) -> _Choice:
+    order = schedule(graph)
+    return _Choice(keep, graph, order, plan_memory(graph, order, mode))
+
+
+def _planned(choice: _Choice, mode: str, passes: tuple, remat=None) -> Planned:
+    """The choice made: its plan with the build order's peak (and the remat summary) added."""
+    before = plan_memory(choice.graph, build_order(choice.graph), mode).peak_bytes
+    plan = dataclasses.replace(choice.plan, build_order_peak_bytes=before, remat=remat)
+    return Planned(choice.graph, choice.schedule, plan, list(passes))
+
+
+def _rematerialized(graph: Graph, budget: int | None, check: bool) -> Planned:
+    plain = _plan(graph, frozenset(), REMAT)
+    options = [sqrt_checkpoints(graph, shrink) for shrink in (False, True)] if budget is None \
+        else checkpoint_choices(graph)
+    tried = [plain]
+    for keep in options:
+        new = rematerialize(graph, keep)
+        if check:
+            verify(new)
+        tried.append(_plan(new, keep, REMAT))
+    def extra(choice: _Choice) -> int:  # bytes computed beyond the plain plan's
+        return choice.plan.naive_bytes - plain.plan.naive_bytes
+    if budget is None:
+        chosen = min(tried, key=lambda c: (c.plan.peak_bytes, extra(c)))
+    else:
+        fitting = [c for c in tried if c.plan.peak_bytes <= budget]
+        if not fitting:
+            raise _over_budget(budget, min(tried, key=lambda c: c.plan.peak_bytes), plain)
+        chosen = min(fitting, key=lambda c: (extra(c), c.plan.peak_bytes))
+    stored = [name for name, _ in stash(graph)]
+    summary = RematSummary(
+        checkpoints=tuple(n for n in stored if n in chosen.keep),
+        recomputed=tuple(chosen.schedule[t] for t in chosen.plan.recompute_steps),
+        plain_peak_bytes=plain.plan.peak_bytes, budget_bytes=budget, choices=len(tried))
+    record = PassRecord("rematerialize", len(graph), len(chosen.graph), chosen.graph)
+    return _planned(chosen, REMAT, (record,), summary)
+
+
+def checkpoint_choices(graph: Graph) -> list[frozenset]:
+    """Distinct checkpoint sets: segments from the largest stored value up to all of them, each
+    size SEGMENT_GROWTH times the last, even and shrinking along the forward pass."""
+    values = stash(graph)
+    if not values:
+        return []
+    sizes = [size for _, size in values]
+    total, segment = sum(sizes), max(sizes)
+    choices: dict[frozenset, None] = {}
+    while segment <= total * SEGMENT_GROWTH:
+        for shrink in (False, True):
+            choices.setdefault(segment_checkpoints(values, segment, shrink))
+        segment *= SEGMENT_GROWTH
+    return list(choices)
+
+
+def _over_budget(budget: int, best: _Choice, plain: _Choice) -> InvalidArgumentError:
+    count = len(best.plan.recompute_steps)
+    how = f"recomputing {count} values" if count else "keeping every value"
+    return InvalidArgumentError(
+        f"memory='remat' cannot fit budget_bytes={budget} ({format_bytes(budget)}): the "
+        f"smallest planned peak it reached is {format_bytes(best.plan.peak_bytes)} "
+        f"({best.plan.peak_bytes} bytes), {how} (keeping every value needs "
+        f"{format_bytes(plain.plan.peak_bytes)}); give budget_bytes >= {best.plan.peak_bytes}")

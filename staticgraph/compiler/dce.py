@@ -26,6 +26,11 @@ def eliminate_dead_code(graph: Graph) -> Graph:
         >>> sorted(simpler.nx), sorted(eliminate_dead_code(simpler).nx)
         (['Const', 's', 'x', 'y'], ['x', 'y'])
     """
+    return rebuild(graph, keep=live_nodes(graph))
+
+
+def live_nodes(graph: Graph) -> set[str]:
+    """The fetches, feeds and stateful or effect nodes, and every node they depend on."""
     roots = set(fetches_of(graph)) | set(feeds_of(graph))
     roots |= {name for name, op in graph.nx.nodes(data="op") if get_op(op).traits & {"stateful", "effect"}}
     live, stack = set(roots), list(roots)
@@ -34,4 +39,4 @@ def eliminate_dead_code(graph: Graph) -> Graph:
             if parent not in live:
                 live.add(parent)
                 stack.append(parent)
-    return rebuild(graph, keep=live)
+    return live

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from staticgraph.compiler.dce import eliminate_dead_code
+from staticgraph.compiler.dce import live_nodes
 from staticgraph.compiler.rewrite import (CONSTANT, Replace, feeds_of, fetches_of, ordered_nodes,
                                          rebuild)
 from staticgraph.graph import Graph
@@ -112,7 +112,9 @@ def rematerialize(graph: Graph, keep: Iterable[str]) -> Graph:
             copies[original] = _add_copy(new, graph, original, copies)
         return Replace(node["op"], tuple(copies.get(i, i) if i in roots else i for i in inputs),
                        node["attrs"])
-    return eliminate_dead_code(rebuild(graph, read_copies))
+    new = rebuild(graph, read_copies)
+    new.remove_nodes(set(new.nx) - live_nodes(new))  # originals that only the backward read
+    return new
 
 
 def _add_copy(new: Graph, old: Graph, name: str, copies: dict) -> str:

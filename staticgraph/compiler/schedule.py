@@ -72,6 +72,7 @@ class _Dependencies:
 
     def __init__(self, graph: Graph, runs: list[str]) -> None:
         self.graph, self.done = graph, {}  # node -> when it ran
+        self.bundles: dict[str, list] = {}
         self.position = {name: i for i, name in enumerate(runs)}
         fetched = set(fetches_of(graph))
         self.late = {n for n in runs if graph.nx.nodes[n]["role"] == RECOMPUTE
@@ -91,16 +92,20 @@ class _Dependencies:
 
     def bundle(self, name: str) -> list[str]:
         """The late ancestors of `name` not yet run, in a valid order, then `name` itself."""
-        steps, seen = [], set()
+        if not self.late_inputs[name]:
+            return [name]
+        if name not in self.bundles:
+            steps, seen = [], set()
 
-        def visit(node: str) -> None:
-            for p in self.late_inputs[node]:
-                if p not in self.done and p not in seen:
-                    seen.add(p)
-                    visit(p)
-                    steps.append(p)
-        visit(name)
-        return steps + [name]
+            def visit(node: str) -> None:
+                for p in self.late_inputs[node]:
+                    if p not in self.done and p not in seen:
+                        seen.add(p)
+                        visit(p)
+                        steps.append(p)
+            visit(name)
+            self.bundles[name] = steps + [name]
+        return self.bundles[name]
 
     def newest_input(self, name: str) -> int:
         """When the most recently run input of `name` ran (-1: none has)."""
@@ -110,6 +115,8 @@ class _Dependencies:
     def ran(self, name: str) -> list[str]:
         """Record that `name` ran; return the nodes that became ready."""
         self.done[name] = len(self.done)
+        if name in self.late:
+            self.bundles.clear()  # bundles cached before hold a node that has now run
         ready = []
         for succ in self.unblocks.get(name, ()):
             self.waiting[succ] -= 1

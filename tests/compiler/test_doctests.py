@@ -11,6 +11,7 @@ MODULES = ["staticgraph.compiler.prune", "staticgraph.compiler.fold",
            "staticgraph.compiler.cse", "staticgraph.compiler.dce", "staticgraph.compiler.passes",
            "staticgraph.compiler.schedule", "staticgraph.compiler.memory",
            "staticgraph.compiler.specialize", "staticgraph.compiler.verify",
+           "staticgraph.compiler.remat", "staticgraph.compiler.budget",
            "staticgraph.runtime.executor", "staticgraph.runtime.session"]
 
 

@@ -21,6 +21,8 @@ from staticgraph.compiler import needed_nodes
 from staticgraph.compiler.explain_passes import explain_passes, summary
 from staticgraph.io.dot import FORMATS, graphviz_available, to_dot, write_dot
 from staticgraph.runtime.executor import compile
+from staticgraph.runtime.memory_modes import (compare_memory_modes, format_table,
+                                              initialised_store, parse_bytes, sample_feeds)
 
 
 class Command(NamedTuple):
@@ -105,20 +107,20 @@ def run_script(script: Path) -> int:
 
 
 # ----- staticgraph modes --------------------------------------------------------------------
-def _modes_tool() -> dict | None:
-    """The globals of tools/modes.py (the tools ship with the source tree, not the package)."""
-    path = Path(__file__).resolve().parents[1] / "tools" / "modes.py"
-    return runpy.run_path(str(path), run_name="tools.modes") if path.is_file() else None
+def _tool(name: str) -> dict | None:
+    """The globals of tools/NAME.py (the tools ship with the source tree, not the package)."""
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    return runpy.run_path(str(path), run_name=f"tools.{name}") if path.is_file() else None
 
 
 def _modes_arguments(parser: argparse.ArgumentParser) -> None:
-    tool = _modes_tool()
+    tool = _tool("modes")
     if tool is not None:
         tool["add_arguments"](parser)
 
 
 def _modes(args: argparse.Namespace) -> int:
-    tool = _modes_tool()
+    tool = _tool("modes")
     if tool is None:
         print("staticgraph modes: tools/modes.py is missing; run it from a source checkout",
               file=sys.stderr)
@@ -141,7 +143,7 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a node to compute (repeatable; default: every result nothing uses)")
     parser.add_argument("--feed", action="append", type=_feed_shape, default=[],
                         metavar="NAME=DIMS", help="a fed shape, e.g. x=256,784 (for None dims)")
-    parser.add_argument("--memory", choices=("plan", "naive"), default="plan")
+    parser.add_argument("--memory", choices=("plan", "naive", "remat"), default="plan")
     parser.add_argument("-o", "--output", type=_drawing_path,
                         help="also draw the compiled graph, each value labelled with its buffer")
 
@@ -153,6 +155,18 @@ def _results(graph) -> list[str]:
             if all(graph.node(m)["role"] != "init" for m in needed_nodes(graph, [n], ()))]
 
 
+def _fed_shapes(graph, feeds, given: list, command: str) -> dict | None:
+    """Each feed's full shape: its placeholder's, or the one given; None (and a message) when
+    a dim is still unknown."""
+    shapes = {name: graph.node(name)["shape"] for name in feeds} | dict(given)
+    unknown = [name for name, shape in shapes.items() if None in shape]
+    if unknown:
+        print(f"staticgraph {command}: {unknown[0]!r} has unknown dims {shapes[unknown[0]]}: "
+              f"give its shape with --feed {unknown[0]}=DIM,DIM,...", file=sys.stderr)
+        return None
+    return shapes
+
+
 def _plan(args: argparse.Namespace) -> int:
     if not args.script.is_file():
         print(f"staticgraph plan: no such script: {args.script}", file=sys.stderr)
@@ -162,11 +176,8 @@ def _plan(args: argparse.Namespace) -> int:
         return code
     graph = get_default_graph()
     exe = compile(args.fetch or _results(graph), graph=graph, memory=args.memory)
-    shapes = {name: graph.node(name)["shape"] for name in exe.run_feeds} | dict(args.feed)
-    unknown = [name for name, shape in shapes.items() if None in shape]
-    if unknown:
-        print(f"staticgraph plan: {unknown[0]!r} has unknown dims {shapes[unknown[0]]}: give its "
-              f"shape with --feed {unknown[0]}=DIM,DIM,...", file=sys.stderr)
+    shapes = _fed_shapes(graph, exe.run_feeds, args.feed, "plan")
+    if shapes is None:
         return 2
     exe.plan_for(shapes)
     print(exe.report())
@@ -202,6 +213,43 @@ def _passes(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----- staticgraph memory -------------------------------------------------------------------
+def _memory_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("script", type=Path, help="a Python script that builds a graph")
+    parser.add_argument("--fetch", action="append", default=[], metavar="NAME",
+                        help="a node to compute (repeatable; default: every result nothing uses)")
+    parser.add_argument("--feed", action="append", type=_feed_shape, default=[],
+                        metavar="NAME=DIMS", help="a fed shape, e.g. x=256,784 (for None dims)")
+    parser.add_argument("--budget", type=parse_bytes, metavar="BYTES",
+                        help="the remat mode's budget, e.g. 12MiB (default: sqrt(n) checkpoints)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per mode (default 5)")
+    parser.add_argument("-o", "--output", type=Path, default=Path("out/memory.png"),
+                        help="the PNG of the live-bytes timelines (default: out/memory.png)")
+
+
+def _memory(args: argparse.Namespace) -> int:
+    if not args.script.is_file():
+        print(f"staticgraph memory: no such script: {args.script}", file=sys.stderr)
+        return 2
+    code = run_script(args.script)
+    if code:
+        return code
+    graph = get_default_graph()
+    fetches = args.fetch or _results(graph)
+    feeds = [n for n in needed_nodes(graph, fetches, ()) if graph.node(n)["op"] == "placeholder"]
+    shapes = _fed_shapes(graph, feeds, args.feed, "memory")
+    if shapes is None:
+        return 2
+    figures = compare_memory_modes(fetches, sample_feeds(graph, shapes), args.budget,
+                                   args.repeats, graph, initialised_store(graph))
+    print(format_table(figures))
+    print(figures[-1].plan.report())
+    tool = _tool("memory_plot")
+    path = tool and tool["draw"](figures, args.output, title=args.script.name)
+    print(f"wrote {path}" if path else "no picture: it needs matplotlib and tools/memory_plot.py")
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("run the notes' examples (§3.1-3.3) and draw their graph",
                     _demo_arguments, _demo),
@@ -215,6 +263,9 @@ COMMANDS: dict[str, Command] = {
                     _plan_arguments, _plan),
     "passes": Command("run a script that builds a graph; draw what each compiler pass changed",
                       _passes_arguments, _passes),
+    "memory": Command("run a script that builds a graph; compare naive, plan and remat memory "
+                      "(peak, bytes, time) and draw the live bytes of each",
+                      _memory_arguments, _memory),
 }
 
 

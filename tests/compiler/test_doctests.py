@@ -12,7 +12,8 @@ MODULES = ["staticgraph.compiler.prune", "staticgraph.compiler.fold",
            "staticgraph.compiler.schedule", "staticgraph.compiler.memory",
            "staticgraph.compiler.specialize", "staticgraph.compiler.verify",
            "staticgraph.compiler.remat", "staticgraph.compiler.budget",
-           "staticgraph.runtime.executor", "staticgraph.runtime.session"]
+           "staticgraph.runtime.executor", "staticgraph.runtime.session",
+           "staticgraph.runtime.memory_modes"]
 
 
 @pytest.mark.parametrize("name", MODULES)

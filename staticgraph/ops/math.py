@@ -125,8 +125,8 @@ def _relu_grad_kernel(g, x, *, at_zero, out=None):
     return np.multiply(g, slope, out=out)
 
 
-# ct · relu'(x) as one op: the mask multiplies as bool, with no cast and no extra node (the
-# W2 benchmark's backward runs it on every hidden layer). Linear in ct; flat in x almost everywhere.
+# g · relu'(x) as one op: the mask multiplies as bool, with no cast and no extra node (the
+# W2 benchmark's backward runs it on every hidden layer). Linear in g; flat in x almost everywhere.
 relu_grad = defop(
     "relu_grad", kernel=_relu_grad_kernel, shape_rule=numeric_elementwise, traits=EW,
     vjp=lambda ct, g, x, out, at_zero: [A.unbroadcast(relu_grad(ct, x, at_zero=at_zero), g), None],
@@ -134,15 +134,17 @@ relu_grad = defop(
     doc="g times relu'(x), with relu'(0) = at_zero (the kink convention's value).")
 
 
-def _through_relu(v, x):
-    """v · relu'(x), with relu'(0) from the kink convention active now."""
-    return relu_grad(v, x, at_zero=kinks.active_convention().relu_at_zero)
+def _through_relu(v, x, out):
+    """v · relu'(x), with relu'(0) from the kink convention active now. relu(x) > 0 where x > 0,
+    so with relu'(0) = 0 the rule reads the output, and x can die at the relu (in place)."""
+    at_zero = kinks.active_convention().relu_at_zero
+    return relu_grad(v, out if at_zero == 0 else x, at_zero=at_zero)
 
 
 relu = defop("relu", kernel=lambda x, out=None: np.maximum(x, 0, out=out),
              shape_rule=numeric_unary, traits=EW | {"kink"},
-             vjp=lambda ct, x, out: [_through_relu(ct, x)],
-             jvp=lambda t, x, out: _through_relu(t[0], x))
+             vjp=lambda ct, x, out: [_through_relu(ct, x, out)],
+             jvp=lambda t, x, out: _through_relu(t[0], x, out))
 
 sign = defop("sign", kernel=np.sign, shape_rule=numeric_unary, traits=EW,
              vjp=lambda ct, x, out: [C.zeros_like(ct)],

@@ -220,8 +220,9 @@ def _memory_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a node to compute (repeatable; default: every result nothing uses)")
     parser.add_argument("--feed", action="append", type=_feed_shape, default=[],
                         metavar="NAME=DIMS", help="a fed shape, e.g. x=256,784 (for None dims)")
-    parser.add_argument("--budget", type=parse_bytes, metavar="BYTES",
-                        help="the remat mode's budget, e.g. 12MiB (default: sqrt(n) checkpoints)")
+    parser.add_argument("--budget", type=parse_bytes, action="append", metavar="BYTES",
+                        help="a budget for the remat mode, e.g. 12MiB (repeatable; default: "
+                        "none, checkpoints every ~sqrt(n) values)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per mode (default 5)")
     parser.add_argument("-o", "--output", type=Path, default=Path("out/memory.png"),
                         help="the PNG of the live-bytes timelines (default: out/memory.png)")
@@ -240,7 +241,7 @@ def _memory(args: argparse.Namespace) -> int:
     shapes = _fed_shapes(graph, feeds, args.feed, "memory")
     if shapes is None:
         return 2
-    figures = compare_memory_modes(fetches, sample_feeds(graph, shapes), args.budget,
+    figures = compare_memory_modes(fetches, sample_feeds(graph, shapes), args.budget or [None],
                                    args.repeats, graph, initialised_store(graph))
     print(format_table(figures))
     print(figures[-1].plan.report())

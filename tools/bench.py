@@ -11,6 +11,12 @@ W3  200 chained elementwise ops on a float32 vector of 16, then sum, value and g
 W5  the W2 step made deep (784-[1024]x16-10, batch 256): the plan's extra peak (beyond weights and
     feeds) against every value kept, and against the peak tracemalloc measures for two handwritten
     numpy steps: all gradients first then the updates, and each update as soon as its gradient.
+    Then the step in each memory mode (naive, plan, remat with no budget: checkpoints every
+    ~sqrt(L) values, remat within 0.6x the plan's peak): planned peak, activation bytes (forward
+    values live at once), extra steps and milliseconds per step, the modes timed in turns.
+    Target: remat's activation bytes <= 0.5x the plan's, at <= 1.4x its time per step. The whole
+    peak is shown too: it also holds a weight's gradient and the cotangents, which no choice
+    of checkpoints removes.
 Every time is a median over many runs in one process; numpy is measured in the same run,
 alternating with staticgraph, with one BLAS thread.
 """
@@ -34,6 +40,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import staticgraph as sg  # noqa: E402
 from staticgraph.progress import progress  # noqa: E402
+from staticgraph.runtime.executor import default_store  # noqa: E402
+from staticgraph.runtime.memory_modes import compare_memory_modes, format_table  # noqa: E402
 
 MIB = 1 << 20
 
@@ -239,7 +247,35 @@ def traced_peak(fn) -> int:
         tracemalloc.stop()
 
 
-def w5(sizes: list[int], batch: int) -> dict:
+REMAT_BUDGET_SHARE = 0.6  # the budgeted remat row gets this share of the plain plan's peak
+
+
+def memory_modes(g, fetches: list, feed: dict, plain_peak: int, repeats: int) -> dict:
+    """The step in every memory mode (see staticgraph.runtime.memory_modes), as W5's remat keys."""
+    budget = int(REMAT_BUDGET_SHARE * plain_peak)
+    try:
+        sg.compile(fetches, feeds=list(feed), graph=g, memory="remat", budget_bytes=budget) \
+            .plan_for({key: value.shape for key, value in feed.items()})
+    except sg.errors.InvalidArgumentError:
+        budget = None  # out of reach at this size: the budgeted row is left out
+    budgets = [None] if budget is None else [None, budget]
+    figures = compare_memory_modes(fetches, feed, budgets, repeats, g, default_store(g))
+    plan, remat = figures[1], figures[2]
+    modes = {f.label: {"peak": f.peak_bytes / MIB, "activations": f.plan.activation_bytes / MIB,
+                       "computed": f.computed_bytes / MIB, "extra_steps": f.extra_steps,
+                       "ms_per_step": f.seconds_per_run * 1e3} for f in figures}
+    activations = remat.plan.activation_bytes / plan.plan.activation_bytes
+    time_ratio = remat.seconds_per_run / plan.seconds_per_run
+    return {"modes": modes, "modes_table": format_table(figures),
+            "remat_activations_ratio": activations,
+            "remat_peak_ratio": remat.peak_bytes / plan.peak_bytes,
+            "remat_peak_to_plan_activations": remat.peak_bytes / plan.plan.activation_bytes,
+            "remat_time_ratio": time_ratio,
+            "remat_met": activations <= 0.5 and time_ratio <= 1.4,
+            "remat_report": remat.plan.report()}
+
+
+def w5(sizes: list[int], batch: int, repeats: int) -> dict:
     """Planned bytes beyond weights and feeds, and tracemalloc peaks of the numpy steps.
 
     The measured staticgraph figure is its first run: the planned buffers being allocated, the
@@ -264,14 +300,15 @@ def w5(sizes: list[int], batch: int) -> dict:
             "weights": sum(p.nbytes for p in params) / MIB,
             "ratio_to_naive": plan.peak_bytes / plan.naive_bytes,
             "met": plan.peak_bytes <= 24 * MIB and plan.peak_bytes <= 0.6 * plan.naive_bytes,
-            "report": step.report()}
+            "report": step.report(),
+            **memory_modes(g, [loss, train], {x: xv, labels: yv}, plan.peak_bytes, repeats)}
 
 
 # ----- the table --------------------------------------------------------------------------------
 FULL = dict(w1=(2000, 31), w2=([784, 256, 256, 10], 128, 5, 21), w3=(200, 16, 200, 31),
-            w5=([784] + [1024] * 16 + [10], 256))
+            w5=([784] + [1024] * 16 + [10], 256, 7))
 QUICK = dict(w1=(20, 3), w2=([20, 16, 16, 4], 8, 2, 3), w3=(12, 16, 5, 3),
-             w5=([20] + [16] * 3 + [4], 8))
+             w5=([20] + [16] * 3 + [4], 8, 1))
 
 
 def run_all(sizes: dict) -> list[dict]:
@@ -297,7 +334,17 @@ def table(results: list[dict]) -> str:
                          f"{r['weights']:.1f} MiB)"
                          f"  [target: <= 24 MiB and <= 0.6x naive: "
                          f"{'met' if r['met'] else 'NOT met'}]")
+            lines.append(_indent(r["modes_table"]))
+            lines.append(f"  remat: activation bytes {r['remat_activations_ratio']:.2f}x the "
+                         f"plan's, time per step {r['remat_time_ratio']:.2f}x  [target: <= 0.5x "
+                         f"and <= 1.4x: {'met' if r['remat_met'] else 'NOT met'}]; whole peak "
+                         f"{r['remat_peak_ratio']:.2f}x the plan's, "
+                         f"{r['remat_peak_to_plan_activations']:.2f}x its activation bytes")
     return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -24,7 +24,7 @@ from staticgraph.compiler import format_bytes  # noqa: E402
 from staticgraph.runtime.memory_modes import (compare_memory_modes, format_table,  # noqa: E402
                                               initialised_store, parse_bytes)
 
-COLORS = {"naive": "tab:gray", "plan": "tab:blue", "remat": "tab:green"}
+COLORS = ("tab:gray", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:red")  # by row
 MIB = 1 << 20
 
 
@@ -37,8 +37,8 @@ def draw(figures: list, path: Path, title: str | None = None) -> Path | None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 5))
-    for f in figures:
-        color, plan = COLORS[f.mode], f.plan
+    for i, f in enumerate(figures):
+        color, plan = COLORS[i % len(COLORS)], f.plan
         ax.step(range(1, len(plan.timeline) + 1), [b / MIB for b in plan.timeline],
                 where="post", color=color, label=f"{f.label}: peak {format_bytes(f.peak_bytes)}, "
                 f"{f.seconds_per_run * 1e3:.1f} ms/run, {f.extra_steps} steps recomputed")
@@ -71,14 +71,15 @@ def deep_mlp(layers: int, width: int, batch: int):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="16 layers of 1024, batch 256")
-    parser.add_argument("--budget", type=parse_bytes, metavar="BYTES",
-                        help="the remat mode's budget, e.g. 12MiB (default: sqrt(n) checkpoints)")
+    parser.add_argument("--budget", type=parse_bytes, action="append", metavar="BYTES",
+                        help="a budget for the remat mode, e.g. 12MiB (repeatable; default: "
+                        "none, checkpoints every ~sqrt(n) values)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per mode (default 5)")
     parser.add_argument("-o", "--output", type=Path, default=Path("out/memory.png"))
     args = parser.parse_args(argv)
     layers, width, batch = (16, 1024, 256) if args.full else (16, 128, 32)
     graph, fetches, feed = deep_mlp(layers, width, batch)
-    figures = compare_memory_modes(fetches, feed, args.budget, args.repeats, graph,
+    figures = compare_memory_modes(fetches, feed, args.budget or [None], args.repeats, graph,
                                    initialised_store(graph))
     print(format_table(figures))
     print(figures[-1].plan.report())

@@ -64,6 +64,8 @@ class MemoryPlan:
     forward_steps: the steps up to the last one of the forward pass (the boundary): those
         after it are the backward's, or depend on it.
     recompute_steps: the steps (indices into the schedule) that recompute a value.
+    activation_bytes: the most bytes of forward values (recomputed ones included) live at
+        once: what reverse mode keeps for the backward pass.
     build_order_peak_bytes: the peak of the build order, before scheduling (None: not planned).
     remat: what memory="remat" chose (None in the other modes).
     """
@@ -84,6 +86,7 @@ class MemoryPlan:
     unknown: tuple
     forward_steps: int = 0
     recompute_steps: tuple = ()
+    activation_bytes: int = 0
     build_order_peak_bytes: int | None = None
     remat: RematSummary | None = None
 
@@ -94,7 +97,9 @@ class MemoryPlan:
                  f"{len(self.buffer_bytes)} buffers, {len(self.inplace)} in place",
                  f"  peak        {format_bytes(self.peak_bytes)} (planned)",
                  f"  naive       {format_bytes(self.naive_bytes)} (every value kept)",
-                 f"  lower bound {format_bytes(self.lower_bound_bytes)} (most live at once)"]
+                 f"  lower bound {format_bytes(self.lower_bound_bytes)} (most live at once)",
+                 f"  activations {format_bytes(self.activation_bytes)} (most forward values "
+                 "live at once)"]
         if self.build_order_peak_bytes is not None:
             lines.append(f"  schedule    peak {format_bytes(self.build_order_peak_bytes)} in build "
                          f"order -> {format_bytes(self.peak_bytes)} memory-aware")
@@ -156,7 +161,7 @@ def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPl
     buffers, sizes = _assign_buffers(live, shares)
     fresh = max(live.during(FRESH), default=0) if shares else \
         sum(live.size(v) for v in schedule if live.kinds[v] == FRESH)
-    backward = backward_nodes(graph)
+    forward_steps, recompute_steps, activation_bytes = _phases(graph, live)
     return MemoryPlan(
         mode=mode, schedule=tuple(schedule), specs=specs, kinds=live.kinds,
         buffers=_label_views(live, buffers), buffer_bytes=tuple(sizes),
@@ -170,10 +175,19 @@ def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPl
         timeline=tuple(live.timeline() if shares else live.cumulative()),
         unknown=tuple(v for v in schedule if live.kinds[v] in (BUFFER, FRESH)
                       and not known(specs[v].shape)),
-        forward_steps=1 + max((t for t, n in enumerate(schedule) if n not in backward
-                               and graph.nx.nodes[n]["role"] != RECOMPUTE), default=-1),
-        recompute_steps=tuple(t for t, n in enumerate(schedule)
-                              if graph.nx.nodes[n]["role"] == RECOMPUTE))
+        forward_steps=forward_steps, recompute_steps=recompute_steps,
+        activation_bytes=activation_bytes)
+
+
+def _phases(graph: Graph, live: "_Liveness") -> tuple[int, tuple, int]:
+    """Where the forward pass ends, which steps recompute, and the activation bytes."""
+    backward = backward_nodes(graph)
+    roles = {n: graph.nx.nodes[n]["role"] for n in live.schedule}
+    forward_steps = 1 + max((t for t, n in enumerate(live.schedule)
+                             if n not in backward and roles[n] != RECOMPUTE), default=-1)
+    recompute_steps = tuple(t for t, n in enumerate(live.schedule) if roles[n] == RECOMPUTE)
+    activations = live.timeline(names={n for n in live.schedule if n not in backward})
+    return forward_steps, recompute_steps, max(activations, default=0)
 
 
 class _Liveness:
@@ -265,8 +279,9 @@ class _Liveness:
         """Bytes of values of `kinds` whose storage is live during each step."""
         return self._sweep(kinds or (BUFFER, FRESH), inclusive=True)
 
-    def timeline(self) -> list[int]:
-        return self._sweep((BUFFER, FRESH), inclusive=False)
+    def timeline(self, names: set | None = None) -> list[int]:
+        """Bytes of values (of `names`, if given) live after each step."""
+        return self._sweep((BUFFER, FRESH), inclusive=False, names=names)
 
     def cumulative(self) -> list[int]:
         """Bytes of every value computed so far, after each step (nothing released)."""
@@ -281,10 +296,10 @@ class _Liveness:
         return [b - (self.size(n) if n in self.donors else 0)
                 for b, n in zip(during, self.schedule)]
 
-    def _sweep(self, kinds: tuple, inclusive: bool) -> list[int]:
+    def _sweep(self, kinds: tuple, inclusive: bool, names: set | None = None) -> list[int]:
         delta = [0] * (len(self.schedule) + 2)
         for v in self.schedule:
-            if self.kinds[v] in kinds:
+            if self.kinds[v] in kinds and (names is None or v in names):
                 stop = self.last[v] + (1 if inclusive else 0)
                 if stop > self.step[v]:
                     delta[self.step[v]] += self.size(v)

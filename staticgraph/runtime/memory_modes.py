@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class ModeFigures:
         return len(self.plan.recompute_steps)
 
 
-def compare_memory_modes(fetches, feed_dict: dict, budget_bytes: int | None = None,
+def compare_memory_modes(fetches, feed_dict: dict, budgets: Sequence[int | None] = (None,),
                          repeats: int = 5, graph: Graph | None = None,
                          store: VariableStore | None = None) -> list[ModeFigures]:
     """Compile `fetches` naive, planned and rematerialised; measure each on `feed_dict`.
@@ -51,16 +52,16 @@ def compare_memory_modes(fetches, feed_dict: dict, budget_bytes: int | None = No
     Args:
         fetches: what `sg.compile` takes.
         feed_dict: the fed values (their shapes fix the plans).
-        budget_bytes: the budget of the "remat" mode (None: checkpoints every ~sqrt(n) values).
+        budgets: one "remat" row per budget (None: checkpoints every ~sqrt(n) values).
         repeats: runs timed per mode, the modes taking turns (the median is reported), after
             one warm-up run each.
         graph: the graph of name fetches (default: as `sg.compile` finds it).
         store: the variables to read (default: the graph's own store); every mode runs on a
             private copy, so training steps leave the caller's variables as they were.
     Returns:
-        Figures for "naive", "plan" and "remat", in that order.
+        Figures for "naive", "plan", then "remat" at each budget, in that order.
     Raises:
-        InvalidArgumentError when `budget_bytes` cannot be met (naming the smallest peak).
+        InvalidArgumentError when a budget cannot be met (naming the smallest peak).
     Example:
         >>> import numpy as np, staticgraph as sg
         >>> from staticgraph.runtime.memory_modes import compare_memory_modes
@@ -75,7 +76,7 @@ def compare_memory_modes(fetches, feed_dict: dict, budget_bytes: int | None = No
     leaves = flatten(fetches)
     graph = graph or next((f.graph for f in leaves if hasattr(f, "graph")), None)
     source = store if store is not None else default_store(graph) if graph is not None else None
-    modes = (("naive", None), ("plan", None), ("remat", budget_bytes))
+    modes = [("naive", None), ("plan", None)] + [("remat", budget) for budget in budgets]
     executables = []
     for mode, budget in modes:
         private = VariableStore()

@@ -15,4 +15,5 @@ def test_bench_quick_run_writes_every_workload(tmp_path, capsys):
     for row in written[:3]:
         assert row["staticgraph"] > 0 and row["numpy"] > 0 and row["ratio"] > 0
     assert written[3]["planned_peak"] <= written[3]["naive"]
+    assert written[3]["modes"]["remat"]["extra_steps"] > 0 and "remat_met" in written[3]
     assert "W1" in capsys.readouterr().out

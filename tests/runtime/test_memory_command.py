@@ -65,9 +65,12 @@ def test_a_budget_names_the_remat_row_and_is_honoured():
     x, weights, loss, train = _training_step()
     store = initialised_store(sg.get_default_graph())
     plain = sg.compile([loss, train]).memory.peak_bytes
-    figures = compare_memory_modes([loss, train], {x: np.ones((32, 64))}, plain * 2 // 3,
-                                   repeats=1, store=store)
-    assert figures[2].label.startswith("remat @") and figures[2].peak_bytes <= plain * 2 // 3
+    budgets = [plain * 3 // 4, plain * 2 // 3]
+    figures = compare_memory_modes([loss, train], {x: np.ones((32, 64))}, budgets, repeats=1,
+                                   store=store)
+    assert [f.budget_bytes for f in figures] == [None, None] + budgets
+    for f, budget in zip(figures[2:], budgets):
+        assert f.label.startswith("remat @") and f.peak_bytes <= budget
 
 
 def test_byte_counts_and_sampled_feeds():

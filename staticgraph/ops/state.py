@@ -36,25 +36,36 @@ def _assign_rule(value: Spec, *, var, shape, dtype):
     return ref
 
 
-def _write(state, var, value, copy=True):
-    # copy=False for a new array (assign_add / assign_sub results): no other holder can change it.
-    new = np.array(value, dtype=state.dtype_of(var), copy=True if copy else None)
+def _write(state, var: str, compute, first, *rest):
+    """Stage `compute(first, *rest, out=...)` as the new value of `var`. It is computed into the
+    variable's spare array (double buffering, see VariableStore): no allocation per update."""
+    new = state.spare(var, np.shape(first))
+    compute(first, *rest, out=new)
     new.flags.writeable = False  # stored values are never changed in place, only replaced
     state.write(var, new)
     return new
 
 
+def _copy(value, out):
+    np.copyto(out, value)
+
+
+def _assign_kernel(state, value, *, var, shape, dtype):
+    return _write(state, var, _copy, value)
+
+
+def _assign_add_kernel(state, value, *, var, shape, dtype):
+    return _write(state, var, np.add, state.read(var), value)
+
+
+def _assign_sub_kernel(state, value, *, var, shape, dtype):
+    return _write(state, var, np.subtract, state.read(var), value)
+
+
 ST = {"stateful"}
-assign_ = defop("assign", kernel=lambda state, value, **a: _write(state, a["var"], value),
-                shape_rule=_assign_rule, traits=ST)
-assign_add_ = defop("assign_add",
-                    kernel=lambda state, value, **a: _write(state, a["var"],
-                                                            state.read(a["var"]) + value, False),
-                    shape_rule=_assign_rule, traits=ST)
-assign_sub_ = defop("assign_sub",
-                    kernel=lambda state, value, **a: _write(state, a["var"],
-                                                            state.read(a["var"]) - value, False),
-                    shape_rule=_assign_rule, traits=ST)
+assign_ = defop("assign", kernel=_assign_kernel, shape_rule=_assign_rule, traits=ST)
+assign_add_ = defop("assign_add", kernel=_assign_add_kernel, shape_rule=_assign_rule, traits=ST)
+assign_sub_ = defop("assign_sub", kernel=_assign_sub_kernel, shape_rule=_assign_rule, traits=ST)
 
 
 def _assign(op, ref, value, name) -> Tensor:

@@ -1,23 +1,54 @@
 """Variable storage of a session, and the staged view one run reads and writes through."""
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
 
 from staticgraph.errors import FailedPreconditionError
 
+# References to an array that only the caller of `sys.getrefcount` holds: its local name and
+# the call's argument.
+_SOLE_HOLDER = 2
+
 
 class VariableStore:
-    """Variable values by node name; replaced whole, never changed in place."""
+    """Variable values by node name; replaced whole, never changed in place.
+
+    Writes are double-buffered: the value a commit replaces becomes the variable's spare, and
+    the variable's next write fills the spare instead of allocating, once nothing else (a run
+    still reading it, a caller's reference, a view) holds it.
+    """
 
     def __init__(self) -> None:
         self.values: dict[str, np.ndarray] = {}
+        self.spares: dict[str, np.ndarray] = {}
         self.lock = threading.Lock()
 
     def commit(self, writes: dict[str, np.ndarray]) -> None:
         with self.lock:
-            self.values.update(writes)
+            for var, new in writes.items():
+                old = self.values.get(var)
+                self.values[var] = new
+                if old is not None:
+                    self.spares[var] = old
+
+    def spare(self, var: str, shape: tuple, dtype: np.dtype) -> np.ndarray:
+        """A writeable array of `shape` and `dtype` for the next value of `var`: its spare when
+        that fits and nothing else holds it, else a new one."""
+        spare = self.spares.pop(var, None)  # one atomic dict operation: no lock needed
+        if spare is None or sys.getrefcount(spare) > _SOLE_HOLDER or not spare.flags.owndata \
+                or spare.shape != shape or spare.dtype != dtype:
+            return np.empty(shape, dtype)
+        spare.flags.writeable = True
+        return spare
+
+    def clear(self) -> None:
+        """Forget every value."""
+        with self.lock:
+            self.values.clear()
+            self.spares.clear()
 
 
 class RunState:
@@ -43,8 +74,9 @@ class RunState:
     def write(self, var: str, value: np.ndarray) -> None:
         self.writes[var] = value
 
-    def dtype_of(self, var: str) -> np.dtype:
-        return self.dtypes[var]
+    def spare(self, var: str, shape: tuple) -> np.ndarray:
+        """A writeable array for the next value of `var` (see `VariableStore.spare`)."""
+        return self.store.spare(var, shape, self.dtypes[var])
 
     def commit(self) -> None:
         self.store.commit(self.writes)

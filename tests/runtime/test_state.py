@@ -1,0 +1,79 @@
+"""Variable writes: double-buffered (no allocation per update), staged until the run succeeds,
+and never over an array someone still holds."""
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import staticgraph as sg
+from staticgraph import errors
+
+
+def _counter(start=0.0, n=4):
+    w = sg.Variable(np.full(n, start), name="w")
+    sess = sg.Session()
+    sess.run(sg.global_variables_initializer())
+    return w, sess
+
+
+def test_updates_alternate_between_two_arrays():
+    w, sess = _counter()
+    step = w.assign_add(np.ones(4))
+    stored = []  # weak references: holding the arrays would keep them from being reused
+    for k in range(1, 7):
+        sess.run(step)
+        value = sess._store.values["w"]
+        assert value.tolist() == [k] * 4 and not value.flags.writeable
+        stored.append(weakref.ref(value))
+        del value
+    assert all(stored[k]() is stored[k % 2 + 4]() is not None for k in range(6))
+
+
+def test_an_array_still_held_is_never_written_again():
+    w, sess = _counter()
+    step = w.assign_add(np.ones(4))
+    sess.run(step)
+    held = sess.variable_values()["w"]  # the stored array itself, read-only
+    for _ in range(3):
+        sess.run(step)
+    assert held.tolist() == [1.0] * 4
+    assert sess.run(w).tolist() == [4.0] * 4
+
+
+def test_a_run_failing_after_its_updates_leaves_every_variable_as_it_was():
+    w, sess = _counter(1.0)
+    b = sg.Variable(2.0, name="b")
+    sess.run(b.initializer)
+    x = sg.placeholder(sg.float64, (4,), name="x")
+    with sg.control_dependencies([w.assign_sub(x), b.assign(3.0)]):
+        checked = sg.check_numerics(sg.log(w.read_value() - 1.0), "log")
+    with pytest.raises(errors.InvalidArgumentError, match="log"), np.errstate(all="ignore"):
+        sess.run(checked, {x: np.ones(4)})  # w would be 0: log(-1) is NaN
+    assert sess.run([w, b]) == [pytest.approx([1.0] * 4), 2.0]
+    sess.run(checked, {x: np.full(4, -1.0)})  # a good run commits both writes
+    assert sess.run([w, b]) == [pytest.approx([2.0] * 4), 3.0]
+
+
+def test_readers_never_see_a_half_written_value():
+    """One thread updates w (all its elements stay equal) while others read it."""
+    w, sess = _counter(n=50_000)
+    step = w.assign_add(np.ones(50_000))
+    torn, done = [], threading.Event()
+
+    def read():
+        while not done.is_set():
+            value = sess.run(w)
+            if not np.all(value == value[0]):
+                torn.append(value)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for t in readers:
+        t.start()
+    for _ in range(200):
+        sess.run(step)
+    done.set()
+    for t in readers:
+        t.join()
+    assert not torn
+    assert sess.run(w)[0] == 200.0

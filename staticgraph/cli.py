@@ -221,8 +221,8 @@ def _memory_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--feed", action="append", type=_feed_shape, default=[],
                         metavar="NAME=DIMS", help="a fed shape, e.g. x=256,784 (for None dims)")
     parser.add_argument("--budget", type=parse_bytes, action="append", metavar="BYTES",
-                        help="a budget for the remat mode, e.g. 12MiB (repeatable; default: "
-                        "none, checkpoints every ~sqrt(n) values)")
+                        help="a budget for one more remat row, e.g. 12MiB (repeatable; the first "
+                        "remat row has none: checkpoints every ~sqrt(n) values)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per mode (default 5)")
     parser.add_argument("-o", "--output", type=Path, default=Path("out/memory.png"),
                         help="the PNG of the live-bytes timelines (default: out/memory.png)")
@@ -241,8 +241,9 @@ def _memory(args: argparse.Namespace) -> int:
     shapes = _fed_shapes(graph, feeds, args.feed, "memory")
     if shapes is None:
         return 2
-    figures = compare_memory_modes(fetches, sample_feeds(graph, shapes), args.budget or [None],
-                                   args.repeats, graph, initialised_store(graph))
+    budgets = [None, *(args.budget or [])]
+    figures = compare_memory_modes(fetches, sample_feeds(graph, shapes), budgets, args.repeats,
+                                   graph, initialised_store(graph))
     print(format_table(figures))
     print(figures[-1].plan.report())
     tool = _tool("memory_plot")

@@ -29,34 +29,45 @@ MIB = 1 << 20
 
 
 def draw(figures: list, path: Path, title: str | None = None) -> Path | None:
-    """Draw the live-bytes timeline of each mode's plan into one PNG; None without matplotlib."""
+    """Draw the live-bytes timeline of each mode's plan into one PNG; None without matplotlib.
+
+    Two panels share the schedule axis: every mode, then all but "naive" at a closer scale.
+    """
     if importlib.util.find_spec("matplotlib") is None:
         return None
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, (whole, close) = plt.subplots(2, 1, figsize=(10, 8), sharex=True)
     for i, f in enumerate(figures):
-        color, plan = COLORS[i % len(COLORS)], f.plan
-        ax.step(range(1, len(plan.timeline) + 1), [b / MIB for b in plan.timeline],
-                where="post", color=color, label=f"{f.label}: peak {format_bytes(f.peak_bytes)}, "
-                f"{f.seconds_per_run * 1e3:.1f} ms/run, {f.extra_steps} steps recomputed")
-        ax.axhline(f.peak_bytes / MIB, color=color, linestyle="--", linewidth=0.8)
-        ax.axvline(plan.forward_steps + 0.5, color=color, linestyle=":", linewidth=1)
-        if plan.recompute_steps:
-            ax.plot([t + 1 for t in plan.recompute_steps], [0] * len(plan.recompute_steps), "|",
-                    color=color, markersize=8)
-    ax.set_xlabel("schedule step (dotted: end of the forward pass; ticks: recomputed values)")
-    ax.set_ylabel("live MiB (dashed: planned peak)")
-    ax.set_title(title or "memory by mode")
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left", fontsize=8)
+        for ax in (whole, close) if f.mode != "naive" else (whole,):
+            _draw_mode(ax, f, COLORS[i % len(COLORS)])
+    whole.set_title(title or "memory by mode")
+    whole.legend(loc="upper left", fontsize=8)
+    close.set_title("without naive, closer", fontsize=9)
+    close.set_xlabel("schedule step (dotted: end of the forward pass; ticks: recomputed values)")
+    for ax in (whole, close):
+        ax.set_ylabel("live MiB (dashed: planned peak)")
+        ax.set_ylim(bottom=0)
+    close.set_ylim(top=1.15 * max(f.peak_bytes for f in figures if f.mode != "naive") / MIB)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def _draw_mode(ax, f, color: str) -> None:
+    plan = f.plan
+    ax.step(range(1, len(plan.timeline) + 1), [b / MIB for b in plan.timeline], where="post",
+            color=color, label=f"{f.label}: peak {format_bytes(f.peak_bytes)}, "
+            f"{f.seconds_per_run * 1e3:.1f} ms/run, {f.extra_steps} steps recomputed")
+    ax.axhline(f.peak_bytes / MIB, color=color, linestyle="--", linewidth=0.8)
+    ax.axvline(plan.forward_steps + 0.5, color=color, linestyle=":", linewidth=1)
+    if plan.recompute_steps:
+        ax.plot([t + 1 for t in plan.recompute_steps], [0] * len(plan.recompute_steps), "|",
+                color=color, markersize=8)
 
 
 def deep_mlp(layers: int, width: int, batch: int):
@@ -72,14 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="16 layers of 1024, batch 256")
     parser.add_argument("--budget", type=parse_bytes, action="append", metavar="BYTES",
-                        help="a budget for the remat mode, e.g. 12MiB (repeatable; default: "
-                        "none, checkpoints every ~sqrt(n) values)")
+                        help="a budget for one more remat row, e.g. 12MiB (repeatable; the first "
+                        "remat row has none: checkpoints every ~sqrt(n) values)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per mode (default 5)")
     parser.add_argument("-o", "--output", type=Path, default=Path("out/memory.png"))
     args = parser.parse_args(argv)
     layers, width, batch = (16, 1024, 256) if args.full else (16, 128, 32)
     graph, fetches, feed = deep_mlp(layers, width, batch)
-    figures = compare_memory_modes(fetches, feed, args.budget or [None], args.repeats, graph,
+    budgets = [None, *(args.budget or [])]
+    figures = compare_memory_modes(fetches, feed, budgets, args.repeats, graph,
                                    initialised_store(graph))
     print(format_table(figures))
     print(figures[-1].plan.report())

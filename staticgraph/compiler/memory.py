@@ -161,7 +161,7 @@ def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPl
     buffers, sizes = _assign_buffers(live, shares)
     fresh = max(live.during(FRESH), default=0) if shares else \
         sum(live.size(v) for v in schedule if live.kinds[v] == FRESH)
-    forward_steps, recompute_steps, activation_bytes = _phases(graph, live)
+    forward_steps, recompute_steps, activation_bytes = _phases(graph, live, shares)
     return MemoryPlan(
         mode=mode, schedule=tuple(schedule), specs=specs, kinds=live.kinds,
         buffers=_label_views(live, buffers), buffer_bytes=tuple(sizes),
@@ -179,15 +179,18 @@ def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPl
         activation_bytes=activation_bytes)
 
 
-def _phases(graph: Graph, live: "_Liveness") -> tuple[int, tuple, int]:
-    """Where the forward pass ends, which steps recompute, and the activation bytes."""
+def _phases(graph: Graph, live: "_Liveness", shares: bool) -> tuple[int, tuple, int]:
+    """Where the forward pass ends, which steps recompute, and the activation bytes (without
+    sharing, every forward value's: none is released)."""
     backward = backward_nodes(graph)
     roles = {n: graph.nx.nodes[n]["role"] for n in live.schedule}
     forward_steps = 1 + max((t for t, n in enumerate(live.schedule)
                              if n not in backward and roles[n] != RECOMPUTE), default=-1)
     recompute_steps = tuple(t for t, n in enumerate(live.schedule) if roles[n] == RECOMPUTE)
-    activations = live.timeline(names={n for n in live.schedule if n not in backward})
-    return forward_steps, recompute_steps, max(activations, default=0)
+    forward = {n for n in live.schedule if n not in backward}
+    if not shares:
+        return forward_steps, recompute_steps, sum(live.size(n) for n in forward)
+    return forward_steps, recompute_steps, max(live.timeline(names=forward), default=0)
 
 
 class _Liveness:

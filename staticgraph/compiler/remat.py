@@ -95,7 +95,8 @@ def rematerialize(graph: Graph, keep: Iterable[str]) -> Graph:
         ...     y = sg.sum(sg.sin(sg.exp(x, name="a"), name="b"), name="y")
         ...     (dx,) = sg.gradients(y, [x])
         >>> new = rematerialize(PassManager().run(prune(g, [dx.name], ["x"]))[0], keep=())
-        >>> [(n, new.node(n)["op"], new.inputs(n)) for n in new.nx if new.node(n)["role"] == "recompute"]
+        >>> [(n, new.node(n)["op"], new.inputs(n)) for n in new.nx
+        ...  if new.node(n)["role"] == "recompute"]
         [('recompute/a', 'exp', ['x'])]
     """
     backward, free = backward_nodes(graph), recomputable(graph) - set(keep)

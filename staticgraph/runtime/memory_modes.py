@@ -140,7 +140,8 @@ def format_table(figures: list[ModeFigures]) -> str:
              f"{'ms/run':>9} {'x plan':>7}"]
     for f in figures:
         lines.append(f"{f.label:<18} {format_bytes(f.peak_bytes):>10} "
-                     f"{f.peak_bytes / base.peak_bytes:>6.2f}x {format_bytes(f.computed_bytes):>10} "
+                     f"{f.peak_bytes / base.peak_bytes:>6.2f}x "
+                     f"{format_bytes(f.computed_bytes):>10} "
                      f"{f.extra_steps:>12} {f.seconds_per_run * 1e3:>9.2f} "
                      f"{f.seconds_per_run / base.seconds_per_run:>6.2f}x")
     return "\n".join(lines)

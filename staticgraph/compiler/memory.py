@@ -17,6 +17,7 @@ recompute nodes (see `rematerialize`), and the plan records what was chosen (`Re
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from staticgraph.compiler.remat import RECOMPUTE, backward_nodes
@@ -198,6 +199,7 @@ class _Liveness:
 
     def __init__(self, graph: Graph, schedule: list[str], specs: dict) -> None:
         self.graph, self.schedule, self.specs = graph, schedule, specs
+        self.sizes: dict[str, int] = {}
         self.step = {name: t for t, name in enumerate(schedule)}
         fetched = set(fetches_of(graph))
         self.kinds = {n: _kind(graph.nx.nodes[n]["op"], specs[n]) for n in schedule}
@@ -273,10 +275,11 @@ class _Liveness:
         return all(donor not in self.roots.get(i, ()) for i in inputs[1:])
 
     def size(self, name: str) -> int:
-        if self.kinds[name] not in (BUFFER, FRESH):
-            return 0
-        count = num_elements(self.specs[name].shape)
-        return 0 if count is None else count * self.specs[name].dtype.itemsize
+        if name not in self.sizes:
+            count = num_elements(self.specs[name].shape)
+            self.sizes[name] = 0 if count is None or self.kinds[name] not in (BUFFER, FRESH) \
+                else count * self.specs[name].dtype.itemsize
+        return self.sizes[name]
 
     def during(self, *kinds: str) -> list[int]:
         """Bytes of values of `kinds` whose storage is live during each step."""
@@ -348,18 +351,24 @@ def _assign_buffers(live: _Liveness, shares: bool) -> tuple[dict, list]:
         chains.setdefault(head_of[name], []).append(name)
     buffers, sizes, spans = {}, [], []
     for head in sorted(chains, key=lambda h: (-live.size(h), live.step[h])):
-        start, end = live.step[head], max(live.last[m] for m in chains[head])
-        free = [b for b, taken in enumerate(spans) if all(e < start or end < s for s, e in taken)]
+        span = (live.step[head], max(live.last[m] for m in chains[head]))
+        free = [b for b, taken in enumerate(spans) if _fits(taken, span)]
         if free:
             chosen = min(free, key=lambda b: (sizes[b], b))
         else:
             chosen = len(sizes)
             sizes.append(live.size(head))
             spans.append([])
-        spans[chosen].append((start, end))
+        bisect.insort(spans[chosen], span)
         for name in chains[head]:
             buffers[name] = chosen
     return buffers, sizes
+
+
+def _fits(taken: list, span: tuple) -> bool:
+    """True when `span` overlaps none of the sorted, disjoint spans `taken` (ends included)."""
+    i = bisect.bisect_left(taken, span)
+    return (i == 0 or taken[i - 1][1] < span[0]) and (i == len(taken) or span[1] < taken[i][0])
 
 
 def _label_views(live: _Liveness, buffers: dict) -> dict:

@@ -154,7 +154,8 @@ def test_budgets_are_honoured_or_refused_with_the_smallest_reachable_peak():
     x, y, dx = _chain(16, width=1000)
     plain = sg.compile([y, dx]).memory.peak_bytes
     outcomes = []
-    for budget in np.linspace(plain, plain / 6, 8).astype(int):
+    budgets = np.linspace(plain, plain / 6, 6).astype(int)
+    for budget in budgets:
         try:
             outcomes.append(sg.compile([y, dx], memory="remat", budget_bytes=int(budget)).memory)
         except errors.InvalidArgumentError as exc:
@@ -163,7 +164,7 @@ def test_budgets_are_honoured_or_refused_with_the_smallest_reachable_peak():
             assert sg.compile([y, dx], memory="remat", budget_bytes=smallest).memory.peak_bytes \
                 == smallest
             outcomes.append(None)
-    fitted = [(b, m) for b, m in zip(np.linspace(plain, plain / 6, 8).astype(int), outcomes) if m]
+    fitted = [(b, m) for b, m in zip(budgets, outcomes) if m]
     assert all(m.peak_bytes <= b for b, m in fitted)
     assert fitted[0][1].remat.recomputed == ()  # a budget the plain plan fits costs nothing
     assert outcomes[-1] is None and len(fitted) >= 4
@@ -203,9 +204,9 @@ def test_random_graphs_give_the_same_values_rematerialised(program):
     y = build(steps, xs)
     fetches = [y] + sg.gradients(y, xs, unconnected_gradients="zero")
     feed = dict(zip(xs, feeds(shapes, seed)))
-    want = sg.compile(fetches, feeds=xs).run(feed)
-    plain = sg.compile(fetches, feeds=xs).memory.peak_bytes
-    for budget in (None, plain):
+    plain = sg.compile(fetches, feeds=xs)
+    want = plain.run(feed)
+    for budget in (None, plain.memory.peak_bytes):
         exe = sg.compile(fetches, feeds=xs, memory="remat", budget_bytes=budget, debug_memory=True)
         for got, expected in zip(exe.run(feed), want):
             np.testing.assert_array_equal(got, expected)

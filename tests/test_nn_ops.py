@@ -86,3 +86,10 @@ def test_relu_grad_kernel_may_write_over_its_input():
     kernel = sg.ops.REGISTRY["relu_grad"].kernel
     x = np.array([-1.0, 0.0, 2.0])
     np.testing.assert_array_equal(kernel(np.full(3, 4.0), x, at_zero=0.5, out=x), [0.0, 2.0, 4.0])
+
+
+def test_docstring_examples():
+    import doctest
+    from staticgraph.ops import nn
+    result = doctest.testmod(nn)
+    assert result.attempted > 0 and result.failed == 0

@@ -26,6 +26,7 @@ from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import fmt, known
 from staticgraph.runtime import fetches as F
 from staticgraph.runtime.feeds import check_feed, node_name
+from staticgraph.runtime.numerics import check_value
 from staticgraph.runtime.reference import KERNEL_ERRORS, check_fed, kernel_failure
 from staticgraph.runtime.state import RunState, VariableStore
 
@@ -38,11 +39,13 @@ class Options(NamedTuple):
     memory: str = "plan"
     budget_bytes: int | None = None
     debug_memory: bool = False
+    check_numerics: bool = False
 
 
 def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
-            budget_bytes: int | None = None, debug_memory: bool = False, *,
-            graph: Graph | None = None, store: VariableStore | None = None) -> "Executable":
+            budget_bytes: int | None = None, debug_memory: bool = False,
+            check_numerics: bool = False, *, graph: Graph | None = None,
+            store: VariableStore | None = None) -> "Executable":
     """Compile `fetches` into an Executable: pruned, optimised, scheduled and memory-planned.
 
     Args:
@@ -57,6 +60,9 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
             an unreachable budget fail, giving the smallest peak reached.
         debug_memory: poison every released buffer (NaN) and check every result against its
             planned shape and dtype; verify every pass's output. Results must not change.
+        check_numerics: check every float value a run computes; the first node that makes a
+            NaN or an Inf fails the run with a NumericsError naming the node, its op, its
+            source line and its inputs' ranges (see `staticgraph.runtime.numerics`).
         graph: the graph of name fetches (default: that of the tensors, else the default graph).
         store: where variables live (default: one store per graph, shared by its executables).
     Returns:
@@ -85,7 +91,8 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
     else:
         feed_names = [node_name(graph, f, "feed key") for f in feeds]
     check_fed(graph, needed_nodes(graph, fetch_names, feed_names), set(feed_names), fetch_names)
-    options = Options(bool(optimize), memory, budget_bytes, bool(debug_memory))
+    options = Options(bool(optimize), memory, budget_bytes, bool(debug_memory),
+                      bool(check_numerics))
     return Executable(graph, fetches, fetch_names, feed_names, options, store)
 
 
@@ -190,7 +197,7 @@ class Executable:
         signature = tuple(v.shape for v in values)
         variant = self._variants.get(signature) or self.variant(signature)
         self._latest = variant
-        return variant.run(values, variant.program.feed_slots, store)
+        return variant.bind(variant.program.feed_slots, store, list)(values)
 
     def plan_for(self, feed_shapes: dict):
         """The MemoryPlan a run with fed values of these shapes uses (made now if need be).
@@ -269,40 +276,48 @@ class _Variant:
         fixes = tuple((i, none, copy) for i, (name, none, copy) in enumerate(
             zip(fetches_of(self.graph), self.program.no_output, copies))
             if none or copy or not _plain(self.graph, self.plan, name))
-        self.run = _runner(self.program, exe.variable_dtypes, fixes)
+        loop = _numerics_loop(self.program, self.plan.inplace) if exe.options.check_numerics \
+            else execute
+        self.bind = _binder(self.program, exe.variable_dtypes, fixes, loop)
 
 
-def _runner(program: Program, dtypes: dict, fixes: tuple):
-    """run(values, slots, store) -> the fetched values (flat) for fed `values` put in `slots`.
+def _binder(program: Program, dtypes: dict, fixes: tuple, loop):
+    """bind(slots, store, kind) -> run(values): the program run on fed `values` (an iterable
+    matching `slots`) with the variables of `store`, giving the fetches as a list, a tuple for
+    kind tuple, or for any other kind the single fetch itself.
 
-    Each concurrent run takes its own instance (buffers, steps, env) from a free list. A closure
-    rather than a method: the hot path then reads locals instead of attributes.
+    All the runs bound for one variant share a free list of instances (buffers, steps, env);
+    each concurrent run takes its own. Closures rather than methods: the hot path reads locals.
     """
     free: list = []
-    fetch, stateful = _getter(program.fetch_slots), program.stateful
+    stateful = program.stateful
 
-    def run(values, slots: tuple, store: VariableStore) -> list:
-        try:
-            instance = free.pop()
-        except IndexError:
-            instance = program.instantiate()
-        try:
-            steps, env = instance
-            for slot, value in zip(slots, values):
-                env[slot] = value
-            if stateful:
-                state = RunState(store, dtypes)
-                execute(program, steps, env, state)
-                state.commit()
-            else:
-                execute(program, steps, env, None)
-            results = fetch(env)
-        finally:
-            free.append(instance)
-        for i, none, copy in fixes:
-            results[i] = None if none else _output(results[i], copy)
-        return results
-    return run
+    def bind(slots: tuple, store: VariableStore, kind: type):
+        finish = _finisher(program.fetch_slots, fixes, kind)
+        single = slots[0] if len(slots) == 1 else None
+
+        def run(values):
+            try:
+                steps, env = instance = free.pop()
+            except IndexError:
+                steps, env = instance = program.instantiate()
+            try:
+                if single is not None:
+                    (env[single],) = values
+                else:
+                    for slot, value in zip(slots, values):
+                        env[slot] = value
+                if stateful:
+                    state = RunState(store, dtypes)
+                    loop(program, steps, env, state)
+                    state.commit()
+                else:
+                    loop(program, steps, env, None)
+                return finish(env)
+            finally:
+                free.append(instance)
+        return run
+    return bind
 
 
 def _specialised(exe: Executable, signature: tuple) -> tuple[Graph, list[PassRecord]]:
@@ -324,13 +339,22 @@ def _specialised(exe: Executable, signature: tuple) -> tuple[Graph, list[PassRec
     return graph, records
 
 
-def _getter(slots: tuple):
-    """env -> a new list of the values in `slots`."""
-    if len(slots) == 1:
+def _finisher(slots: tuple, fixes: tuple, kind: type):
+    """env -> the fetched values in `slots` as a run returns them (see `_binder`)."""
+    if len(slots) == 1 and not fixes:
         (slot,) = slots
-        return lambda env: [env[slot]]
-    pick = operator.itemgetter(*slots)
-    return lambda env: list(pick(env))
+        return (lambda env: [env[slot]]) if kind is list else \
+            (lambda env: (env[slot],)) if kind is tuple else (lambda env: env[slot])
+    pick = operator.itemgetter(*slots) if len(slots) > 1 else lambda env: (env[slots[0]],)
+    if not fixes:
+        return (lambda env: list(pick(env))) if kind is list else pick
+
+    def finish(env):
+        results = list(pick(env))
+        for i, none, copy in fixes:
+            results[i] = None if none else _output(results[i], copy)
+        return results if kind is list else tuple(results) if kind is tuple else results[0]
+    return finish
 
 
 def _plain(graph: Graph, plan, name: str) -> bool:
@@ -389,3 +413,26 @@ def execute(program: Program, steps: list, env: list, state) -> None:
             raise
         raise kernel_failure(exc, info.name, info.op, info.source,
                              [env[i] for i in info.inputs]) from None
+
+
+def _numerics_loop(program: Program, inplace: dict):
+    """A loop like `execute` that checks each node's float result for NaN and Inf as soon as
+    it is made (see `staticgraph.runtime.numerics`). `inplace` (node -> the input whose buffer
+    it overwrites, from the memory plan) says which inputs to copy first, so that the error
+    describes the inputs as the node read them."""
+    names = {slot: name for name, slot in program.slot_of.items()}
+    donors = {program.slot_of[n]: program.slot_of[d] for n, d in inplace.items()}
+
+    def loop(program: Program, steps: list, env: list, state) -> None:
+        for step in steps:
+            out = step[-1]
+            info = program.infos.get(out)
+            inputs = [] if info is None else [env[i] for i in info.inputs]
+            if out in donors:
+                donor = env[donors[out]]
+                inputs = [np.copy(v) if np.may_share_memory(v, donor) else v for v in inputs]
+            execute(program, (step,), env, state)
+            if info is not None:
+                check_value(env[out], info.name, info.op, info.source,
+                            [(names[i], v) for i, v in zip(info.inputs, inputs)])
+    return loop

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import NamedTuple
 
 from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor, get_default_graph
@@ -25,8 +24,10 @@ class Session:
     """Runs a graph: `sess.run(fetches, feed_dict)` returns numpy values in the fetches' structure.
 
     Variables live in the session. A run that fails changes no variable. `config` may set the
-    compile options "optimize" (default True), "memory" ("plan" or "naive") and "debug_memory"
-    (default: on when the environment variable STATICGRAPH_DEBUG_MEMORY is 1).
+    compile options "optimize" (default True), "memory" ("plan" or "naive"), "debug_memory"
+    (default: on when the environment variable STATICGRAPH_DEBUG_MEMORY is 1) and
+    "check_numerics" (default False: when on, the first node to make a NaN or an Inf fails
+    the run with a NumericsError naming it; see `sg.compile`).
 
     Example:
         >>> import numpy as np, staticgraph as sg
@@ -46,10 +47,12 @@ class Session:
             "optimize": bool(self.config.get("optimize", True)),
             "memory": self.config.get("memory", "plan"),
             "debug_memory": bool(self.config.get(
-                "debug_memory", os.environ.get(DEBUG_MEMORY_ENV, "") not in ("", "0")))}
+                "debug_memory", os.environ.get(DEBUG_MEMORY_ENV, "") not in ("", "0"))),
+            "check_numerics": bool(self.config.get("check_numerics", False))}
         self._store = VariableStore()
         self._executables: dict[tuple, Executable] = {}
-        self._fast: dict = {}
+        self._fast: dict = {}  # short-path key -> the bound run of its variant
+        self._kept: dict = {}  # short-path key -> the fetch leaves and feed keys whose ids it holds
         self._lock = threading.Lock()
         self._closed = False
 
@@ -60,15 +63,10 @@ class Session:
         missing, misshapen or mistyped feed, NotFoundError for an unknown name, GraphError for a
         tensor of another graph, FailedPreconditionError for an uninitialised variable.
         """
-        if self._closed:
-            raise FailedPreconditionError("this session is closed; create a new sg.Session")
-        key = _fast_key(fetches, feed_dict)
-        short = self._fast.get(key)
+        short = self._fast.get(_fast_key(fetches, feed_dict))
         if short is not None:
-            run, slots, kind, _ = short
-            outputs = run(feed_dict.values() if feed_dict else (), slots, self._store)
-            return outputs if kind is list else tuple(outputs) if kind is tuple else outputs[0]
-        return self._run_checked(fetches, feed_dict or {}, key)
+            return short(feed_dict.values() if feed_dict else ())
+        return self._run_checked(fetches, feed_dict or {})
 
     def executable(self, fetches, feed_dict: dict | None = None) -> Executable:
         """The Executable this session runs for `fetches` with the keys of `feed_dict` fed."""
@@ -76,7 +74,9 @@ class Session:
         feed_names = tuple(node_name(self.graph, k, "feed key") for k in (feed_dict or {}))
         return self._executable(fetch_names, feed_names)
 
-    def _run_checked(self, fetches, feed_dict: dict, key):
+    def _run_checked(self, fetches, feed_dict: dict):
+        if self._closed:
+            raise FailedPreconditionError("this session is closed; create a new sg.Session")
         leaves = F.flatten(fetches)
         if not leaves:
             raise InvalidArgumentError("nothing to fetch: fetches is empty")
@@ -89,14 +89,22 @@ class Session:
         exe = self._executable(fetch_names, tuple(feeds))
         values = [feeds[name] for name in exe.run_feeds]
         outputs = exe.run_checked(values, self._store)
-        direct = fetches if type(fetches) in (list, tuple) else [fetches]
-        simple = all(isinstance(f, (Tensor, str)) for f in direct)
-        if key is not None and unchanged and simple and len(feeds) == len(feed_dict) \
-                and len(self._fast) < FAST_PATHS:
-            variant = exe.variant(tuple(v.shape for v in values))
-            self._fast[key] = _ShortPath(variant.run, _slots(exe, variant, list(feeds)),
-                                         type(fetches), (list(direct), list(feed_dict)))
+        if unchanged and len(feeds) == len(feed_dict):
+            self._remember(fetches, feed_dict, exe, list(feeds), tuple(v.shape for v in values))
         return F.unflatten(fetches, outputs)
+
+    def _remember(self, fetches, feed_dict: dict, exe: Executable, feed_names: list,
+                  signature: tuple) -> None:
+        """Keep a short path for runs like this one: same fetch and feed-key objects, and fed
+        arrays of the same type, dtype and shape (which then pass the feed checks as they are)."""
+        key = _fast_key(fetches, feed_dict)
+        direct = fetches if type(fetches) in (list, tuple) else [fetches]
+        if key is None or len(self._fast) >= FAST_PATHS \
+                or not all(isinstance(f, (Tensor, str)) for f in direct):
+            return
+        variant = exe.variant(signature)
+        self._kept[key] = (list(direct), list(feed_dict))
+        self._fast[key] = variant.bind(_slots(exe, variant, feed_names), self._store, type(fetches))
 
     def _executable(self, fetch_names: tuple, feed_names: tuple) -> Executable:
         key = (fetch_names, frozenset(feed_names))
@@ -121,8 +129,9 @@ class Session:
     def close(self) -> None:
         """Release the variables; later runs fail."""
         self._closed = True
-        self._store.values.clear()
         self._fast.clear()
+        self._kept.clear()
+        self._store.clear()
 
     def __enter__(self) -> "Session":
         return self
@@ -134,27 +143,25 @@ class Session:
         return f"<sg.Session on {self.graph!r}{' (closed)' if self._closed else ''}>"
 
 
-class _ShortPath(NamedTuple):
-    """How to run again fetches and feeds seen before: fed arrays known to pass the checks."""
-    run: object  # the variant's run(values, slots, store)
-    slots: tuple
-    kind: type
-    keepalive: tuple  # the fetch leaves and feed keys whose ids the key holds
-
-
 def _fast_key(fetches, feed_dict):
     """A key equal for runs with the same fetch and feed-key objects and fed arrays of the same
     type, dtype and shape. Objects count by id: a short path keeps them alive, so an id in its
     key cannot be reused by another object. None for feeds that are not arrays.
     """
     kind = type(fetches)
-    key = (kind, *map(id, fetches)) if kind is list or kind is tuple else (kind, id(fetches))
-    for name, value in feed_dict.items() if feed_dict else ():
+    if kind is list or kind is tuple:
+        key = [kind]
+        for fetch in fetches:
+            key.append(id(fetch))
+    else:
+        key = [kind, id(fetches)]
+    if feed_dict:
         try:
-            key += (id(name), type(value), value.dtype, value.shape)
+            for name, value in feed_dict.items():
+                key += id(name), type(value), value.dtype, value.shape
         except AttributeError:
             return None
-    return key
+    return tuple(key)  # built as a list: appending costs less than growing a tuple
 
 
 def _slots(exe: Executable, variant, feed_names: list) -> tuple:

@@ -78,6 +78,7 @@ def _dot_rule(x: Spec, y: Spec):
     return Spec((), dtype)
 
 
+# ndarray.dot: np.dot's BLAS call without its dispatch layer (a third of np.dot's time on R^4).
 dot_ = defop("dot", kernel=np.ndarray.dot, shape_rule=_dot_rule, traits={"foldable"},
              vjp=lambda ct, x, y, out: [ct * y, ct * x],
              jvp=lambda t, x, y, out: _product_sum(None if t[0] is None else dot(t[0], y),

@@ -83,6 +83,11 @@ class _Dependencies:
             preds = {p for p in graph.nx.predecessors(name) if p in self.position}
             self.late_inputs[name] = sorted(preds & self.late, key=self.position.__getitem__)
             needs[name] = (preds - self.late).union(*(needs[p] for p in preds & self.late))
+        self.late_missing = {n: len(late) for n, late in self.late_inputs.items()}
+        self.late_readers: dict[str, list] = {n: [] for n in self.late}
+        for name, late in self.late_inputs.items():
+            for p in late:
+                self.late_readers[p].append(name)
         self.needs = {n: needs[n] for n in runs if n not in self.late}
         self.waiting = {n: len(ns) for n, ns in self.needs.items()}
         self.unblocks: dict[str, list] = {}
@@ -96,16 +101,22 @@ class _Dependencies:
             return [name]
         if name not in self.bundles:
             steps, seen = [], set()
-
-            def visit(node: str) -> None:
-                for p in self.late_inputs[node]:
-                    if p not in self.done and p not in seen:
-                        seen.add(p)
-                        visit(p)
-                        steps.append(p)
-            visit(name)
-            self.bundles[name] = steps + [name]
+            stack = [(name, iter(self.late_inputs[name]))]  # depth first, inputs before readers
+            while stack:
+                node, inputs = stack[-1]
+                p = next((p for p in inputs if p not in self.done and p not in seen), None)
+                if p is None:
+                    stack.pop()
+                    steps.append(node)
+                else:
+                    seen.add(p)
+                    stack.append((p, iter(self.late_inputs[p])))
+            self.bundles[name] = steps
         return self.bundles[name]
+
+    def pulls(self, name: str) -> bool:
+        """True when `name` reads recompute nodes that have not run yet."""
+        return self.late_missing[name] > 0
 
     def newest_input(self, name: str) -> int:
         """When the most recently run input of `name` ran (-1: none has)."""
@@ -117,6 +128,8 @@ class _Dependencies:
         self.done[name] = len(self.done)
         if name in self.late:
             self.bundles.clear()  # bundles cached before hold a node that has now run
+            for reader in self.late_readers[name]:
+                self.late_missing[reader] -= 1
         ready = []
         for succ in self.unblocks.get(name, ()):
             self.waiting[succ] -= 1
@@ -131,26 +144,32 @@ class _Dependencies:
 
 
 def _pick(ready: list[str], model: "_MemoryModel", deps: _Dependencies) -> str:
+    """The next node to run. One that would pull recompute nodes in is only ever taken in
+    build order: recomputing is never worth doing early for the bytes it frees."""
     position = deps.position
-    nets = {n: model.net(deps.bundle(n))[0] for n in ready}
+    earliest = min(ready, key=position.__getitem__)
+    plain = [n for n in ready if not deps.pulls(n)]
+    if not plain:
+        return earliest
+    nets = {n: model.net([n])[0] for n in plain}
     # Ties go to the node reading the newest value: finishing what was just started ends
     # lifetimes soonest (a weight's gradient goes on to its update before the next layer).
-    best = max(ready, key=lambda n: (nets[n], deps.newest_input(n), -position[n]))
+    best = max(plain, key=lambda n: (nets[n], deps.newest_input(n), -position[n]))
     if nets[best] >= 0:
         return best
-    gains = {n: _gain(n, model, deps, {}, set(), LOOKAHEAD) for n in ready}
-    best = max(ready, key=lambda n: (gains[n], -position[n]))
-    return best if gains[best] >= 0 else min(ready, key=position.__getitem__)
+    gains = {n: _gain(n, model, deps, {}, set(), LOOKAHEAD) for n in plain}
+    best = max(plain, key=lambda n: (gains[n], -position[n]))
+    return best if gains[best] >= 0 else earliest
 
 
 def _gain(node: str, model: "_MemoryModel", deps: _Dependencies, spent: dict, ran: set,
           depth: int) -> int:
     """Bytes freed minus allocated by running `node`, then the best of what it unblocks."""
-    net, spent = model.net(deps.bundle(node), spent)
+    net, spent = model.net([node], spent)
     if depth == 0:
         return net
     follow = [_gain(s, model, deps, spent, ran | {node}, depth - 1)
-              for s in deps.unblocked_by(node, ran)]
+              for s in deps.unblocked_by(node, ran) if not deps.pulls(s)]
     return net + max([0, *follow])
 
 

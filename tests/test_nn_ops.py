@@ -93,3 +93,13 @@ def test_docstring_examples():
     from staticgraph.ops import nn
     result = doctest.testmod(nn)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_forward_and_backward_share_one_log_softmax():
+    labels = sg.placeholder(sg.float32, (8, 5), name="labels")
+    logits = sg.placeholder(sg.float32, (8, 5), name="logits")
+    loss = sg.mean(sg.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+    (dz,) = sg.gradients(loss, [logits])
+    exe = sg.compile([loss, dz])
+    ops = [exe.graph.node(name)["op"] for name in exe.schedule]
+    assert ops.count("max") == 1 and ops.count("log") == 1 and ops.count("exp") == 2

@@ -3,10 +3,12 @@
 softmax and log_softmax subtract the (stop-gradient) maximum before exponentiating: softmax is
 shift-invariant, so this changes neither the value nor the gradient, and exp never overflows.
 
-The two cross-entropy losses are ops of their own, as in TensorFlow, for numerics and speed:
-the kernel takes the stable log-softmax in one go, and the vjp is the closed form
-ct · (softmax(z) − labels) instead of the chain back through log, sum, exp and max that the
-composite would build (twice the nodes, and a log and an exp more per element). The vjps are
+The two cross-entropy losses are ops of their own, as in TensorFlow, for speed: their inputs
+are the labels, the logits and log_softmax(logits), which the wrapper builds as ordinary nodes.
+The kernel only weighs and sums log-probabilities; the vjp is the closed form
+ct · (softmax(z) · Σ labels − labels) with softmax(z) = exp(log_probs), the derivative through
+log_probs included (so log_probs itself gets no cotangent). Forward and backward share the one
+stable log-softmax, and no chain is built back through its log, sum, exp and max. The vjps are
 written with sg ops, so the losses can be differentiated twice.
 """
 from __future__ import annotations
@@ -41,13 +43,6 @@ def log_softmax(logits, axis: int = -1, name: str | None = None):
         return shifted - M.log(R.sum(M.exp(shifted), axis=axis, keepdims=True))
 
 
-def _log_softmax_array(z: np.ndarray, axis: int) -> np.ndarray:
-    """The kernels' log-softmax: z - max - log(sum(exp(z - max))), in a new array."""
-    shifted = z - np.max(z, axis=axis, keepdims=True)
-    shifted -= np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-    return shifted
-
-
 def _sum_terms(*terms):
     """The sum of the tangent terms that are not None (None when all are)."""
     terms = [t for t in terms if t is not None]
@@ -55,38 +50,42 @@ def _sum_terms(*terms):
 
 
 # ----- softmax cross-entropy: labels are a distribution over `axis` ---------------------------
-def _xent_rule(labels: Spec, logits: Spec, *, axis):
+def _xent_rule(labels: Spec, logits: Spec, log_probs: Spec, *, axis):
     require_float(labels, logits)
+    if log_probs != logits:
+        raise ShapeError(f"log_probs {fmt(log_probs.shape)} must be log_softmax(logits), of "
+                         f"logits' shape {fmt(logits.shape)} and dtype")
     shape = broadcast_shapes(labels.shape, logits.shape)
     return Spec(reduced_shape(shape, axis, False), same_dtype(labels, logits))
 
 
-def _xent_kernel(labels, logits, *, axis):
-    return np.negative(np.sum(labels * _log_softmax_array(logits, axis), axis=axis))
+def _xent_kernel(labels, logits, log_probs, *, axis):
+    return np.negative(np.add.reduce(labels * log_probs, axis=axis))
 
 
-def _xent_slope(labels, logits, axis):
+def _xent_slope(labels, log_probs, axis):
     """d loss / d logits per unit of ct. loss = S·lse(z) − Σ labels·z with S = Σ labels, so the
     slope is softmax(z)·S − labels; S is 1 for distributions, but kept: the rule is exact."""
-    return softmax(logits, axis) * R.sum(labels, axis=axis, keepdims=True) - labels
+    return M.exp(log_probs) * R.sum(labels, axis=axis, keepdims=True) - labels
 
 
-def _xent_vjp(ct, labels, logits, out, axis):
+def _xent_vjp(ct, labels, logits, log_probs, out, axis):
     ct = A.expand_dims(ct, axis)
-    return [A.unbroadcast(M.negative(ct * log_softmax(logits, axis)), labels),
-            A.unbroadcast(ct * _xent_slope(labels, logits, axis), logits)]
+    return [A.unbroadcast(M.negative(ct * log_probs), labels),
+            A.unbroadcast(ct * _xent_slope(labels, log_probs, axis), logits), None]
 
 
-def _xent_jvp(t, labels, logits, out, axis):
+def _xent_jvp(t, labels, logits, log_probs, out, axis):
+    # As the vjp: t[1] carries the whole change of the logits, t[2] (its image) adds nothing.
     return _sum_terms(
-        None if t[0] is None else M.negative(R.sum(t[0] * log_softmax(logits, axis), axis=axis)),
-        None if t[1] is None else R.sum(t[1] * _xent_slope(labels, logits, axis), axis=axis))
+        None if t[0] is None else M.negative(R.sum(t[0] * log_probs, axis=axis)),
+        None if t[1] is None else R.sum(t[1] * _xent_slope(labels, log_probs, axis), axis=axis))
 
 
 softmax_cross_entropy_ = defop(
     "softmax_cross_entropy_with_logits", kernel=_xent_kernel, shape_rule=_xent_rule,
     vjp=_xent_vjp, jvp=_xent_jvp, traits={"foldable"},
-    doc="Per-example -sum(labels * log_softmax(logits)) along `axis`.")
+    doc="Per-example -sum(labels * log_probs) along `axis`, log_probs = log_softmax(logits).")
 
 
 def softmax_cross_entropy_with_logits(labels, logits, axis: int = -1, name: str | None = None):
@@ -99,11 +98,13 @@ def softmax_cross_entropy_with_logits(labels, logits, axis: int = -1, name: str 
         >>> sg.Session().run(loss).round(4).tolist()
         [0.2877]
     """
-    return softmax_cross_entropy_(labels, logits, axis=int(axis), name=name)
+    with op_scope(name or "softmax_cross_entropy", logits):
+        log_probs = log_softmax(logits, axis)
+    return softmax_cross_entropy_(labels, logits, log_probs, axis=int(axis), name=name)
 
 
 # ----- sparse softmax cross-entropy: labels are class indices over the last axis ------------
-def _sparse_xent_rule(labels: Spec, logits: Spec):
+def _sparse_xent_rule(labels: Spec, logits: Spec, log_probs: Spec):
     require_float(logits)
     if labels.dtype.kind not in "iu":
         raise ShapeError(f"labels must be integer class indices, got {labels.dtype.name}")
@@ -115,28 +116,27 @@ def _sparse_xent_rule(labels: Spec, logits: Spec):
     return Spec(tuple(b if a is None else a for a, b in zip(labels.shape, batch)), logits.dtype)
 
 
-def _sparse_xent_kernel(labels, logits):
+def _sparse_xent_kernel(labels, logits, log_probs):
     labels, depth = np.asarray(labels), logits.shape[-1]
     if labels.size and (labels.min() < 0 or labels.max() >= depth):
         raise InvalidArgumentError(f"labels must be class indices in [0, {depth}), got values "
                                    f"from {labels.min()} to {labels.max()}")
-    picked = np.take_along_axis(_log_softmax_array(logits, -1), labels[..., None], axis=-1)
-    return np.negative(picked[..., 0])
+    return np.negative(np.take_along_axis(log_probs, labels[..., None], axis=-1)[..., 0])
 
 
-def _sparse_slope(labels, logits):
+def _sparse_slope(labels, log_probs):
     """d loss / d logits per unit of ct: softmax(z) − one_hot(labels)."""
-    return softmax(logits) - A.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
+    return M.exp(log_probs) - A.one_hot(labels, log_probs.shape[-1], dtype=log_probs.dtype)
 
 
 sparse_softmax_cross_entropy_ = defop(
     "sparse_softmax_cross_entropy_with_logits", kernel=_sparse_xent_kernel,
     shape_rule=_sparse_xent_rule, traits={"foldable"},
-    vjp=lambda ct, labels, logits, out: [None,
-                                         A.expand_dims(ct, -1) * _sparse_slope(labels, logits)],
-    jvp=lambda t, labels, logits, out:
-        None if t[1] is None else R.sum(t[1] * _sparse_slope(labels, logits), axis=-1),
-    doc="Per-example -log_softmax(logits)[label] over the last axis.")
+    vjp=lambda ct, labels, logits, log_probs, out: [
+        None, A.expand_dims(ct, -1) * _sparse_slope(labels, log_probs), None],
+    jvp=lambda t, labels, logits, log_probs, out:
+        None if t[1] is None else R.sum(t[1] * _sparse_slope(labels, log_probs), axis=-1),
+    doc="Per-example -log_probs[label] over the last axis, log_probs = log_softmax(logits).")
 
 
 def sparse_softmax_cross_entropy_with_logits(labels, logits, name: str | None = None):
@@ -158,4 +158,6 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name: str | None = 
                            "(the last dim of logits) must be known")
     # Class indices given as a list stay integers (beside float logits they would become floats).
     labels = labels if is_tensor(labels) else np.asarray(labels)
-    return sparse_softmax_cross_entropy_(labels, logits, name=name)
+    with op_scope(name or "sparse_softmax_cross_entropy", logits):
+        log_probs = log_softmax(logits)
+    return sparse_softmax_cross_entropy_(labels, logits, log_probs, name=name)

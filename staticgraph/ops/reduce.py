@@ -34,9 +34,11 @@ def _numeric_reduction(x: Spec, *, axis, keepdims):
     return reduction(x, axis=axis, keepdims=keepdims)
 
 
+# The reductions call the ufuncs' reduce directly: np.sum and np.max wrap it in Python layers
+# that cost more than summing a few hundred numbers.
 sum_ = defop("sum",
-             kernel=lambda x, *, axis, keepdims, out=None: np.sum(x, axis=axis, keepdims=keepdims,
-                                                                 dtype=x.dtype, out=out),
+             kernel=lambda x, *, axis, keepdims, out=None: np.add.reduce(
+                 x, axis=axis, keepdims=keepdims, dtype=x.dtype, out=out),
              shape_rule=_numeric_reduction, traits={"out", "foldable"},
              vjp=lambda ct, x, out, axis, keepdims: [A.broadcast_like(_keep(ct, x, axis, keepdims), x)],
              jvp=lambda t, x, out, axis, keepdims: sum_(t[0], axis=axis, keepdims=keepdims))
@@ -116,7 +118,8 @@ def _max_jvp(t, x, out, axis, keepdims):
 
 
 max_ = defop("max",
-             kernel=lambda x, *, axis, keepdims, out=None: np.max(x, axis=axis, keepdims=keepdims, out=out),
+             kernel=lambda x, *, axis, keepdims, out=None: np.maximum.reduce(
+                 x, axis=axis, keepdims=keepdims, out=out),
              shape_rule=_numeric_reduction, traits={"out", "foldable", "kink"}, vjp=_max_vjp,
              jvp=_max_jvp)
 

@@ -36,30 +36,27 @@ def _assign_rule(value: Spec, *, var, shape, dtype):
     return ref
 
 
-def _write(state, var: str, compute, first, *rest):
-    """Stage `compute(first, *rest, out=...)` as the new value of `var`. It is computed into the
-    variable's spare array (double buffering, see VariableStore): no allocation per update."""
-    new = state.spare(var, np.shape(first))
-    compute(first, *rest, out=new)
-    new.flags.writeable = False  # stored values are never changed in place, only replaced
+# The updates write into the variable's spare array (double buffering, see VariableStore): no
+# allocation per step. They are staged by `state.write` and stored only when the run succeeds.
+def _assign_kernel(state, value, *, var, shape, dtype):
+    new = state.spare(var, np.shape(value))
+    np.copyto(new, value)
     state.write(var, new)
     return new
 
 
-def _copy(value, out):
-    np.copyto(out, value)
-
-
-def _assign_kernel(state, value, *, var, shape, dtype):
-    return _write(state, var, _copy, value)
-
-
 def _assign_add_kernel(state, value, *, var, shape, dtype):
-    return _write(state, var, np.add, state.read(var), value)
+    current = state.read(var)
+    new = state.spare(var, current.shape)
+    state.write(var, np.add(current, value, out=new))
+    return new
 
 
 def _assign_sub_kernel(state, value, *, var, shape, dtype):
-    return _write(state, var, np.subtract, state.read(var), value)
+    current = state.read(var)
+    new = state.spare(var, current.shape)
+    state.write(var, np.subtract(current, value, out=new))
+    return new
 
 
 ST = {"stateful"}

@@ -272,10 +272,7 @@ class _Variant:
         self.graph, self.schedule, self.plan = planned.graph, planned.schedule, planned.plan
         self.passes += planned.passes
         self.program: Program = lower(self.graph, self.plan, exe.options.debug_memory)
-        copies = _duplicate_flags(exe.fetch_names, self.program.fetch_slots)
-        fixes = tuple((i, none, copy) for i, (name, none, copy) in enumerate(
-            zip(fetches_of(self.graph), self.program.no_output, copies))
-            if none or copy or not _plain(self.graph, self.plan, name))
+        fixes = _fixes(exe.fetch_names, self.graph, self.plan, self.program)
         loop = _numerics_loop(self.program, self.plan.inplace) if exe.options.check_numerics \
             else execute
         self.bind = _binder(self.program, exe.variable_dtypes, fixes, loop)
@@ -369,16 +366,26 @@ def _plain(graph: Graph, plan, name: str) -> bool:
         "out" in op.traits and known(spec.shape) and len(spec.shape) > 0
 
 
-def _duplicate_flags(fetch_names: tuple, slots: tuple) -> tuple:
-    """True for a fetch whose slot an earlier, differently named fetch already returns."""
+def _fixes(fetch_names: tuple, graph: Graph, plan, program: Program) -> tuple:
+    """(index, no output, copy) of each fetch a run cannot return as the kernel left it: ops
+    without output give None, and an array is copied unless it is surely new (a plain result
+    fetched once): a variable's array, a view, a kernel's echo of its input never reach the
+    caller, who may change what it gets."""
     first: dict = {}
-    return tuple(first.setdefault(slot, name) != name for name, slot in zip(fetch_names, slots))
+    fixes = []
+    for i, (name, slot, none) in enumerate(zip(fetches_of(graph), program.fetch_slots,
+                                               program.no_output)):
+        duplicate = first.setdefault(slot, fetch_names[i]) != fetch_names[i]
+        copy = duplicate or not _plain(graph, plan, name)
+        if none or copy:
+            fixes.append((i, none, copy))
+    return tuple(fixes)
 
 
 def _output(value, copy: bool):
     """A fetched value as Session.run returns it: arrays the caller may own, 0-d as scalars."""
     if isinstance(value, np.ndarray):
-        if copy or not value.flags.writeable:
+        if copy:
             value = value.copy()
         return value[()] if value.ndim == 0 else value
     return value

@@ -120,7 +120,7 @@ class Session:
 
     def variable_values(self) -> dict:
         """The variables' current values by name (read-only arrays; uninitialised ones absent)."""
-        return dict(self._store.values)
+        return self._store.read_only()
 
     def load_variable_values(self, values: dict) -> None:
         """Set several variables at once (used by `sg.train.Saver.restore`)."""

@@ -14,7 +14,8 @@ _SOLE_HOLDER = 2
 
 
 class VariableStore:
-    """Variable values by node name; replaced whole, never changed in place.
+    """Variable values by node name; replaced whole, never changed in place (nothing outside
+    the runtime gets them but as copies or read-only views).
 
     Writes are double-buffered: the value a commit replaces becomes the variable's spare, and
     the variable's next write fills the spare instead of allocating, once nothing else (a run
@@ -38,17 +39,28 @@ class VariableStore:
         """A writeable array of `shape` and `dtype` for the next value of `var`: its spare when
         that fits and nothing else holds it, else a new one."""
         spare = self.spares.pop(var, None)  # one atomic dict operation: no lock needed
-        if spare is None or sys.getrefcount(spare) > _SOLE_HOLDER or not spare.flags.owndata \
-                or spare.shape != shape or spare.dtype != dtype:
+        if spare is None or sys.getrefcount(spare) > _SOLE_HOLDER or spare.shape != shape \
+                or spare.dtype != dtype or not _own_and_writeable(spare.flags):
             return np.empty(shape, dtype)
-        spare.flags.writeable = True
         return spare
+
+    def read_only(self) -> dict[str, np.ndarray]:
+        """The values by name, as read-only views."""
+        views = {var: value.view() for var, value in list(self.values.items())}
+        for view in views.values():
+            view.flags.writeable = False
+        return views
 
     def clear(self) -> None:
         """Forget every value."""
         with self.lock:
             self.values.clear()
             self.spares.clear()
+
+
+def _own_and_writeable(flags) -> bool:
+    # A spare that views another array (one a caller loaded, say) is never written into.
+    return flags.owndata and flags.writeable
 
 
 class RunState:

@@ -24,7 +24,7 @@ def test_updates_alternate_between_two_arrays():
     for k in range(1, 7):
         sess.run(step)
         value = sess._store.values["w"]
-        assert value.tolist() == [k] * 4 and not value.flags.writeable
+        assert value.tolist() == [k] * 4
         stored.append(weakref.ref(value))
         del value
     assert all(stored[k]() is stored[k % 2 + 4]() is not None for k in range(6))
@@ -34,10 +34,12 @@ def test_an_array_still_held_is_never_written_again():
     w, sess = _counter()
     step = w.assign_add(np.ones(4))
     sess.run(step)
-    held = sess.variable_values()["w"]  # the stored array itself, read-only
+    held = sess.variable_values()["w"]  # a read-only view of the stored array
+    fetched = sess.run(w)  # a copy
+    fetched[:] = -1.0
     for _ in range(3):
         sess.run(step)
-    assert held.tolist() == [1.0] * 4
+    assert held.tolist() == [1.0] * 4 and not held.flags.writeable
     assert sess.run(w).tolist() == [4.0] * 4
 
 
@@ -77,3 +79,12 @@ def test_readers_never_see_a_half_written_value():
         t.join()
     assert not torn
     assert sess.run(w)[0] == 200.0
+
+
+def test_fetched_views_of_a_variable_are_copies():
+    w = sg.Variable(np.arange(6.0).reshape(2, 3), name="w")
+    sess = sg.Session()
+    sess.run(w.initializer)
+    for fetched in sess.run([w, w.T, sg.reshape(w, (3, 2)), sg.identity(w)]):
+        fetched[...] = -1.0
+    np.testing.assert_array_equal(sess.run(w), np.arange(6.0).reshape(2, 3))

@@ -409,9 +409,9 @@ def execute(program: Program, steps: list, env: list, state) -> None:
             elif kind == OUT1:
                 env[o] = fn(env[a], out=buf)
             elif kind == CALLN:
-                env[o] = fn(*[env[i] for i in a])
-            elif kind == STATE:
-                env[o] = fn(state, *[env[i] for i in a])
+                env[o] = fn(*[env[i] for i in a]) if a else fn()
+            elif kind == STATE:  # variable reads have no inputs: no list to build
+                env[o] = fn(state, *[env[i] for i in a]) if a else fn(state)
             else:
                 fn(env, a)
     except KERNEL_ERRORS as exc:

@@ -39,8 +39,10 @@ class VariableStore:
         """A writeable array of `shape` and `dtype` for the next value of `var`: its spare when
         that fits and nothing else holds it, else a new one."""
         spare = self.spares.pop(var, None)  # one atomic dict operation: no lock needed
+        # Never written into: a spare held elsewhere, one of another spec, or one that is a
+        # view or read-only (an array a caller loaded, say).
         if spare is None or sys.getrefcount(spare) > _SOLE_HOLDER or spare.shape != shape \
-                or spare.dtype != dtype or not _own_and_writeable(spare.flags):
+                or spare.dtype != dtype or not spare.flags.owndata or not spare.flags.writeable:
             return np.empty(shape, dtype)
         return spare
 
@@ -56,11 +58,6 @@ class VariableStore:
         with self.lock:
             self.values.clear()
             self.spares.clear()
-
-
-def _own_and_writeable(flags) -> bool:
-    # A spare that views another array (one a caller loaded, say) is never written into.
-    return flags.owndata and flags.writeable
 
 
 class RunState:

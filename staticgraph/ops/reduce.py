@@ -34,11 +34,26 @@ def _numeric_reduction(x: Spec, *, axis, keepdims):
     return reduction(x, axis=axis, keepdims=keepdims)
 
 
-# The reductions call the ufuncs' reduce directly: np.sum and np.max wrap it in Python layers
-# that cost more than summing a few hundred numbers.
-sum_ = defop("sum",
-             kernel=lambda x, *, axis, keepdims, out=None: np.add.reduce(
-                 x, axis=axis, keepdims=keepdims, dtype=x.dtype, out=out),
+_ONES: dict = {}  # dtype -> a read-only vector of ones as long as the longest column summed yet
+_BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _sum_kernel(x, *, axis, keepdims, out=None):
+    # The reductions call the ufuncs' reduce directly: np.sum and np.max wrap it in Python
+    # layers that cost more than summing a few hundred numbers. The column sums of a float
+    # matrix (a bias's gradient) are a BLAS product with ones, three times numpy's reduce.
+    if axis in ((0,), (-2,)) and x.ndim == 2 and x.dtype in _BLAS_DTYPES:
+        ones = _ONES.get(x.dtype)
+        if ones is None or ones.size < len(x):
+            ones = np.ones(len(x), x.dtype)
+            ones.flags.writeable = False
+            _ONES[x.dtype] = ones
+        sums = np.matmul(ones[:len(x)], x, out=None if out is None else out.reshape(-1))
+        return out if out is not None else sums[None] if keepdims else sums
+    return np.add.reduce(x, axis=axis, keepdims=keepdims, dtype=x.dtype, out=out)
+
+
+sum_ = defop("sum", kernel=_sum_kernel,
              shape_rule=_numeric_reduction, traits={"out", "foldable"},
              vjp=lambda ct, x, out, axis, keepdims: [A.broadcast_like(_keep(ct, x, axis, keepdims), x)],
              jvp=lambda t, x, out, axis, keepdims: sum_(t[0], axis=axis, keepdims=keepdims))

@@ -317,11 +317,9 @@ class _Liveness:
         return totals
 
     def holds_storage(self) -> frozenset:
-        """Values whose slot may keep alive storage that is not a planned buffer: fresh values
-        (a variable's arrays stay held by the variable store whatever a slot holds: its value,
-        and the value a write replaces, kept as the spare its next write fills)."""
+        """Values whose slot may keep alive storage that is not a planned buffer."""
         return frozenset(m for m, rs in self.roots.items()
-                         if any(self.kinds[r] == FRESH for r in rs))
+                         if any(self.kinds[r] in (FRESH, EXTERNAL) for r in rs))
 
 
 def _kind(op_name: str, spec: Spec) -> str:

@@ -36,26 +36,24 @@ def _assign_rule(value: Spec, *, var, shape, dtype):
     return ref
 
 
-# The updates write into the variable's spare array (double buffering, see VariableStore): no
-# allocation per step. They are staged by `state.write` and stored only when the run succeeds.
+# Each update is a new array, staged by `state.write` and stored only when the run succeeds. (A
+# double-buffered spare array per variable was tried: on the W2 step it ran 1.4% slower than
+# the allocator, which hands back memory the replaced value just freed.)
 def _assign_kernel(state, value, *, var, shape, dtype):
-    new = state.spare(var, np.shape(value))
-    np.copyto(new, value)
+    new = np.array(value, dtype=dtype, copy=True)
     state.write(var, new)
     return new
 
 
 def _assign_add_kernel(state, value, *, var, shape, dtype):
-    current = state.read(var)
-    new = state.spare(var, current.shape)
-    state.write(var, np.add(current, value, out=new))
+    new = np.asarray(np.add(state.read(var), value))  # asarray: a 0-d sum is a numpy scalar
+    state.write(var, new)
     return new
 
 
 def _assign_sub_kernel(state, value, *, var, shape, dtype):
-    current = state.read(var)
-    new = state.spare(var, current.shape)
-    state.write(var, np.subtract(current, value, out=new))
+    new = np.asarray(np.subtract(state.read(var), value))
+    state.write(var, new)
     return new
 
 

@@ -137,7 +137,6 @@ class Executable:
             self.generic_graph, records = self.pass_manager().run(pruned)
             self.generic_passes += records
         self.run_feeds = tuple(feeds_of(self.generic_graph))
-        self.variable_dtypes = {v.name: v.dtype for v in source.get_collection("variables")}
         self._variants: dict[tuple, _Variant] = {}
         self._lock = threading.Lock()
         self._latest: _Variant | None = None
@@ -275,10 +274,10 @@ class _Variant:
         fixes = _fixes(exe.fetch_names, self.graph, self.plan, self.program)
         loop = _numerics_loop(self.program, self.plan.inplace) if exe.options.check_numerics \
             else execute
-        self.bind = _binder(self.program, exe.variable_dtypes, fixes, loop)
+        self.bind = _binder(self.program, fixes, loop)
 
 
-def _binder(program: Program, dtypes: dict, fixes: tuple, loop):
+def _binder(program: Program, fixes: tuple, loop):
     """bind(slots, store, kind) -> run(values): the program run on fed `values` (an iterable
     matching `slots`) with the variables of `store`, giving the fetches as a list, a tuple for
     kind tuple, or for any other kind the single fetch itself.
@@ -305,7 +304,7 @@ def _binder(program: Program, dtypes: dict, fixes: tuple, loop):
                     for slot, value in zip(slots, values):
                         env[slot] = value
                 if stateful:
-                    state = RunState(store, dtypes)
+                    state = RunState(store)
                     loop(program, steps, env, state)
                     state.commit()
                 else:

@@ -30,8 +30,7 @@ def reference_values(graph: Graph, fetches, feed_dict: dict, store: VariableStor
     """The fetched values by the reference executor (feed_dict: node name -> array)."""
     steps = build_steps(graph, list(fetches), set(feed_dict))
     store = store or VariableStore()
-    dtypes = {v.name: v.dtype for v in graph.get_collection("variables")}
-    values = run_steps(steps, dict(feed_dict), RunState(store, dtypes))
+    values = run_steps(steps, dict(feed_dict), RunState(store))
     return [values[f] for f in fetches]
 
 

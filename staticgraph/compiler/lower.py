@@ -9,7 +9,9 @@ Step kinds: UFUNC2 / UFUNC1 call a numpy ufunc on two / one inputs with a positi
 (a planned buffer, or None to allocate); OUT2 / OUT1 call another kernel with `out=` a planned
 buffer; CALL2 / CALL1 / CALLN call a kernel that allocates its own result; STATE passes the
 run's variable state first; HOUSE steps (`fn(env, slots)`) drop dead values, and in debug mode
-poison released buffers and check each result's shape and dtype against the plan.
+poison released buffers and check each result's shape and dtype against the plan. Slots that
+hold a variable's arrays (or views of them) are dropped once, after the run (`after_run`): the
+variable store keeps those arrays alive through the run anyway.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from staticgraph.compiler.memory import BUFFER, EXTERNAL, NAIVE, NONE, MemoryPlan
+from staticgraph.compiler.memory import BUFFER, EXTERNAL, NAIVE, NONE, VIEW, MemoryPlan
 from staticgraph.compiler.rewrite import CONSTANT, constant_value, feeds_of, fetches_of
 from staticgraph.errors import GraphError
 from staticgraph.graph import Graph
@@ -52,6 +54,7 @@ class Program:
     stateful: bool
     size: int
     no_output: tuple
+    after_run: tuple = ()
 
     def instantiate(self) -> tuple[list, list]:
         """Fresh buffers, the steps bound to them and an env (slot list) holding the constants.
@@ -78,6 +81,7 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False) -> Program:
     slot_of = {name: i for i, name in enumerate(named)}
     values = [(slot_of[c], graph.nx.nodes[c]["attrs"]["value"]) for c in constants]
     templates, infos = [], {}
+    variable_held = _variable_held(graph, plan)
     for t, name in enumerate(plan.schedule):
         node = graph.nx.nodes[name]
         scalar_fn = _scalar_operator(name, node, plan, graph.inputs(name))
@@ -85,13 +89,15 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False) -> Program:
                        for i in graph.inputs(name))
         templates.append(_step(node, inputs, slot_of[name], plan, name, scalar_fn))
         infos[slot_of[name]] = StepInfo(name, node["op"], node["source"], inputs)
-        templates.extend(_housekeeping(plan, t, name, slot_of, debug))
+        templates.extend(_housekeeping(plan, t, name, slot_of, debug, variable_held))
     return Program(
         templates=templates, buffer_bytes=plan.buffer_bytes, slot_of=slot_of,
         feed_slots=tuple(slot_of[f] for f in feeds),
         fetch_slots=tuple(slot_of[f] for f in fetches), constants=values, infos=infos,
         stateful=any(k == EXTERNAL for k in plan.kinds.values()), size=len(slot_of),
-        no_output=tuple("no_output" in get_op(graph.nx.nodes[f]["op"]).traits for f in fetches))
+        no_output=tuple("no_output" in get_op(graph.nx.nodes[f]["op"]).traits for f in fetches),
+        after_run=tuple(slot_of[m] for m in plan.schedule
+                        if m in variable_held and m in plan.holds_storage))
 
 
 # A binary ufunc on two numpy scalars costs ten times what the same Python operator costs (numpy
@@ -153,15 +159,26 @@ def _typed_view(plan: MemoryPlan, name: str):
     return lambda raw: raw[buffer][:nbytes].view(spec.dtype).reshape(spec.shape)
 
 
-def _housekeeping(plan: MemoryPlan, t: int, name: str, slot_of: dict, debug: bool) -> list:
+def _variable_held(graph: Graph, plan: MemoryPlan) -> set:
+    """The values that are a variable's array or views only of such arrays."""
+    held: set = set()
+    for name in plan.schedule:
+        kind = plan.kinds[name]
+        if kind == EXTERNAL or kind == VIEW and all(i in held for i in graph.inputs(name)):
+            held.add(name)
+    return held
+
+
+def _housekeeping(plan: MemoryPlan, t: int, name: str, slot_of: dict, debug: bool,
+                  variable_held: set) -> list:
     templates = []
     spec = plan.specs[name]
     if debug and known(spec.shape) and plan.kinds[name] != NONE and spec.dtype.kind != "O":
         templates.append(_check_template(slot_of[name], name, spec))
     if debug:
         templates.extend(_poison_template(plan, r) for r in plan.released[t])
-    dead = [m for m in plan.dies[t]
-            if debug or (m in plan.holds_storage and _worth_freeing(plan, m))]
+    dead = [m for m in plan.dies[t] if debug or (
+        m in plan.holds_storage and m not in variable_held and _worth_freeing(plan, m))]
     if dead and plan.mode != NAIVE:
         slots = tuple(slot_of[m] for m in dead)
         templates.append(lambda raw: (HOUSE, _clear, slots, None, None, -1))

@@ -286,7 +286,7 @@ def _binder(program: Program, fixes: tuple, loop):
     each concurrent run takes its own. Closures rather than methods: the hot path reads locals.
     """
     free: list = []
-    stateful = program.stateful
+    stateful, after_run = program.stateful, program.after_run
 
     def bind(slots: tuple, store: VariableStore, kind: type):
         finish = _finisher(program.fetch_slots, fixes, kind)
@@ -311,6 +311,8 @@ def _binder(program: Program, fixes: tuple, loop):
                     loop(program, steps, env, None)
                 return finish(env)
             finally:
+                for slot in after_run:  # a replaced variable's array is released with the run
+                    env[slot] = None
                 free.append(instance)
         return run
     return bind

@@ -84,3 +84,16 @@ def test_a_replaced_value_is_released_by_the_run_that_replaces_it():
     old = weakref.ref(sess._store.values["w"])
     sess.run(step)
     assert old() is None  # neither the store nor the run's slots keep it
+
+
+def test_variable_slots_are_dropped_after_the_run_not_by_steps():
+    from staticgraph.compiler.lower import HOUSE
+    w = sg.Variable(np.ones((32, 32)), name="w")
+    x = sg.placeholder(sg.float64, (8, 32), name="x")
+    loss = sg.sum(sg.tanh(x @ w))
+    (dw,) = sg.gradients(loss, [w])
+    exe = sg.compile([loss, w.assign_sub(0.1 * dw)])
+    program = exe._latest.program
+    held = {program.slot_of[n] for n in ("w",)}
+    cleared = {s for step in program.instantiate()[0] if step[0] == HOUSE for s in step[2]}
+    assert held <= set(program.after_run) and not held & cleared

@@ -5,9 +5,9 @@ tuple (kind, kernel, input slot(s), second input slot, output buffer, output slo
 kernel's attrs already bound, so running a step needs no names, no graph and no shape work.
 `Program.instantiate()` allocates the planned buffers (one set per concurrent run).
 
-Step kinds: UFUNC2 / UFUNC1 call a numpy ufunc on two / one inputs with a positional `out`
-(a planned buffer, or None to allocate); OUT2 / OUT1 call another kernel with `out=` a planned
-buffer; CALL2 / CALL1 / CALLN call a kernel that allocates its own result; STATE passes the
+Step kinds: UFUNC2 / UFUNC1 call a numpy ufunc on two / one inputs with a planned buffer as
+positional `out`; OUT2 / OUT1 call another kernel with `out=` a planned buffer; CALL2 / CALL1 /
+CALLN call a kernel (ufuncs included) that allocates its own result; STATE passes the
 run's variable state first; HOUSE steps (`fn(env, slots)`) drop dead values, and in debug mode
 poison released buffers and check each result's shape and dtype against the plan. Slots that
 hold a variable's arrays (or views of them) are dropped once, after the run (`after_run`): the
@@ -138,13 +138,12 @@ def _step(node: dict, inputs: tuple, out: int, plan: MemoryPlan, name: str, scal
         return lambda raw: (STATE, kernel, inputs, None, None, out)
     arity = len(inputs)
     first, second = (inputs[0], inputs[-1]) if arity in (1, 2) else (inputs, None)
-    # ufuncs take `out` as a positional argument (None: allocate), which numpy parses fastest.
-    ufunc = isinstance(kernel, np.ufunc) and kernel not in _KEYWORD_OUT and arity in (1, 2) \
-        and scalar_fn is None
-    if plan.kinds[name] != BUFFER:
-        kind = (UFUNC1, UFUNC2)[arity - 1] if ufunc else {1: CALL1, 2: CALL2}.get(arity, CALLN)
+    if plan.kinds[name] != BUFFER:  # a ufunc too is fastest called with no `out` at all
+        kind = {1: CALL1, 2: CALL2}.get(arity, CALLN)
         kernel = scalar_fn or kernel
         return lambda raw: (kind, kernel, first, second, None, out)
+    # ufuncs take `out` as a positional argument, which numpy parses fastest.
+    ufunc = isinstance(kernel, np.ufunc) and kernel not in _KEYWORD_OUT and arity in (1, 2)
     view = _typed_view(plan, name)
     if arity in (1, 2):
         kind = ((UFUNC1, UFUNC2) if ufunc else (OUT1, OUT2))[arity - 1]

@@ -311,8 +311,9 @@ def _binder(program: Program, fixes: tuple, loop):
                     loop(program, steps, env, None)
                 return finish(env)
             finally:
-                for slot in after_run:  # a replaced variable's array is released with the run
-                    env[slot] = None
+                if after_run:  # a replaced variable's array is released with the run
+                    for slot in after_run:
+                        env[slot] = None
                 free.append(instance)
         return run
     return bind
@@ -399,10 +400,10 @@ def execute(program: Program, steps: list, env: list, state) -> None:
         for kind, fn, a, b, buf, o in steps:
             if kind == UFUNC2:
                 env[o] = fn(env[a], env[b], buf)
-            elif kind == UFUNC1:
-                env[o] = fn(env[a], buf)
             elif kind == CALL2:
                 env[o] = fn(env[a], env[b])
+            elif kind == UFUNC1:
+                env[o] = fn(env[a], buf)
             elif kind == CALL1:
                 env[o] = fn(env[a])
             elif kind == OUT2:

@@ -70,13 +70,9 @@ def _dot_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _dot(args: argparse.Namespace) -> int:
-    if not args.script.is_file():
-        print(f"staticgraph dot: no such script: {args.script}", file=sys.stderr)
-        return 2
-    code = run_script(args.script)
-    if code:
-        return code
-    graph = get_default_graph()
+    graph = built_graph(args.script, "dot")
+    if isinstance(graph, int):
+        return graph
     if len(graph) == 0:
         print(f"staticgraph dot: {args.script} added no nodes to the default graph (a graph made "
               "with sg.Graph() and as_default() is not seen)", file=sys.stderr)
@@ -85,6 +81,14 @@ def _dot(args: argparse.Namespace) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     print(f"wrote {write_dot(dot, args.output)} ({len(graph)} nodes)")
     return 0
+
+
+def built_graph(script: Path, command: str):
+    """Run `script` (see `run_script`) and return the default graph it built, or an exit code."""
+    if not script.is_file():
+        print(f"staticgraph {command}: no such script: {script}", file=sys.stderr)
+        return 2
+    return run_script(script) or get_default_graph()
 
 
 def run_script(script: Path) -> int:
@@ -168,13 +172,9 @@ def _fed_shapes(graph, feeds, given: list, command: str) -> dict | None:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    if not args.script.is_file():
-        print(f"staticgraph plan: no such script: {args.script}", file=sys.stderr)
-        return 2
-    code = run_script(args.script)
-    if code:
-        return code
-    graph = get_default_graph()
+    graph = built_graph(args.script, "plan")
+    if isinstance(graph, int):
+        return graph
     exe = compile(args.fetch or _results(graph), graph=graph, memory=args.memory)
     shapes = _fed_shapes(graph, exe.run_feeds, args.feed, "plan")
     if shapes is None:
@@ -197,13 +197,9 @@ def _passes_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _passes(args: argparse.Namespace) -> int:
-    if not args.script.is_file():
-        print(f"staticgraph passes: no such script: {args.script}", file=sys.stderr)
-        return 2
-    code = run_script(args.script)
-    if code:
-        return code
-    graph = get_default_graph()
+    graph = built_graph(args.script, "passes")
+    if isinstance(graph, int):
+        return graph
     fetches = args.fetch or _results(graph)
     feeds = [n for n, op in graph.nx.nodes(data="op") if op == "placeholder"]
     fmt = args.format if args.format == "dot" or graphviz_available() else "dot"
@@ -229,13 +225,9 @@ def _memory_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _memory(args: argparse.Namespace) -> int:
-    if not args.script.is_file():
-        print(f"staticgraph memory: no such script: {args.script}", file=sys.stderr)
-        return 2
-    code = run_script(args.script)
-    if code:
-        return code
-    graph = get_default_graph()
+    graph = built_graph(args.script, "memory")
+    if isinstance(graph, int):
+        return graph
     fetches = args.fetch or _results(graph)
     feeds = [n for n in needed_nodes(graph, fetches, ()) if graph.node(n)["op"] == "placeholder"]
     shapes = _fed_shapes(graph, feeds, args.feed, "memory")

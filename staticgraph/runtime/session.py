@@ -24,7 +24,7 @@ class Session:
     """Runs a graph: `sess.run(fetches, feed_dict)` returns numpy values in the fetches' structure.
 
     Variables live in the session. A run that fails changes no variable. `config` may set the
-    compile options "optimize" (default True), "memory" ("plan" or "naive"), "debug_memory"
+    compile options "optimize" (default True), "memory" ("plan", "naive" or "remat"), "debug_memory"
     (default: on when the environment variable STATICGRAPH_DEBUG_MEMORY is 1) and
     "check_numerics" (default False: when on, the first node to make a NaN or an Inf fails
     the run with a NumericsError naming it; see `sg.compile`).

@@ -30,12 +30,15 @@ def check_value(value, name: str, op: str, source: str, inputs: list) -> None:
         node 'y' (exp, created at model.py:3) made 0 NaN and 1 Inf in its float64 (2,) value \
 (check_numerics); its inputs: 'x' float64 (2,), range [0, 800], 0 NaN, 0 Inf
     """
-    if np.result_type(value).kind != "f" or np.isfinite(value).all():
+    if isinstance(value, float):  # a Python float, from a step on scalars
+        value = np.float64(value)
+    dtype = getattr(value, "dtype", None)  # None: no value, or a packed tuple of values
+    if dtype is None or dtype.kind != "f" or np.isfinite(value).all():
         return
     made = f"{_count(np.isnan, value)} NaN and {_count(np.isinf, value)} Inf"
     inputs_text = "; ".join(f"{n!r} {describe(v)}" for n, v in inputs) or "none"
     raise NumericsError(f"node {name!r} ({op}, created at {source}) made {made} in its "
-                        f"{np.result_type(value).name} {np.shape(value)} value (check_numerics); "
+                        f"{dtype.name} {np.shape(value)} value (check_numerics); "
                         f"its inputs: {inputs_text}")
 
 

@@ -80,3 +80,14 @@ def test_docstring_examples():
     from staticgraph.runtime import numerics
     result = doctest.testmod(numerics)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_values_that_are_not_arrays_pass_the_check():
+    w = sg.Variable(np.ones(2), name="w")
+    x = sg.placeholder(sg.float64, (), name="x")
+    branch = sg.cond(x > 0, lambda: x * 2.0, lambda: x - 1.0)  # a packed tuple inside
+    step = sg.group(w.assign_add(np.ones(2)))
+    sess = sg.Session(config={"check_numerics": True})
+    sess.run(w.initializer)
+    got = sess.run([step, w, branch, x * 3.0], {x: 2.0})
+    assert got[0] is None and got[1].tolist() == [1.0, 1.0] and got[2] == 4.0 and got[3] == 6.0

@@ -97,3 +97,19 @@ def test_variable_slots_are_dropped_after_the_run_not_by_steps():
     held = {program.slot_of[n] for n in ("w",)}
     cleared = {s for step in program.instantiate()[0] if step[0] == HOUSE for s in step[2]}
     assert held <= set(program.after_run) and not held & cleared
+
+
+def test_an_executable_failing_part_way_leaves_its_store_exactly_as_before():
+    w = sg.Variable(np.array([0.1, 0.2, 0.3]), name="w")
+    labels = sg.placeholder(sg.int64, (1,), name="labels")
+    with sg.control_dependencies([w.assign(w * 3.0)]):  # written first, then the loss fails
+        logits = sg.reshape(w.read_value(), (1, 3))
+        loss = sg.sparse_softmax_cross_entropy_with_logits(labels, logits)
+    sg.compile(w.initializer).run()
+    exe = sg.compile(loss)
+    before = exe.store.values["w"].copy()
+    with pytest.raises(errors.InvalidArgumentError, match="class indices"):
+        exe.run({labels: [5]})
+    np.testing.assert_array_equal(exe.store.values["w"], before)  # bit for bit
+    exe.run({labels: [1]})
+    np.testing.assert_allclose(exe.store.values["w"], before * 3.0)

@@ -43,26 +43,26 @@ def explain_gradient(y: Tensor, x: Tensor, stop_gradients=(), verbose: bool = Tr
         return _answer(verbose, "no_path", (), f"{y.name!r} does not depend on {x.name!r} at all: "
                        f"no chain of ops leads from {x.name!r} to {y.name!r}")
     stop_names = {t.name for t in stop_gradients}
-    stops = {n for n in paths if "stops_gradient" in get_op(graph.node(n)["op"]).traits or n in stop_names}
-    stops.discard(x.name)
-    if y.name not in _between(graph, x, y, stops):
-        cut = _cutting(graph, x, y, stops)
-        return _answer(verbose, "stopped", tuple(sorted(cut)),
-                       f"every path from {x.name!r} to {y.name!r} passes a stop_gradient: {_describe(graph, cut)}")
-    blocked = stops | {n for n in paths if not get_op(graph.node(n)["op"]).differentiable}
-    blocked.discard(x.name)
-    if y.name not in _between(graph, x, y, blocked):
-        cut = _cutting(graph, x, y, blocked) - stops
-        return _answer(verbose, "not_differentiable", tuple(sorted(cut)),
-                       f"every path from {x.name!r} to {y.name!r} passes an op with no derivative: "
-                       f"{_describe(graph, cut)}")
-    blocked |= {n for n in paths if not dtypes.carries_gradient(graph.node(n)["dtype"])}
-    blocked.discard(x.name)
-    if y.name not in _between(graph, x, y, blocked):
-        cut = _cutting(graph, x, y, blocked) - stops
-        return _answer(verbose, "not_float", tuple(sorted(cut)),
-                       f"every path from {x.name!r} to {y.name!r} passes an integer or bool value, "
-                       f"which carries no gradient: {_describe(graph, cut)}")
+    # Each reason blocks more nodes; the first one that cuts every path is the answer.
+    reasons = (
+        ("stopped", "passes a stop_gradient",
+         lambda op, node, name: "stops_gradient" in op.traits or name in stop_names),
+        ("not_differentiable", "passes an op with no derivative",
+         lambda op, node, name: not op.differentiable),
+        ("not_float", "passes an integer or bool value, which carries no gradient",
+         lambda op, node, name: not dtypes.carries_gradient(node["dtype"])),
+    )
+    blocked: set = set()
+    stops: set = set()
+    for kind, what, blocks in reasons:
+        blocked |= {n for n in paths if blocks(get_op(graph.node(n)["op"]), graph.node(n), n)}
+        blocked.discard(x.name)
+        if y.name not in _between(graph, x, y, blocked):
+            cut = _cutting(graph, x, y, blocked) - stops
+            return _answer(verbose, kind, tuple(sorted(cut)), f"every path from {x.name!r} to "
+                           f"{y.name!r} {what}: {_describe(graph, cut)}")
+        if kind == "stopped":
+            stops = set(blocked)  # later culprits are named without the stop_gradients
     return _answer(verbose, "connected", (), f"{y.name!r} depends differentiably on {x.name!r}: "
                    "the gradient exists (it may still be zero at some points)")
 
@@ -75,7 +75,7 @@ def _cutting(graph: Graph, x: Tensor, y: Tensor, blocked: set) -> set:
     """The blocked nodes that lie on some unblocked-from-x path towards y."""
     down = data_reachable(graph, [x.name], True, blocked)
     up = data_reachable(graph, [y.name], False)
-    return {n for n in blocked & down & up}
+    return blocked & down & up
 
 
 def _answer(verbose: bool, kind: str, culprits: tuple, message: str) -> GradientExplanation:

@@ -112,3 +112,14 @@ def test_log_softmax_over_any_axis_is_stable(axis, rng):
     got = sg.Session().run(sg.log_softmax(sg.constant(z), axis=axis))
     np.testing.assert_allclose(got, _log_softmax(z, axis), rtol=1e-12, atol=1e-9)
     assert got.flags.c_contiguous
+
+def test_relu_grad_against_finite_differences_and_its_jvp():
+    """relu_grad's own vjp and jvp (what second order through relu uses), checked in float64."""
+    x = sg.placeholder(sg.float64, (4,), name="x")
+    v = sg.placeholder(sg.float64, (4,), name="v")
+    (dx,) = sg.gradients(sg.relu(x), [x], grad_ys=v)
+    feed = {x: np.array([-1.3, 0.4, 2.0, -0.2]), v: np.array([0.5, -1.0, 2.5, 3.0])}
+    sg.testing.gradcheck(dx, [x, v], feed)
+    u = np.array([1.0, 2.0, -1.0, 4.0])
+    (tangent,) = sg.jvp(dx, [v], [u])
+    np.testing.assert_array_equal(sg.Session().run(tangent, feed), (feed[x] > 0) * u)

@@ -11,7 +11,8 @@ CALLN call a kernel (ufuncs included) that allocates its own result; STATE passe
 run's variable state first; HOUSE steps (`fn(env, slots)`) drop dead values, and in debug mode
 poison released buffers and check each result's shape and dtype against the plan. Slots that
 hold a variable's arrays (or views of them) are dropped once, after the run (`after_run`): the
-variable store keeps those arrays alive through the run anyway.
+variable store keeps those arrays alive through the run anyway, except before an update the plan
+lets write in place, which is preceded by a step dropping them.
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from staticgraph.compiler.memory import BUFFER, EXTERNAL, NAIVE, NONE, VIEW, MemoryPlan
+from staticgraph.compiler.memory import (BUFFER, EXTERNAL, NAIVE, NONE, UPDATES, VARIABLE, VIEW,
+                                         MemoryPlan)
 from staticgraph.compiler.rewrite import CONSTANT, constant_value, feeds_of, fetches_of
 from staticgraph.errors import GraphError
 from staticgraph.graph import Graph
@@ -55,6 +57,7 @@ class Program:
     size: int
     no_output: tuple
     after_run: tuple = ()
+    touched: tuple | None = None
 
     def instantiate(self) -> tuple[list, list]:
         """Fresh buffers, the steps bound to them and an env (slot list) holding the constants.
@@ -69,11 +72,14 @@ class Program:
         return steps, env
 
 
-def lower(graph: Graph, plan: MemoryPlan, debug: bool = False) -> Program:
+def lower(graph: Graph, plan: MemoryPlan, debug: bool = False,
+          updates_in_place: bool = True) -> Program:
     """The `Program` running `plan.schedule` of `graph` with the buffers `plan` assigns.
 
     In debug mode released buffers are filled with NaN (ints: their minimum, bools: True) and
-    dead slots emptied, so a read the plan did not foresee shows in the results.
+    dead slots emptied, so a read the plan did not foresee shows in the results. Without
+    `updates_in_place` every variable update writes a new array (check_numerics needs that: it
+    may fail a run after any step).
     """
     feeds, fetches = feeds_of(graph), fetches_of(graph)
     constants = [n for n, op in graph.nx.nodes(data="op") if op == CONSTANT]
@@ -82,12 +88,17 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False) -> Program:
     values = [(slot_of[c], graph.nx.nodes[c]["attrs"]["value"]) for c in constants]
     templates, infos = [], {}
     variable_held = _variable_held(graph, plan)
+    in_place = plan.updates_in_place if updates_in_place else {}
     for t, name in enumerate(plan.schedule):
         node = graph.nx.nodes[name]
         scalar_fn = _scalar_operator(name, node, plan, graph.inputs(name))
         inputs = tuple(_scalar_twin(slot_of, values, i, graph) if scalar_fn else slot_of[i]
                        for i in graph.inputs(name))
-        templates.append(_step(node, inputs, slot_of[name], plan, name, scalar_fn))
+        if name in in_place:  # nothing of this run may still hold the variable's array
+            sharing = tuple(slot_of[m] for m in in_place[name])
+            templates.append(lambda raw, slots=sharing: (HOUSE, _clear, slots, None, None, -1))
+        templates.append(_step(node, inputs, slot_of[name], plan, name, scalar_fn,
+                               name in in_place))
         infos[slot_of[name]] = StepInfo(name, node["op"], node["source"], inputs)
         templates.extend(_housekeeping(plan, t, name, slot_of, debug, variable_held))
     return Program(
@@ -97,7 +108,8 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False) -> Program:
         stateful=any(k == EXTERNAL for k in plan.kinds.values()), size=len(slot_of),
         no_output=tuple("no_output" in get_op(graph.nx.nodes[f]["op"]).traits for f in fetches),
         after_run=tuple(slot_of[m] for m in plan.schedule
-                        if m in variable_held and m in plan.holds_storage))
+                        if m in variable_held and m in plan.holds_storage),
+        touched=_touched_variables(graph, plan) if in_place else None)
 
 
 # A binary ufunc on two numpy scalars costs ten times what the same Python operator costs (numpy
@@ -130,10 +142,18 @@ def _scalar_twin(slot_of: dict, values: list, name: str, graph: Graph) -> int:
     return slot_of[twin]
 
 
-def _step(node: dict, inputs: tuple, out: int, plan: MemoryPlan, name: str, scalar_fn):
+def _touched_variables(graph: Graph, plan: MemoryPlan) -> tuple:
+    """The variables the schedule reads or updates (a run updating in place checks them first)."""
+    return tuple(dict.fromkeys(graph.nx.nodes[n]["attrs"]["var"] for n in plan.schedule
+                               if graph.nx.nodes[n]["op"] in (VARIABLE, *UPDATES)))
+
+
+def _step(node: dict, inputs: tuple, out: int, plan: MemoryPlan, name: str, scalar_fn,
+          in_place: bool = False):
     """A template: raw buffers -> the step tuple."""
     op = get_op(node["op"])
-    kernel = functools.partial(op.kernel, **node["attrs"]) if node["attrs"] else op.kernel
+    attrs = dict(node["attrs"], in_place=True) if in_place else node["attrs"]
+    kernel = functools.partial(op.kernel, **attrs) if attrs else op.kernel
     if "stateful" in op.traits:
         return lambda raw: (STATE, kernel, inputs, None, None, out)
     arity = len(inputs)

@@ -14,11 +14,20 @@ input of its own shape and dtype that dies at it. Fed values, constants, variabl
 values never get a buffer, so nothing ever overwrites them. In "naive" mode every value keeps
 its own storage for the whole run. "remat" plans like "plan"; the graph it is given holds
 recompute nodes (see `rematerialize`), and the plan records what was chosen (`RematSummary`).
+
+Outside "naive" mode, a variable update (assign, assign_add, assign_sub) may also write into the
+variable's own array instead of a new one, as TensorFlow and PyTorch optimisers do, when nothing
+can tell: it is the only update of that variable, every value that may share the variable's
+storage is dead before it (none is fetched), and no step after it can fail, so a failed run still
+changes no variable. A step cannot fail when its op is "total" and its shapes are known, or when
+it reads or updates a variable (the run checks first that every variable it touches is set). The
+runtime still falls back to a new array when someone else holds the old one or when numpy's
+floating-point errors may raise (see `RunState.update_in_place`).
 """
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from staticgraph.compiler.remat import RECOMPUTE, backward_nodes
 from staticgraph.compiler.rewrite import fetches_of
@@ -69,6 +78,8 @@ class MemoryPlan:
         once: what reverse mode keeps for the backward pass.
     build_order_peak_bytes: the peak of the build order, before scheduling (None: not planned).
     remat: what memory="remat" chose (None in the other modes).
+    updates_in_place: update node -> the values that may share its variable's storage (all
+        dead by then, to be released before it writes the variable's array in place).
     """
     mode: str
     schedule: tuple
@@ -90,12 +101,14 @@ class MemoryPlan:
     activation_bytes: int = 0
     build_order_peak_bytes: int | None = None
     remat: RematSummary | None = None
+    updates_in_place: dict = field(default_factory=dict)
 
     def report(self) -> str:
         """A printable summary of the figures."""
         lines = [f"memory ({self.mode}): {len(self.schedule)} steps "
                  f"({self.forward_steps} of the forward pass), "
-                 f"{len(self.buffer_bytes)} buffers, {len(self.inplace)} in place",
+                 f"{len(self.buffer_bytes)} buffers, {len(self.inplace)} in place, "
+                 f"{len(self.updates_in_place)} variable update(s) in place",
                  f"  peak        {format_bytes(self.peak_bytes)} (planned)",
                  f"  naive       {format_bytes(self.naive_bytes)} (every value kept)",
                  f"  lower bound {format_bytes(self.lower_bound_bytes)} (most live at once)",
@@ -177,7 +190,44 @@ def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPl
         unknown=tuple(v for v in schedule if live.kinds[v] in (BUFFER, FRESH)
                       and not known(specs[v].shape)),
         forward_steps=forward_steps, recompute_steps=recompute_steps,
-        activation_bytes=activation_bytes)
+        activation_bytes=activation_bytes,
+        updates_in_place=_updates_in_place(graph, live) if shares else {})
+
+
+UPDATES = ("assign", "assign_add", "assign_sub")
+VARIABLE = "variable"
+
+
+def _updates_in_place(graph: Graph, live: "_Liveness") -> dict:
+    """update -> the values that may share its variable's storage, for each update that may
+    write in place (see the module doc)."""
+    nodes = graph.nx.nodes
+    updates, reads = {}, {}
+    for name in live.schedule:
+        op = nodes[name]["op"]
+        if op in UPDATES or op == VARIABLE:
+            group = updates if op in UPDATES else reads
+            group.setdefault(nodes[name]["attrs"]["var"], []).append(name)
+    after = 1 + max((t for t, name in enumerate(live.schedule) if not _cannot_fail(graph, live, name)),
+                    default=-1)
+    chosen = {}
+    for var, (update, *others) in updates.items():
+        t = live.step[update]
+        var_reads = reads.get(var, [])
+        if others or t < after or any(live.last[r] >= t for r in var_reads):
+            continue
+        chosen[update] = tuple(m for m, rs in live.roots.items()
+                               if live.step[m] < t and any(r in rs for r in var_reads))
+    return chosen
+
+
+def _cannot_fail(graph: Graph, live: "_Liveness", name: str) -> bool:
+    """True when step `name` cannot raise (see the module doc)."""
+    op = graph.nx.nodes[name]["op"]
+    if op in UPDATES or op == VARIABLE:
+        return True
+    return "total" in get_op(op).traits and all(
+        known(live.specs[n].shape) for n in (name, *graph.inputs(name)))
 
 
 def _phases(graph: Graph, live: "_Liveness", shares: bool) -> tuple[int, tuple, int]:

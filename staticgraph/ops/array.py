@@ -15,7 +15,7 @@ from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
 from staticgraph.ops.shapes import (broadcast_shapes, compatible, fmt, known, normalize_axes,
                                     normalize_axis, num_elements, same_dtype)
 
-VIEW = {"view", "foldable"}
+VIEW = {"view", "foldable", "total"}
 
 
 # ----- the "like" ops: shapes taken from another tensor at run time -----------------------------
@@ -34,7 +34,7 @@ def _like_rule(x: Spec, like: Spec):
 
 
 reduce_to = defop("reduce_to", kernel=lambda x, like: _sum_to_shape(x, like.shape),
-                  shape_rule=_like_rule, traits={"foldable"},
+                  shape_rule=_like_rule, traits={"foldable", "total"},
                   vjp=lambda ct, x, like, out: [broadcast_like(ct, x), None],
                   jvp=lambda t, x, like, out: None if t[0] is None else reduce_to(t[0], like),
                   doc="Sum x's broadcast dims away so it has like's shape (the vjp of broadcasting).")
@@ -249,7 +249,7 @@ concat_part = defop("concat_part", kernel=_concat_part_kernel, shape_rule=_conca
                     doc="The slice of a concat result that came from input `index` (its vjp).")
 
 concat_ = defop("concat", kernel=lambda *xs, axis: np.concatenate(xs, axis=axis),
-                shape_rule=_concat_rule, traits={"foldable"},
+                shape_rule=_concat_rule, traits={"foldable", "total"},
                 vjp=lambda ct, *xs, out, axis: [concat_part(ct, *xs, index=i, axis=axis)
                                                 for i in range(len(xs))],
                 jvp=lambda t, *xs, out, axis: concat_(*_zeros_for_none(t, xs), axis=axis))
@@ -283,7 +283,7 @@ def _stack_vjp(ct, *xs, out, axis):
 
 
 stack_ = defop("stack", kernel=lambda *xs, axis: np.stack(xs, axis=axis), shape_rule=_stack_rule,
-               traits={"foldable"}, vjp=_stack_vjp,
+               traits={"foldable", "total"}, vjp=_stack_vjp,
                jvp=lambda t, *xs, out, axis: stack_(*_zeros_for_none(t, xs), axis=axis))
 
 

@@ -23,7 +23,7 @@ def _constant_rule(*, value):
 
 
 _constant = defop("constant", kernel=lambda *, value: value, shape_rule=_constant_rule,
-                  traits={"foldable"}, doc="A fixed value stored in the graph.")
+                  traits={"foldable", "total"}, doc="A fixed value stored in the graph.")
 
 
 def constant(value, dtype=None, name: str | None = None):
@@ -79,7 +79,7 @@ def _filled_rule(*, shape, dtype, value):
 
 
 _filled = defop("filled", kernel=lambda *, shape, dtype, value: np.full(shape, value, dtype),
-                shape_rule=_filled_rule, traits={"foldable"},
+                shape_rule=_filled_rule, traits={"foldable", "total"},
                 doc="A new array of one fixed value (zeros, ones).")
 
 
@@ -141,7 +141,7 @@ def ones_like(x, dtype=None, name: str | None = None):
 
 identity_ = defop("identity", kernel=lambda x: x, shape_rule=same_as_input,
                   vjp=lambda ct, x, out: [ct], jvp=lambda t, x, out: t[0],
-                  traits={"view", "elementwise"},
+                  traits={"view", "elementwise", "total"},
                   doc="The input, unchanged.")
 
 
@@ -151,7 +151,7 @@ def identity(x, name: str | None = None):
 
 
 stop_gradient_ = defop("stop_gradient", kernel=lambda x: x, shape_rule=same_as_input,
-                       traits={"view", "elementwise", "stops_gradient"},
+                       traits={"view", "elementwise", "stops_gradient", "total"},
                        doc="The input unchanged; gradients do not flow back through it.")
 
 

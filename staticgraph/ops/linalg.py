@@ -55,7 +55,7 @@ def _product_sum(first, second):
 
 
 matmul_ = defop("matmul", kernel=np.matmul, shape_rule=_matmul_rule, vjp=_matmul_vjp,
-                jvp=_matmul_jvp, traits={"out", "foldable"})
+                jvp=_matmul_jvp, traits={"out", "foldable", "total"})
 
 
 def matmul(a, b, name: str | None = None):
@@ -79,7 +79,7 @@ def _dot_rule(x: Spec, y: Spec):
 
 
 # ndarray.dot: np.dot's BLAS call without its dispatch layer (a third of np.dot's time on R^4).
-dot_ = defop("dot", kernel=np.ndarray.dot, shape_rule=_dot_rule, traits={"foldable"},
+dot_ = defop("dot", kernel=np.ndarray.dot, shape_rule=_dot_rule, traits={"foldable", "total"},
              vjp=lambda ct, x, y, out: [ct * y, ct * x],
              jvp=lambda t, x, y, out: _product_sum(None if t[0] is None else dot(t[0], y),
                                                    None if t[1] is None else dot(x, t[1])))

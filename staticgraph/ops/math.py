@@ -16,7 +16,7 @@ from staticgraph.ops.shapes import (broadcast_shapes, comparison, elementwise, f
                                     float_unary, logical, numeric_elementwise, numeric_unary,
                                     require_bool, same_dtype)
 
-EW = {"elementwise", "out", "foldable", "inplace_ok"}
+EW = {"elementwise", "out", "foldable", "inplace_ok", "total"}
 
 
 def _tangent_sum(out, *terms):
@@ -64,7 +64,8 @@ def _safe_log(x):
 
 
 # d(x**y) = y x**(y-1) dx + log(x) x**y dy
-power = defop("power", kernel=np.power, shape_rule=numeric_elementwise, traits=EW,
+# Not "total": numpy refuses integers to negative integer powers.
+power = defop("power", kernel=np.power, shape_rule=numeric_elementwise, traits=EW - {"total"},
               vjp=lambda ct, x, y, out: [A.unbroadcast(ct * y * power(x, y - 1), x),
                                          A.unbroadcast(ct * out * _safe_log(x), y)],
               jvp=lambda t, x, y, out: _tangent_sum(
@@ -240,7 +241,7 @@ def _where_rule(cond: Spec, x: Spec, y: Spec):
     return Spec(broadcast_shapes(cond.shape, x.shape, y.shape), same_dtype(x, y))
 
 
-where_ = defop("where", kernel=np.where, shape_rule=_where_rule, traits={"elementwise", "foldable"},
+where_ = defop("where", kernel=np.where, shape_rule=_where_rule, traits={"elementwise", "foldable", "total"},
                vjp=lambda ct, c, x, y, out: [None,
                                              A.unbroadcast(where(c, ct, C.zeros_like(ct)), x),
                                              A.unbroadcast(where(c, C.zeros_like(ct), ct), y)],
@@ -277,7 +278,7 @@ def _cast_jvp(t, x, out, dtype):
 
 
 cast_ = defop("cast", kernel=lambda x, *, dtype: x.astype(dtype), shape_rule=_cast_rule,
-              vjp=_cast_vjp, jvp=_cast_jvp, traits={"elementwise", "foldable"})
+              vjp=_cast_vjp, jvp=_cast_jvp, traits={"elementwise", "foldable", "total"})
 
 
 def cast(x, dtype, name: str | None = None):
@@ -286,7 +287,7 @@ def cast(x, dtype, name: str | None = None):
 
 
 # ----- comparisons and logic (no gradient) --------------------------------------------------
-CMP = {"elementwise", "out", "foldable"}
+CMP = {"elementwise", "out", "foldable", "total"}
 equal = defop("equal", kernel=np.equal, shape_rule=comparison, traits=CMP)
 not_equal = defop("not_equal", kernel=np.not_equal, shape_rule=comparison, traits=CMP)
 less = defop("less", kernel=np.less, shape_rule=comparison, traits=CMP)

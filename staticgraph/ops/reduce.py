@@ -54,7 +54,7 @@ def _sum_kernel(x, *, axis, keepdims, out=None):
 
 
 sum_ = defop("sum", kernel=_sum_kernel,
-             shape_rule=_numeric_reduction, traits={"out", "foldable"},
+             shape_rule=_numeric_reduction, traits={"out", "foldable", "total"},
              vjp=lambda ct, x, out, axis, keepdims: [A.broadcast_like(_keep(ct, x, axis, keepdims), x)],
              jvp=lambda t, x, out, axis, keepdims: sum_(t[0], axis=axis, keepdims=keepdims))
 
@@ -77,7 +77,7 @@ def _count_rule(x: Spec, *, axis):
 count_ = defop("count",
                kernel=lambda x, *, axis: np.asarray(np.prod([x.shape[a] for a in normalize_axes(axis, x.ndim)]),
                                                     x.dtype),
-               shape_rule=_count_rule, traits={"foldable"},
+               shape_rule=_count_rule, traits={"foldable", "total"},
                vjp=lambda ct, x, out, axis: [None],
                jvp=lambda t, x, out, axis: None,
                doc="How many elements a reduction over `axis` combines (known at run time).")

@@ -270,7 +270,8 @@ class _Variant:
                                      check=exe.options.debug_memory)
         self.graph, self.schedule, self.plan = planned.graph, planned.schedule, planned.plan
         self.passes += planned.passes
-        self.program: Program = lower(self.graph, self.plan, exe.options.debug_memory)
+        self.program: Program = lower(self.graph, self.plan, exe.options.debug_memory,
+                                      updates_in_place=not exe.options.check_numerics)
         fixes = _fixes(exe.fetch_names, self.graph, self.plan, self.program)
         loop = _numerics_loop(self.program, self.plan.inplace) if exe.options.check_numerics \
             else execute
@@ -286,7 +287,7 @@ def _binder(program: Program, fixes: tuple, loop):
     each concurrent run takes its own. Closures rather than methods: the hot path reads locals.
     """
     free: list = []
-    stateful, after_run = program.stateful, program.after_run
+    stateful, after_run, touched = program.stateful, program.after_run, program.touched
 
     def bind(slots: tuple, store: VariableStore, kind: type):
         finish = _finisher(program.fetch_slots, fixes, kind)
@@ -304,7 +305,7 @@ def _binder(program: Program, fixes: tuple, loop):
                     for slot, value in zip(slots, values):
                         env[slot] = value
                 if stateful:
-                    state = RunState(store)
+                    state = RunState(store, touched)
                     loop(program, steps, env, state)
                     state.commit()
                 else:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import threading
 
+import numpy as np
+
 from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.runtime import fetches as F
@@ -123,8 +125,9 @@ class Session:
         return self._store.read_only()
 
     def load_variable_values(self, values: dict) -> None:
-        """Set several variables at once (used by `sg.train.Saver.restore`)."""
-        self._store.commit(dict(values))
+        """Set several variables at once (used by `sg.train.Saver.restore`) to copies of
+        `values`: the session's arrays are its own."""
+        self._store.commit({name: np.array(value, copy=True) for name, value in values.items()})
 
     def close(self) -> None:
         """Release the variables; later runs fail."""

@@ -1,16 +1,24 @@
-"""Variable storage of a session, and the staged view one run reads and writes through."""
+"""Variable storage of a session, and the view one run reads and writes it through."""
 from __future__ import annotations
 
+import sys
 import threading
+import warnings
 
 import numpy as np
 
 from staticgraph.errors import FailedPreconditionError
 
+# References to a stored array when only the store holds it: the store's dict, the local name
+# in `RunState.update_in_place` and `sys.getrefcount`'s own argument.
+_HELD_BY_THE_STORE_ONLY = 3
+_QUIET_ERRORS = ("ignore", "warn", "print")
+
 
 class VariableStore:
-    """Variable values by node name; replaced whole, never changed in place (nothing outside
-    the runtime gets them but as copies or read-only views)."""
+    """Variable values by node name. An array is changed in place only by a run's update when
+    no one else holds it (see `RunState.update_in_place`); otherwise values are replaced whole,
+    so arrays handed out as read-only views never change. `lock` guards both."""
 
     def __init__(self) -> None:
         self.values: dict[str, np.ndarray] = {}
@@ -21,11 +29,18 @@ class VariableStore:
             self.values.update(writes)
 
     def read_only(self) -> dict[str, np.ndarray]:
-        """The values by name, as read-only views."""
-        views = {var: np.asarray(value).view() for var, value in list(self.values.items())}
+        """The values by name, as read-only views (a held view keeps its array from being
+        updated in place)."""
+        with self.lock:
+            views = {var: np.asarray(value).view() for var, value in self.values.items()}
         for view in views.values():
             view.flags.writeable = False
         return views
+
+    def all_set(self, names: tuple) -> bool:
+        """True when every variable in `names` has a value."""
+        values = self.values
+        return all(name in values for name in names)
 
     def clear(self) -> None:
         """Forget every value."""
@@ -33,19 +48,35 @@ class VariableStore:
             self.values.clear()
 
 
+def errors_only_warn() -> bool:
+    """True when no numpy floating-point error can raise: `np.geterr()` holds no "raise", "call"
+    or "log", and no warnings filter turns a RuntimeWarning into an error."""
+    return all(mode in _QUIET_ERRORS for mode in np.geterr().values()) and not any(
+        f[0] == "error" and issubclass(RuntimeWarning, f[2]) for f in warnings.filters)
+
+
 class RunState:
-    """What one run sees: the store plus its own staged writes, applied only by `commit`."""
+    """What one run sees: the store plus its own staged writes, applied only by `commit`.
 
-    __slots__ = ("store", "writes")
+    Args:
+        store: the variables.
+        touched: the variables a run that may update in place reads or updates (None for a run
+            that never does). It updates in place only when all of them are set and numpy's
+            floating-point errors only warn, so the run cannot fail after its first such update.
+    """
 
-    def __init__(self, store: VariableStore) -> None:
+    __slots__ = ("store", "writes", "in_place")
+
+    def __init__(self, store: VariableStore, touched: tuple | None = None) -> None:
         self.store = store
         self.writes: dict[str, np.ndarray] = {}
+        self.in_place = touched is not None and store.all_set(touched) and errors_only_warn()
 
     def read(self, var: str) -> np.ndarray:
         value = self.writes.get(var)
         if value is None:
-            value = self.store.values.get(var)
+            with self.store.lock:  # never an array while an update writes it
+                value = self.store.values.get(var)
         if value is None:
             raise FailedPreconditionError(
                 f"variable {var!r} is read before it is initialised: run "
@@ -54,6 +85,21 @@ class RunState:
 
     def write(self, var: str, value: np.ndarray) -> None:
         self.writes[var] = value
+
+    def update_in_place(self, var: str, update, value) -> np.ndarray | None:
+        """`update(array, value)` applied to the variable's stored array itself, which is
+        returned; None (stage a new array instead) when this run may not update in place, has
+        staged a value for `var` already, or someone else holds the array (a view handed out,
+        another run reading it)."""
+        if not self.in_place or var in self.writes:
+            return None
+        with self.store.lock:
+            array = self.store.values.get(var)
+            if array is None or sys.getrefcount(array) > _HELD_BY_THE_STORE_ONLY \
+                    or not array.flags.writeable:
+                return None
+            update(array, value)
+        return array
 
     def commit(self) -> None:
         self.store.commit(self.writes)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from staticgraph.compiler.memory import (BUFFER, EXTERNAL, NAIVE, NONE, UPDATES, VARIABLE, VIEW,
-                                         MemoryPlan)
-from staticgraph.compiler.rewrite import CONSTANT, constant_value, feeds_of, fetches_of
+from staticgraph.compiler.memory import BUFFER, EXTERNAL, NAIVE, NONE, VIEW, MemoryPlan
+from staticgraph.compiler.rewrite import (CONSTANT, UPDATES, VARIABLE, constant_value, feeds_of,
+                                          fetches_of)
 from staticgraph.errors import GraphError
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import get_op

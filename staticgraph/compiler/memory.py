@@ -30,7 +30,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from staticgraph.compiler.remat import RECOMPUTE, backward_nodes
-from staticgraph.compiler.rewrite import fetches_of
+from staticgraph.compiler.rewrite import UPDATES, VARIABLE, fetches_of
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import Spec, get_op
@@ -192,10 +192,6 @@ def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPl
         forward_steps=forward_steps, recompute_steps=recompute_steps,
         activation_bytes=activation_bytes,
         updates_in_place=_updates_in_place(graph, live) if shares else {})
-
-
-UPDATES = ("assign", "assign_add", "assign_sub")
-VARIABLE = "variable"
 
 
 def _updates_in_place(graph: Graph, live: "_Liveness") -> dict:

@@ -20,6 +20,8 @@ from staticgraph.ops.registry import Spec, get_op, infer_spec
 FETCHES = "compiler.fetches"  # collection: the values a compiled graph produces, in fetch order
 FEEDS = "compiler.feeds"      # collection: the nodes whose values are fed
 CONSTANT = "constant"         # the op of literal values, which folding produces
+VARIABLE = "variable"         # the op reading a variable
+UPDATES = ("assign", "assign_add", "assign_sub")  # the ops updating one
 
 
 @dataclass(frozen=True)

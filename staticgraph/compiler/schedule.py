@@ -9,14 +9,21 @@ then its scaling, then the update that frees both) goes before one that only hol
 next layer's cotangent). Otherwise it takes the ready node added to the graph earliest, which
 keeps the order the user built (forward, then each layer's backward as soon as it can start).
 
+A variable's only update waits for every node that reads the variable's array (through views
+too) and does not depend on the update, so that it may write that array in place (see
+`plan_memory`), as long as nothing fetches that array.
+
 Recomputed values (role "recompute", see `rematerialize`) run on demand: a copy is never
 scheduled for its own sake, only right before the first node that reads it, so the values it
 recomputes live as briefly as they can.
 """
 from __future__ import annotations
 
+import networkx as nx
+
 from staticgraph.compiler.remat import RECOMPUTE
-from staticgraph.compiler.rewrite import CONSTANT, feeds_of, fetches_of, ordered_nodes
+from staticgraph.compiler.rewrite import (CONSTANT, UPDATES, VARIABLE, feeds_of, fetches_of,
+                                          ordered_nodes)
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import get_op
 
@@ -79,8 +86,10 @@ class _Dependencies:
                      and n not in fetched and graph.nx.out_degree(n) > 0}
         self.late_inputs: dict[str, list] = {}
         needs: dict[str, set] = {}
+        readers_first = _readers_before_updates(graph, runs)
         for name in runs:  # topological: a late node's needs are known before its readers'
             preds = {p for p in graph.nx.predecessors(name) if p in self.position}
+            preds |= readers_first.get(name, set())
             self.late_inputs[name] = sorted(preds & self.late, key=self.position.__getitem__)
             needs[name] = (preds - self.late).union(*(needs[p] for p in preds & self.late))
         self.late_missing = {n: len(late) for n, late in self.late_inputs.items()}
@@ -141,6 +150,38 @@ class _Dependencies:
         """The nodes that running `name` would make ready, were `before` run first."""
         return [s for s in self.unblocks.get(name, ())
                 if self.waiting[s] - len(self.needs[s] & before) == 1]
+
+
+def _readers_before_updates(graph: Graph, runs: list[str]) -> dict[str, set]:
+    """update -> the nodes to run before it: those reading its variable's array, directly or
+    through views, that do not depend on it (for variables updated once, their array fetched
+    by nothing)."""
+    nodes, fetched = graph.nx.nodes, set(fetches_of(graph))
+    updates: dict[str, list] = {}
+    aliases: dict[str, set] = {}  # variable -> the values that may be its array
+    for name in runs:
+        op = nodes[name]["op"]
+        if op in UPDATES:
+            updates.setdefault(nodes[name]["attrs"]["var"], []).append(name)
+        elif op == VARIABLE:
+            aliases.setdefault(nodes[name]["attrs"]["var"], set()).add(name)
+        elif "view" in get_op(op).traits:
+            for var, values in aliases.items():
+                if any(i in values for i in graph.inputs(name)):
+                    values.add(name)
+    order = nx.DiGraph()
+    order.add_nodes_from(runs)
+    order.add_edges_from((u, v) for u, v in graph.nx.subgraph(runs).edges())
+    before: dict[str, set] = {}
+    for var, (update, *others) in updates.items():
+        values = aliases.get(var, set())
+        if others or values & fetched:
+            continue
+        after = nx.descendants(order, update)
+        readers = {c for v in values for c in graph.consumers(v)} - after - {update}
+        before[update] = readers
+        order.add_edges_from((r, update) for r in readers)
+    return before
 
 
 def _pick(ready: list[str], model: "_MemoryModel", deps: _Dependencies) -> str:

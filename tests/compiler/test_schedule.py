@@ -29,7 +29,7 @@ def test_every_edge_is_respected_and_fed_nodes_and_constants_do_not_run():
     assert at["w"] < at["write"]  # the read happens before the write (ref edge)
 
 
-def test_each_update_runs_as_soon_as_its_gradient_is_ready():
+def test_each_update_runs_once_its_gradient_is_ready_and_its_weight_read_for_the_last_time():
     g = sg.Graph()
     with g.as_default():
         x = sg.placeholder(sg.float32, (64, 32), name="x")
@@ -45,11 +45,31 @@ def test_each_update_runs_as_soon_as_its_gradient_is_ready():
     compiled, _ = PassManager().run(prune(g, ["step"], ["x"]))
     order = schedule(compiled)
     at = _position(order)
-    for i, gradient in enumerate(grads):
-        # The update of layer i comes before anything that only the layers below need.
-        scale = compiled.inputs(f"update{i}")[0]
-        assert at[f"update{i}"] == at[scale] + 1
-    assert at["update3"] < at["update2"] < at["update1"] < at["update0"]
+    for i in range(4):
+        # The update of layer i comes before anything that only the layers below need, but
+        # after the last read of w_i (the cotangent of the layer below reads w_i transposed),
+        # so that it may write w_i's array in place.
+        update = f"update{i}"
+        aliases = {f"w{i}"} | {n for n in compiled.consumers(f"w{i}")
+                               if compiled.node(n)["op"] == "transpose"}
+        readers = {c for a in aliases for c in compiled.consumers(a)} - aliases - {update}
+        assert i == 0 or readers
+        scale = compiled.inputs(update)[0]
+        assert at[update] == max(at[n] for n in readers | {scale}) + 1
+
+
+def test_an_update_whose_variable_is_fetched_or_updated_twice_waits_for_no_reader():
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float64, (3,), name="x")
+        w = sg.Variable(np.ones(3), name="w")
+        late = sg.exp(sg.sin(w * x, name="s"), name="late")
+        early = w.assign_sub(x, name="early")
+    for fetches in (["late", "early", "w"], ["late", "early"]):
+        compiled = prune(g, fetches, ["x"])
+        at = _position(schedule(compiled))
+        # fetched, w's array must stay as it was read: the update need not wait for "late"
+        assert (at["early"] < at["late"]) == ("w" in fetches)
 
 
 def test_specialised_graphs_schedule_the_same_nodes():

@@ -7,12 +7,13 @@ kernel's attrs already bound, so running a step needs no names, no graph and no 
 
 Step kinds: UFUNC2 / UFUNC1 call a numpy ufunc on two / one inputs with a planned buffer as
 positional `out`; OUT2 / OUT1 call another kernel with `out=` a planned buffer; CALL2 / CALL1 /
-CALLN call a kernel (ufuncs included) that allocates its own result; STATE passes the
-run's variable state first; HOUSE steps (`fn(env, slots)`) drop dead values, and in debug mode
-poison released buffers and check each result's shape and dtype against the plan. Slots that
-hold a variable's arrays (or views of them) are dropped once, after the run (`after_run`): the
-variable store keeps those arrays alive through the run anyway, except before an update the plan
-lets write in place, which is preceded by a step dropping them.
+CALLN call a kernel (ufuncs included) that allocates its own result; STATE passes the run's
+variable state first (an update in place first empties the slots its fourth field names); HOUSE
+steps (`fn(env, slots)`) drop dead values, and in debug mode poison released buffers and check
+each result's shape and dtype against the plan. Slots that hold a variable's arrays (or views
+of them) are dropped once, after the run (`after_run`): the variable store keeps those arrays
+alive through the run anyway, except before an update the plan lets write in place. A 2-D
+transpose that only a matmul reads has no step: the matmul's takes the untransposed operand.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from staticgraph.compiler.rewrite import (CONSTANT, UPDATES, VARIABLE, constant_
                                           fetches_of)
 from staticgraph.errors import GraphError
 from staticgraph.graph import Graph
+from staticgraph.ops.linalg import MATMUL_OF_TRANSPOSED
 from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import fmt, known, num_elements
 
@@ -89,18 +91,25 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False,
     templates, infos = [], {}
     variable_held = _variable_held(graph, plan)
     in_place = plan.updates_in_place if updates_in_place else {}
+    folded = {} if debug else _folded_transposes(graph, plan, set(fetches))
+    deferred: dict = {}  # reader -> housekeeping of the transposes folded into it
     for t, name in enumerate(plan.schedule):
         node = graph.nx.nodes[name]
+        if name in folded:  # its reader runs it: its housekeeping waits for that reader
+            deferred.setdefault(folded[name], []).extend(
+                _housekeeping(plan, t, name, slot_of, debug, variable_held))
+            continue
         scalar_fn = _scalar_operator(name, node, plan, graph.inputs(name))
+        untransposed = [graph.inputs(i)[0] if i in folded else i for i in graph.inputs(name)]
         inputs = tuple(_scalar_twin(slot_of, values, i, graph) if scalar_fn else slot_of[i]
-                       for i in graph.inputs(name))
-        if name in in_place:  # nothing of this run may still hold the variable's array
-            sharing = tuple(slot_of[m] for m in in_place[name])
-            templates.append(lambda raw, slots=sharing: (HOUSE, _clear, slots, None, None, -1))
-        templates.append(_step(node, inputs, slot_of[name], plan, name, scalar_fn,
-                               name in in_place))
+                       for i in untransposed)
+        # nothing of this run may still hold the array a variable update writes in place
+        sharing = tuple(slot_of[m] for m in in_place[name]) if name in in_place else None
+        templates.append(_step(node, inputs, slot_of[name], plan, name, scalar_fn, sharing,
+                               tuple(i in folded for i in graph.inputs(name))))
         infos[slot_of[name]] = StepInfo(name, node["op"], node["source"], inputs)
         templates.extend(_housekeeping(plan, t, name, slot_of, debug, variable_held))
+        templates.extend(deferred.pop(name, ()))
     return Program(
         templates=templates, buffer_bytes=plan.buffer_bytes, slot_of=slot_of,
         feed_slots=tuple(slot_of[f] for f in feeds),
@@ -148,14 +157,33 @@ def _touched_variables(graph: Graph, plan: MemoryPlan) -> tuple:
                                if graph.nx.nodes[n]["op"] in (VARIABLE, *UPDATES)))
 
 
+def _folded_transposes(graph: Graph, plan: MemoryPlan, fetched: set) -> dict:
+    """transpose -> its reader, for the 2-D transposes read by one matmul alone and not
+    fetched: the matmul's step takes the untransposed operand (see MATMUL_OF_TRANSPOSED)."""
+    folded = {}
+    for name in plan.schedule:
+        node = graph.nx.nodes[name]
+        if node["op"] != "transpose" or name in fetched or len(node["shape"]) != 2 \
+                or node["attrs"]["axes"] not in (None, (1, 0)):
+            continue
+        readers = graph.consumers(name)
+        if len(readers) == 1 and graph.nx.nodes[readers[0]]["op"] == "matmul" \
+                and len(graph.nx.nodes[readers[0]]["shape"]) == 2:
+            folded[name] = readers[0]
+    return folded
+
+
 def _step(node: dict, inputs: tuple, out: int, plan: MemoryPlan, name: str, scalar_fn,
-          in_place: bool = False):
-    """A template: raw buffers -> the step tuple."""
+          sharing: tuple | None, transposed: tuple):
+    """A template: raw buffers -> the step tuple. `sharing`: for an update in place, the slots
+    to empty first; `transposed`: which inputs come untransposed (a matmul's only)."""
     op = get_op(node["op"])
-    attrs = dict(node["attrs"], in_place=True) if in_place else node["attrs"]
+    attrs = dict(node["attrs"], in_place=True) if sharing is not None else node["attrs"]
     kernel = functools.partial(op.kernel, **attrs) if attrs else op.kernel
+    if any(transposed):
+        kernel = MATMUL_OF_TRANSPOSED[transposed]
     if "stateful" in op.traits:
-        return lambda raw: (STATE, kernel, inputs, None, None, out)
+        return lambda raw: (STATE, kernel, inputs, sharing, None, out)
     arity = len(inputs)
     first, second = (inputs[0], inputs[-1]) if arity in (1, 2) else (inputs, None)
     if plan.kinds[name] != BUFFER:  # a ufunc too is fastest called with no `out` at all

@@ -57,6 +57,15 @@ def _product_sum(first, second):
 matmul_ = defop("matmul", kernel=np.matmul, shape_rule=_matmul_rule, vjp=_matmul_vjp,
                 jvp=_matmul_jvp, traits={"out", "foldable", "total"})
 
+# matmul's kernel for operands whose 2-D transpose the executor passes untransposed, by which
+# operands are (first, second): np.matmul takes a transposed view as it is, so the transpose
+# needs no step of its own.
+MATMUL_OF_TRANSPOSED = {
+    (True, False): lambda a, b, out=None: np.matmul(a.T, b, out),
+    (False, True): lambda a, b, out=None: np.matmul(a, b.T, out),
+    (True, True): lambda a, b, out=None: np.matmul(a.T, b.T, out),
+}
+
 
 def matmul(a, b, name: str | None = None):
     """The matrix product a @ b with numpy's rules (batch dims broadcast; 1-D operands promoted).

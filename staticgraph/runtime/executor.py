@@ -414,6 +414,9 @@ def execute(program: Program, steps: list, env: list, state) -> None:
             elif kind == CALLN:
                 env[o] = fn(*[env[i] for i in a]) if a else fn()
             elif kind == STATE:  # variable reads have no inputs: no list to build
+                if b:  # an update in place: this run's references to the array go first
+                    for i in b:
+                        env[i] = None
                 env[o] = fn(state, *[env[i] for i in a]) if a else fn(state)
             else:
                 fn(env, a)

@@ -88,7 +88,7 @@ def test_a_replaced_value_is_released_by_the_run_that_replaces_it():
 
 
 def test_variable_slots_are_dropped_after_the_run_or_just_before_an_update_in_place():
-    from staticgraph.compiler.lower import HOUSE
+    from staticgraph.compiler.lower import HOUSE, STATE
     w = sg.Variable(np.ones((32, 32)), name="w")
     x = sg.placeholder(sg.float64, (8, 32), name="x")
     loss = sg.sum(sg.tanh(x @ w))
@@ -97,10 +97,11 @@ def test_variable_slots_are_dropped_after_the_run_or_just_before_an_update_in_pl
     program = exe._latest.program
     held = {program.slot_of[n] for n in ("w",)}
     steps = program.instantiate()[0]
-    clearing = [t for t, step in enumerate(steps) if step[0] == HOUSE and held & set(step[2])]
     assert held <= set(program.after_run)
-    # but for the one step that lets the update write w's array in place
-    assert [steps[t + 1][-1] for t in clearing] == [program.slot_of[exe.schedule[-1]]]
+    assert not any(step[0] == HOUSE and held & set(step[2]) for step in steps)
+    # but for the update writing w's array in place, which empties them first
+    (update,) = [step for step in steps if step[0] == STATE and step[3]]
+    assert update[-1] == program.slot_of[exe.schedule[-1]] and held <= set(update[3])
     assert exe.schedule[-1] in exe.memory.updates_in_place
 
 

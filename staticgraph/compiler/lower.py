@@ -14,6 +14,8 @@ each result's shape and dtype against the plan. Slots that hold a variable's arr
 of them) are dropped once, after the run (`after_run`): the variable store keeps those arrays
 alive through the run anyway, except before an update the plan lets write in place. A 2-D
 transpose that only a matmul reads has no step: the matmul's takes the untransposed operand.
+Variable reads scheduled before any update (or control flow, which may update) are not steps
+either: the run makes them first (`reads`); nor are no_op nodes, which do nothing.
 """
 from __future__ import annotations
 
@@ -60,6 +62,7 @@ class Program:
     no_output: tuple
     after_run: tuple = ()
     touched: tuple | None = None
+    reads: tuple = ()
 
     def instantiate(self) -> tuple[list, list]:
         """Fresh buffers, the steps bound to them and an env (slot list) holding the constants.
@@ -75,13 +78,13 @@ class Program:
 
 
 def lower(graph: Graph, plan: MemoryPlan, debug: bool = False,
-          updates_in_place: bool = True) -> Program:
+          every_value_checked: bool = False) -> Program:
     """The `Program` running `plan.schedule` of `graph` with the buffers `plan` assigns.
 
     In debug mode released buffers are filled with NaN (ints: their minimum, bools: True) and
-    dead slots emptied, so a read the plan did not foresee shows in the results. Without
-    `updates_in_place` every variable update writes a new array (check_numerics needs that: it
-    may fail a run after any step).
+    dead slots emptied, so a read the plan did not foresee shows in the results. With
+    `every_value_checked` (check_numerics, which may fail a run after any step) every variable
+    read is a step and every update writes a new array.
     """
     feeds, fetches = feeds_of(graph), fetches_of(graph)
     constants = [n for n, op in graph.nx.nodes(data="op") if op == CONSTANT]
@@ -90,11 +93,16 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False,
     values = [(slot_of[c], graph.nx.nodes[c]["attrs"]["value"]) for c in constants]
     templates, infos = [], {}
     variable_held = _variable_held(graph, plan)
-    in_place = plan.updates_in_place if updates_in_place else {}
+    in_place = {} if every_value_checked else plan.updates_in_place
     folded = {} if debug else _folded_transposes(graph, plan, set(fetches))
     deferred: dict = {}  # reader -> housekeeping of the transposes folded into it
+    first_reads = [] if every_value_checked else _first_reads(graph, plan)
     for t, name in enumerate(plan.schedule):
         node = graph.nx.nodes[name]
+        if name in first_reads or node["op"] == "no_op":
+            infos[slot_of[name]] = StepInfo(name, node["op"], node["source"], ())
+            templates.extend(_housekeeping(plan, t, name, slot_of, debug, variable_held))
+            continue
         if name in folded:  # its reader runs it: its housekeeping waits for that reader
             deferred.setdefault(folded[name], []).extend(
                 _housekeeping(plan, t, name, slot_of, debug, variable_held))
@@ -118,7 +126,8 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False,
         no_output=tuple("no_output" in get_op(graph.nx.nodes[f]["op"]).traits for f in fetches),
         after_run=tuple(slot_of[m] for m in plan.schedule
                         if m in variable_held and m in plan.holds_storage),
-        touched=_touched_variables(graph, plan) if in_place else None)
+        touched=_touched_variables(graph, plan) if in_place else None,
+        reads=tuple((slot_of[n], graph.nx.nodes[n]["attrs"]["var"]) for n in first_reads))
 
 
 # A binary ufunc on two numpy scalars costs ten times what the same Python operator costs (numpy
@@ -155,6 +164,18 @@ def _touched_variables(graph: Graph, plan: MemoryPlan) -> tuple:
     """The variables the schedule reads or updates (a run updating in place checks them first)."""
     return tuple(dict.fromkeys(graph.nx.nodes[n]["attrs"]["var"] for n in plan.schedule
                                if graph.nx.nodes[n]["op"] in (VARIABLE, *UPDATES)))
+
+
+def _first_reads(graph: Graph, plan: MemoryPlan) -> list:
+    """The variable reads scheduled before any other step that reads or changes state."""
+    reads = []
+    for name in plan.schedule:
+        op = graph.nx.nodes[name]["op"]
+        if op == VARIABLE:
+            reads.append(name)
+        elif "stateful" in get_op(op).traits:
+            break
+    return reads
 
 
 def _folded_transposes(graph: Graph, plan: MemoryPlan, fetched: set) -> dict:

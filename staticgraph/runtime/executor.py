@@ -271,7 +271,7 @@ class _Variant:
         self.graph, self.schedule, self.plan = planned.graph, planned.schedule, planned.plan
         self.passes += planned.passes
         self.program: Program = lower(self.graph, self.plan, exe.options.debug_memory,
-                                      updates_in_place=not exe.options.check_numerics)
+                                      every_value_checked=exe.options.check_numerics)
         fixes = _fixes(exe.fetch_names, self.graph, self.plan, self.program)
         loop = _numerics_loop(self.program, self.plan.inplace) if exe.options.check_numerics \
             else execute
@@ -288,6 +288,7 @@ def _binder(program: Program, fixes: tuple, loop):
     """
     free: list = []
     stateful, after_run, touched = program.stateful, program.after_run, program.touched
+    reads = program.reads
 
     def bind(slots: tuple, store: VariableStore, kind: type):
         finish = _finisher(program.fetch_slots, fixes, kind)
@@ -306,6 +307,8 @@ def _binder(program: Program, fixes: tuple, loop):
                         env[slot] = value
                 if stateful:
                     state = RunState(store, touched)
+                    if reads:
+                        read_variables(program, env, state)
                     loop(program, steps, env, state)
                     state.commit()
                 else:
@@ -392,6 +395,17 @@ def _output(value, copy: bool):
             value = value.copy()
         return value[()] if value.ndim == 0 else value
     return value
+
+
+def read_variables(program: Program, env: list, state) -> None:
+    """The reads `program.reads` into their slots; an unset variable names its node."""
+    slot = -1
+    try:
+        for slot, var in program.reads:
+            env[slot] = state.read(var)
+    except StaticGraphError as exc:
+        info = program.infos[slot]
+        raise kernel_failure(exc, info.name, info.op, info.source, ()) from None
 
 
 def execute(program: Program, steps: list, env: list, state) -> None:

@@ -9,10 +9,16 @@ import numpy as np
 
 from staticgraph.errors import FailedPreconditionError
 
-# References to a stored array when only the store holds it: the store's dict, the local name
-# in `RunState.update_in_place` and `sys.getrefcount`'s own argument.
-_HELD_BY_THE_STORE_ONLY = 3
 _QUIET_ERRORS = ("ignore", "warn", "print")
+
+
+def _references(values: dict, name: str) -> int:
+    """The references to `values[name]`, as `sys.getrefcount` counts them from here."""
+    return sys.getrefcount(values.get(name))
+
+
+# What `_references` gives for an array only its dict holds (interpreters count differently).
+_HELD_BY_THE_DICT_ONLY = _references({"probe": np.empty(0)}, "probe")
 
 
 class VariableStore:
@@ -93,10 +99,12 @@ class RunState:
         another run reading it)."""
         if not self.in_place or var in self.writes:
             return None
+        values = self.store.values
         with self.store.lock:
-            array = self.store.values.get(var)
-            if array is None or sys.getrefcount(array) > _HELD_BY_THE_STORE_ONLY \
-                    or not array.flags.writeable:
+            if var not in values or _references(values, var) > _HELD_BY_THE_DICT_ONLY:
+                return None
+            array = values[var]
+            if not array.flags.writeable:
                 return None
             update(array, value)
         return array

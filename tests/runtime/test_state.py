@@ -149,28 +149,28 @@ def test_an_update_writes_the_variable_array_in_place_when_nothing_else_holds_it
     assert "1 variable update(s) in place" in exe.report()
 
 
-@pytest.mark.parametrize("why", ["held view", "errstate raise", "warnings as errors",
-                                 "fetched read", "check_numerics"])
+@pytest.mark.parametrize("why", ["held view", "held array", "errstate raise",
+                                 "warnings as errors", "fetched read", "check_numerics"])
 def test_an_update_makes_a_new_array_when_in_place_could_be_seen(why):
     w, x, loss, update = _sgd_step()
     sess = sg.Session(config={"check_numerics": why == "check_numerics"})
     sess.run(w.initializer)
-    array = sess._store.values["w"]
-    before = array.copy()
-    held = sess.variable_values()["w"] if why == "held view" else None
+    old = weakref.ref(sess._store.values["w"])  # not a holder itself
+    before = old().copy()
+    held = sess.variable_values()["w"] if why == "held view" else \
+        sess._store.values["w"] if why == "held array" else None
     fetches = [loss, update, w] if why == "fetched read" else [loss, update]
     x_value = np.linspace(0.5, 2.0, 64)
     with warnings.catch_warnings(), np.errstate(all="raise" if why == "errstate raise" else "warn"):
         if why == "warnings as errors":
             warnings.simplefilter("error", RuntimeWarning)
         got = sess.run(fetches, {x: x_value})
-    assert sess._store.values["w"] is not array
-    np.testing.assert_array_equal(array, before)  # the old array is untouched
+    assert sess._store.values["w"] is not old()  # a new array (the old one freed, or held)
     np.testing.assert_allclose(sess._store.values["w"], _expected_step(x_value), rtol=1e-14)
     if why == "fetched read":
         np.testing.assert_array_equal(got[2], before)  # the value read before the update
     if held is not None:
-        np.testing.assert_array_equal(held, before)
+        np.testing.assert_array_equal(held, before)  # the held array is untouched
 
 
 def test_an_update_followed_by_a_step_that_may_fail_is_never_in_place():

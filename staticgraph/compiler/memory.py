@@ -204,8 +204,10 @@ def _updates_in_place(graph: Graph, live: "_Liveness") -> dict:
         if op in UPDATES or op == VARIABLE:
             group = updates if op in UPDATES else reads
             group.setdefault(nodes[name]["attrs"]["var"], []).append(name)
-    after = 1 + max((t for t, name in enumerate(live.schedule) if not _cannot_fail(graph, live, name)),
-                    default=-1)
+    if not updates:
+        return {}
+    after = 1 + max((t for t, name in enumerate(live.schedule)
+                     if not _cannot_fail(graph, live, name)), default=-1)
     chosen = {}
     for var, (update, *others) in updates.items():
         t = live.step[update]
@@ -222,8 +224,8 @@ def _cannot_fail(graph: Graph, live: "_Liveness", name: str) -> bool:
     op = graph.nx.nodes[name]["op"]
     if op in UPDATES or op == VARIABLE:
         return True
-    return "total" in get_op(op).traits and all(
-        known(live.specs[n].shape) for n in (name, *graph.inputs(name)))
+    return "total" in get_op(op).traits and known(live.specs[name].shape) and all(
+        known(live.specs[i].shape) for i, _ in graph.nx.in_edges(name))
 
 
 def _phases(graph: Graph, live: "_Liveness", shares: bool) -> tuple[int, tuple, int]:

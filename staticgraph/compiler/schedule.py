@@ -19,8 +19,6 @@ recomputes live as briefly as they can.
 """
 from __future__ import annotations
 
-import networkx as nx
-
 from staticgraph.compiler.remat import RECOMPUTE
 from staticgraph.compiler.rewrite import (CONSTANT, UPDATES, VARIABLE, feeds_of, fetches_of,
                                           ordered_nodes)
@@ -154,33 +152,30 @@ class _Dependencies:
 
 def _readers_before_updates(graph: Graph, runs: list[str]) -> dict[str, set]:
     """update -> the nodes to run before it: those reading its variable's array, directly or
-    through views, that do not depend on it (for variables updated once, their array fetched
-    by nothing)."""
+    through views, that come before it in `runs` (a topological order, which these edges keep,
+    so none can depend on the update), for variables updated once, their array fetched by
+    nothing."""
     nodes, fetched = graph.nx.nodes, set(fetches_of(graph))
+    position = {name: i for i, name in enumerate(runs)}
     updates: dict[str, list] = {}
     aliases: dict[str, set] = {}  # variable -> the values that may be its array
+    viewed: dict[str, set] = {}   # value -> the variables whose array it may be
     for name in runs:
         op = nodes[name]["op"]
         if op in UPDATES:
             updates.setdefault(nodes[name]["attrs"]["var"], []).append(name)
         elif op == VARIABLE:
-            aliases.setdefault(nodes[name]["attrs"]["var"], set()).add(name)
+            viewed[name] = {nodes[name]["attrs"]["var"]}
         elif "view" in get_op(op).traits:
-            for var, values in aliases.items():
-                if any(i in values for i in graph.inputs(name)):
-                    values.add(name)
-    order = nx.DiGraph()
-    order.add_nodes_from(runs)
-    order.add_edges_from((u, v) for u, v in graph.nx.subgraph(runs).edges())
+            viewed[name] = set().union(*(viewed.get(i, ()) for i, _ in graph.nx.in_edges(name)))
+        for var in viewed.get(name, ()):
+            aliases.setdefault(var, set()).add(name)
     before: dict[str, set] = {}
     for var, (update, *others) in updates.items():
         values = aliases.get(var, set())
-        if others or values & fetched:
-            continue
-        after = nx.descendants(order, update)
-        readers = {c for v in values for c in graph.consumers(v)} - after - {update}
-        before[update] = readers
-        order.add_edges_from((r, update) for r in readers)
+        if not others and not values & fetched:
+            before[update] = {c for v in values for c in graph.consumers(v)
+                              if c in position and position[c] < position[update]}
     return before
 
 

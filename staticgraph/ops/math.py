@@ -241,7 +241,8 @@ def _where_rule(cond: Spec, x: Spec, y: Spec):
     return Spec(broadcast_shapes(cond.shape, x.shape, y.shape), same_dtype(x, y))
 
 
-where_ = defop("where", kernel=np.where, shape_rule=_where_rule, traits={"elementwise", "foldable", "total"},
+where_ = defop("where", kernel=np.where, shape_rule=_where_rule,
+               traits={"elementwise", "foldable", "total"},
                vjp=lambda ct, c, x, y, out: [None,
                                              A.unbroadcast(where(c, ct, C.zeros_like(ct)), x),
                                              A.unbroadcast(where(c, C.zeros_like(ct), ct), y)],

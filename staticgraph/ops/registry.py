@@ -43,8 +43,8 @@ class OpDef:
     jvp(tangents, *inputs, out, **attrs)   -> the output tangent, built with sg ops
     traits: "elementwise", "stateful" (kernel takes the run's state), "effect" (must run even if
         its value goes unused: never folded or dropped), "foldable", "inplace_ok", "out" (kernel
-        takes out=), "view" (may return a view of an input), "no_output", "stops_gradient", "packed",
-        "total" (raises for no input of its known planned shapes and dtypes while numpy's
+        takes out=), "view" (may return a view of an input), "no_output", "stops_gradient",
+        "packed", "total" (raises for no input of its known planned shapes and dtypes while numpy's
         floating-point errors only warn: a run may update variables in place before it)
     """
     name: str

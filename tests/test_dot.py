@@ -211,6 +211,17 @@ def test_plan_buffers_appear_in_labels(model):
         sg.to_dot(model["graph"], plan=[1, 2])
 
 
+def test_an_executable_plan_labels_the_updates_it_makes_in_place():
+    w = sg.Variable(np.ones(3), name="w")
+    x = sg.placeholder(sg.float64, (3,), name="x")
+    loss = sg.sum(sg.sin(w * x), name="loss")
+    (dw,) = sg.gradients(loss, [w])
+    exe = sg.compile([loss, w.assign_sub(0.1 * dw, name="step")])
+    dot = sg.to_dot(exe.graph, plan=exe)
+    assert "writes its variable&#x27;s array" in node_attrs(dot, "step")["label"]
+    assert "writes its variable" not in node_attrs(dot, "loss")["label"]
+
+
 def test_title_is_drawn_above():
     dot = sg.to_dot(sg.placeholder(sg.float32, (2,)), title='say "hi"')
     assert dot.get_attributes()["label"] == '"say \\"hi\\""'

@@ -57,7 +57,8 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
             an Executable).
         show: the roles to draw (see `staticgraph.graph.ROLES`), or a comma-separated string.
         plan: an object with `.memory.buffers`, or a dict node name -> buffer id; each drawn
-            node in it gets its buffer id in its label.
+            node in it gets its buffer id in its label, and each variable update the plan makes
+            in place (`.memory.updates_in_place`) says so.
         title: a caption drawn above the graph.
         legend: add a cluster explaining the colours and edge styles.
         annotate: "derivatives" labels each cotangent node with the local derivative its vjp
@@ -211,14 +212,19 @@ def _roles(show) -> frozenset:
     return frozenset(roles)
 
 
+IN_PLACE = "writes its variable's array"  # the label of a variable update made in place
+
+
 def _buffers(plan) -> Mapping:
     if plan is None:
         return {}
     if isinstance(plan, Mapping):
         return plan
-    buffers = getattr(getattr(plan, "memory", None), "buffers", None)
+    memory = getattr(plan, "memory", None)
+    buffers = getattr(memory, "buffers", None)
     if isinstance(buffers, Mapping):
-        return buffers
+        in_place = getattr(memory, "updates_in_place", {})
+        return {**buffers, **{update: IN_PLACE for update in in_place}}
     raise InvalidArgumentError(f"to_dot: plan must be a dict (node name -> buffer id) or have "
                                f".memory.buffers (an Executable); got {type(plan).__name__}")
 
@@ -278,7 +284,7 @@ def _label(name: str, node: dict, traits: frozenset, buffer, notes=()) -> str:
     if value is not None and np.size(value) <= SMALL_CONSTANT:
         rows.append(html.escape("= " + _value_text(value)))
     if buffer is not None:
-        rows.append(html.escape(f"buffer {buffer}"))
+        rows.append(html.escape(buffer if buffer == IN_PLACE else f"buffer {buffer}"))
     rows += [f'<FONT COLOR="{NOTE_COLOR}">{html.escape(note)}</FONT>' for note in notes]
     source = node.get("source")
     if source and source != "<staticgraph>":

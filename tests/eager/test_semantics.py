@@ -7,19 +7,8 @@ import pytest
 
 import staticgraph as sg
 from staticgraph import eager
+from staticgraph.compare.notes import f_eager as notes_f  # the notes' §3.4 f, as written
 from staticgraph.errors import FailedPreconditionError, GraphError, InvalidArgumentError
-
-
-def notes_f(a):
-    """The notes' §3.4 function, unchanged in form."""
-    b = a * 2
-    while b.norm() < 1000:
-        b = b * 2
-    if b.sum() > 0:
-        c = b
-    else:
-        c = 100 * b
-    return c
 
 
 # ----- §3.1 ----------------------------------------------------------------------------------

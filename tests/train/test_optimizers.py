@@ -127,3 +127,25 @@ def test_saver_round_trip_and_errors(tmp_path):
     bad.write_bytes(b"not a zip file")
     with pytest.raises(errors.InvalidArgumentError, match="cannot read checkpoint"):
         sg.train.Saver().restore(sg.Session(), bad)
+
+
+@pytest.mark.parametrize("make", [lambda: sg.train.GradientDescentOptimizer(0.1),
+                                  lambda: sg.train.MomentumOptimizer(0.05, 0.9),
+                                  lambda: sg.train.AdamOptimizer(0.1)],
+                         ids=["sgd", "momentum", "adam"])
+def test_updates_in_place_give_bit_for_bit_what_staged_updates_give(make):
+    finals = []
+    for staged in (False, True):  # check_numerics stages every update
+        sg.reset_default_graph()
+        w, feed, loss = _problem()
+        step = make().minimize(loss)
+        sess = sg.Session(config={"check_numerics": staged})
+        sess.run(sg.global_variables_initializer())
+        for _ in range(4):
+            sess.run(step, feed)
+        in_place = sess.executable(step, feed)._latest.program.touched is not None
+        assert in_place != staged
+        finals.append(sess.variable_values())
+    assert finals[0].keys() == finals[1].keys()
+    for name in finals[0]:
+        np.testing.assert_array_equal(finals[0][name], finals[1][name])

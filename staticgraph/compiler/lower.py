@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from staticgraph.compiler.memory import BUFFER, EXTERNAL, NAIVE, NONE, VIEW, MemoryPlan
-from staticgraph.compiler.rewrite import (CONSTANT, UPDATES, VARIABLE, constant_value, feeds_of,
-                                          fetches_of)
+from staticgraph.compiler.rewrite import (CONSTANT, UPDATES, VARIABLE, by_variable,
+                                          constant_value, feeds_of, fetches_of)
 from staticgraph.errors import GraphError
 from staticgraph.graph import Graph
 from staticgraph.ops.linalg import MATMUL_OF_TRANSPOSED
@@ -107,14 +107,15 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False,
             deferred.setdefault(folded[name], []).extend(
                 _housekeeping(plan, t, name, slot_of, debug, variable_held))
             continue
-        scalar_fn = _scalar_operator(name, node, plan, graph.inputs(name))
-        untransposed = [graph.inputs(i)[0] if i in folded else i for i in graph.inputs(name)]
+        node_inputs = graph.inputs(name)
+        scalar_fn = _scalar_operator(name, node, plan, node_inputs)
+        untransposed = [graph.inputs(i)[0] if i in folded else i for i in node_inputs]
         inputs = tuple(_scalar_twin(slot_of, values, i, graph) if scalar_fn else slot_of[i]
                        for i in untransposed)
         # nothing of this run may still hold the array a variable update writes in place
         sharing = tuple(slot_of[m] for m in in_place[name]) if name in in_place else None
         templates.append(_step(node, inputs, slot_of[name], plan, name, scalar_fn, sharing,
-                               tuple(i in folded for i in graph.inputs(name))))
+                               tuple(i in folded for i in node_inputs)))
         infos[slot_of[name]] = StepInfo(name, node["op"], node["source"], inputs)
         templates.extend(_housekeeping(plan, t, name, slot_of, debug, variable_held))
         templates.extend(deferred.pop(name, ()))
@@ -162,8 +163,7 @@ def _scalar_twin(slot_of: dict, values: list, name: str, graph: Graph) -> int:
 
 def _touched_variables(graph: Graph, plan: MemoryPlan) -> tuple:
     """The variables the schedule reads or updates (a run updating in place checks them first)."""
-    return tuple(dict.fromkeys(graph.nx.nodes[n]["attrs"]["var"] for n in plan.schedule
-                               if graph.nx.nodes[n]["op"] in (VARIABLE, *UPDATES)))
+    return tuple(by_variable(graph, plan.schedule, (VARIABLE, *UPDATES)))
 
 
 def _first_reads(graph: Graph, plan: MemoryPlan) -> list:

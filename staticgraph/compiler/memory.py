@@ -30,7 +30,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from staticgraph.compiler.remat import RECOMPUTE, backward_nodes
-from staticgraph.compiler.rewrite import UPDATES, VARIABLE, fetches_of
+from staticgraph.compiler.rewrite import UPDATES, VARIABLE, by_variable, fetches_of
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import Spec, get_op
@@ -197,17 +197,12 @@ def plan_memory(graph: Graph, schedule: list[str], mode: str = PLAN) -> MemoryPl
 def _updates_in_place(graph: Graph, live: "_Liveness") -> dict:
     """update -> the values that may share its variable's storage, for each update that may
     write in place (see the module doc)."""
-    nodes = graph.nx.nodes
-    updates, reads = {}, {}
-    for name in live.schedule:
-        op = nodes[name]["op"]
-        if op in UPDATES or op == VARIABLE:
-            group = updates if op in UPDATES else reads
-            group.setdefault(nodes[name]["attrs"]["var"], []).append(name)
+    updates = by_variable(graph, live.schedule, UPDATES)
     if not updates:
         return {}
     after = 1 + max((t for t, name in enumerate(live.schedule)
                      if not _cannot_fail(graph, live, name)), default=-1)
+    reads = by_variable(graph, live.schedule, (VARIABLE,))
     chosen = {}
     for var, (update, *others) in updates.items():
         t = live.step[update]

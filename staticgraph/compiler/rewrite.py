@@ -51,6 +51,17 @@ def ordered_nodes(graph: Graph) -> list[str]:
     return list(nx.lexicographical_topological_sort(graph.nx, key=position.__getitem__))
 
 
+def by_variable(graph: Graph, names, ops) -> dict[str, list]:
+    """variable -> the nodes among `names` (in their order) whose op is in `ops` (reads or
+    updates) and that act on that variable."""
+    groups: dict[str, list] = {}
+    for name in names:
+        node = graph.nx.nodes[name]
+        if node["op"] in ops:
+            groups.setdefault(node["attrs"]["var"], []).append(name)
+    return groups
+
+
 def constant_value(graph: Graph, name: str) -> np.ndarray | None:
     """The value of node `name` when it is a literal constant, else None."""
     node = graph.nx.nodes[name]

@@ -20,8 +20,8 @@ recomputes live as briefly as they can.
 from __future__ import annotations
 
 from staticgraph.compiler.remat import RECOMPUTE
-from staticgraph.compiler.rewrite import (CONSTANT, UPDATES, VARIABLE, feeds_of, fetches_of,
-                                          ordered_nodes)
+from staticgraph.compiler.rewrite import (CONSTANT, UPDATES, VARIABLE, by_variable, feeds_of,
+                                          fetches_of, ordered_nodes)
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import get_op
 
@@ -157,21 +157,18 @@ def _readers_before_updates(graph: Graph, runs: list[str]) -> dict[str, set]:
     nothing."""
     nodes, fetched = graph.nx.nodes, set(fetches_of(graph))
     position = {name: i for i, name in enumerate(runs)}
-    updates: dict[str, list] = {}
     aliases: dict[str, set] = {}  # variable -> the values that may be its array
     viewed: dict[str, set] = {}   # value -> the variables whose array it may be
     for name in runs:
         op = nodes[name]["op"]
-        if op in UPDATES:
-            updates.setdefault(nodes[name]["attrs"]["var"], []).append(name)
-        elif op == VARIABLE:
+        if op == VARIABLE:
             viewed[name] = {nodes[name]["attrs"]["var"]}
         elif "view" in get_op(op).traits:
             viewed[name] = set().union(*(viewed.get(i, ()) for i, _ in graph.nx.in_edges(name)))
         for var in viewed.get(name, ()):
             aliases.setdefault(var, set()).add(name)
     before: dict[str, set] = {}
-    for var, (update, *others) in updates.items():
+    for var, (update, *others) in by_variable(graph, runs, UPDATES).items():
         values = aliases.get(var, set())
         if not others and not values & fetched:
             before[update] = {c for v in values for c in graph.consumers(v)

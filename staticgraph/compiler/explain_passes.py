@@ -1,7 +1,8 @@
 """What did the compiler do? Run the passes on a graph and draw each one's change as a picture.
 
 Each drawing shows the union of the graph before and after one pass: nodes the pass removed (or
-merged into a twin) are red and dashed, nodes it added are green and bold, the rest as usual.
+merged into a twin) are red and dashed, nodes it added or redefined (same name, another op) are
+green and bold, the rest as usual.
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ ADDED = {"color": "#1a7f37", "penwidth": "3"}
 
 
 class PassChange(NamedTuple):
-    """One pass applied: its position and name, node counts, what it removed and added, its drawing."""
+    """One pass applied: its position and name, node counts, what it removed and added (or
+    redefined), its drawing."""
     index: int
     name: str
     nodes_before: int
@@ -63,7 +65,8 @@ def explain_passes(graph: Graph, fetches: list[str], feeds: list[str], out_dir,
 
 def _change(index: int, name: str, before: Graph, after: Graph, out: Path, fmt: str) -> PassChange:
     removed = tuple(sorted(set(before.nx) - set(after.nx)))
-    added = tuple(sorted(set(after.nx) - set(before.nx)))
+    added = tuple(sorted(name for name, op in after.nx.nodes(data="op")
+                         if name not in before.nx or before.nx.nodes[name]["op"] != op))
     drawing = None
     if removed or added:
         drawing = out / f"{index:02d}_{name}.{fmt}"

@@ -15,14 +15,15 @@ values never get a buffer, so nothing ever overwrites them. In "naive" mode ever
 its own storage for the whole run. "remat" plans like "plan"; the graph it is given holds
 recompute nodes (see `rematerialize`), and the plan records what was chosen (`RematSummary`).
 
-Outside "naive" mode, a variable update (assign, assign_add, assign_sub) may also write into the
-variable's own array instead of a new one, as TensorFlow and PyTorch optimisers do, when nothing
-can tell: it is the only update of that variable, every value that may share the variable's
-storage is dead before it (none is fetched), and no step after it can fail, so a failed run still
-changes no variable. A step cannot fail when its op is "total" and its shapes are known, or when
-it reads or updates a variable (the run checks first that every variable it touches is set). The
-runtime still falls back to a new array when someone else holds the old one or when numpy's
-floating-point errors may raise (see `RunState.update_in_place`).
+Outside "naive" mode, a variable update (assign, assign_add, assign_sub, assign_add_matmul)
+may also write into the variable's own array instead of a new one, as TensorFlow and PyTorch
+optimisers do, when nothing can tell: it is the only update of that variable, every value that
+may share the variable's storage is dead before it (none is fetched), and no step after it can
+fail, so a failed run still changes no variable. A step cannot fail when its op is "total" or
+updates a variable and its shapes are known, or when it reads a variable (the run checks first
+that every variable it touches is set). The runtime still falls back to a new array when someone
+else holds the old one or when numpy's floating-point errors may raise (see
+`RunState.update_in_place`).
 """
 from __future__ import annotations
 
@@ -217,10 +218,10 @@ def _updates_in_place(graph: Graph, live: "_Liveness") -> dict:
 def _cannot_fail(graph: Graph, live: "_Liveness", name: str) -> bool:
     """True when step `name` cannot raise (see the module doc)."""
     op = graph.nx.nodes[name]["op"]
-    if op in UPDATES or op == VARIABLE:
+    if op == VARIABLE:
         return True
-    return "total" in get_op(op).traits and known(live.specs[name].shape) and all(
-        known(live.specs[i].shape) for i, _ in graph.nx.in_edges(name))
+    return (op in UPDATES or "total" in get_op(op).traits) and known(live.specs[name].shape) \
+        and all(known(live.specs[i].shape) for i, _ in graph.nx.in_edges(name))
 
 
 def _phases(graph: Graph, live: "_Liveness", shares: bool) -> tuple[int, tuple, int]:

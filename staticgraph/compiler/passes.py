@@ -8,13 +8,14 @@ from typing import Callable, Sequence
 from staticgraph.compiler.cse import eliminate_common_subexpressions
 from staticgraph.compiler.dce import eliminate_dead_code
 from staticgraph.compiler.fold import fold_constants
+from staticgraph.compiler.fuse import fuse_updates
 from staticgraph.compiler.simplify import simplify
 from staticgraph.compiler.verify import verify
 from staticgraph.graph import Graph
 
 Pass = Callable[[Graph], Graph]
 DEFAULT_PASSES: tuple[Pass, ...] = (fold_constants, simplify, eliminate_common_subexpressions,
-                                    eliminate_dead_code)
+                                    fuse_updates, eliminate_dead_code)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ FETCHES = "compiler.fetches"  # collection: the values a compiled graph produces
 FEEDS = "compiler.feeds"      # collection: the nodes whose values are fed
 CONSTANT = "constant"         # the op of literal values, which folding produces
 VARIABLE = "variable"         # the op reading a variable
-UPDATES = ("assign", "assign_add", "assign_sub")  # the ops updating one
+# the ops updating one
+UPDATES = ("assign", "assign_add", "assign_sub", "assign_add_matmul")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.ops import create as C
+from staticgraph.ops.blas import add_product
 from staticgraph.ops.registry import ShapeError, Spec, apply_static, as_array, defop, is_tensor
 from staticgraph.ops.shapes import compatible, fmt
 from staticgraph.sourceinfo import user_source
@@ -81,6 +82,34 @@ ST = {"stateful"}
 assign_ = defop("assign", kernel=_assign_kernel, shape_rule=_assign_rule, traits=ST)
 assign_add_ = defop("assign_add", kernel=_assign_add_kernel, shape_rule=_assign_rule, traits=ST)
 assign_sub_ = defop("assign_sub", kernel=_assign_sub_kernel, shape_rule=_assign_rule, traits=ST)
+
+
+def _assign_add_matmul_rule(a: Spec, b: Spec, *, var, shape, dtype, alpha, transpose_a,
+                            transpose_b):
+    if len(a.shape) != 2 or len(b.shape) != 2:
+        raise ShapeError(f"needs 2-D operands, got {fmt(a.shape)} and {fmt(b.shape)}")
+    (m, k), (k2, n) = a.shape[::-1] if transpose_a else a.shape, \
+        b.shape[::-1] if transpose_b else b.shape
+    if not compatible((k,), (k2,)):
+        raise ShapeError(f"inner dims differ: {fmt(a.shape)} and {fmt(b.shape)} with "
+                         f"transpose_a={transpose_a}, transpose_b={transpose_b}")
+    if a.dtype != b.dtype:
+        raise ShapeError(f"dtypes differ: {a.dtype.name} and {b.dtype.name}")
+    return _assign_rule(Spec((m, n), a.dtype), var=var, shape=shape, dtype=dtype)
+
+
+def _assign_add_matmul_kernel(state, a, b, *, var, shape, dtype, alpha, transpose_a,
+                              transpose_b, in_place=False):
+    a, b = a.T if transpose_a else a, b.T if transpose_b else b
+    return _updated(state, var, None, in_place, lambda array, _: add_product(array, a, b, alpha),
+                    lambda: add_product(np.array(state.read(var), order="C"), a, b, alpha))
+
+
+# What SGD's `w.assign_sub(lr * (x.T @ d))` becomes when compiled (see
+# `staticgraph.compiler.fuse_updates`): one BLAS gemm adds the product into the variable.
+assign_add_matmul_ = defop(
+    "assign_add_matmul", kernel=_assign_add_matmul_kernel, shape_rule=_assign_add_matmul_rule,
+    traits=ST, doc="var += alpha * op(a) @ op(b), op transposing where transpose_a / _b say.")
 
 
 def _assign(op, ref, value, name) -> Tensor:

@@ -1,4 +1,6 @@
 """`explain_passes` and `staticgraph passes`: one drawing per changing pass, removals highlighted."""
+import numpy as np
+
 import staticgraph as sg
 from staticgraph.cli import main
 from staticgraph.compiler.explain_passes import explain_passes
@@ -25,6 +27,18 @@ def test_each_change_is_listed_and_drawn(tmp_path):
     assert all(c.drawing is None for c in changes if not (c.removed or c.added))
     summary = (tmp_path / "summary.md").read_text()
     assert "| eliminate_common_subexpressions |" in summary and "sin_1" in summary
+
+
+def test_a_redefined_node_counts_as_added(tmp_path):
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float64, (4, 3), name="x")
+        w = sg.Variable(np.zeros((3, 3)), name="w")
+        w.assign_sub(0.1 * sg.matmul(sg.transpose(x), x), name="step")
+    changes = explain_passes(g, ["step"], ["x"], tmp_path, fmt="dot")
+    fuse = next(c for c in changes if c.name == "fuse_updates")
+    assert fuse.added == ("step",) and fuse.removed == ()
+    assert "assign_add_matmul" in fuse.drawing.read_text()
 
 
 def test_cli_passes_command(tmp_path, capsys):

@@ -24,8 +24,9 @@ def test_the_manager_runs_the_passes_in_order_and_records_node_counts():
     pruned = prune(g, [y.name, dx.name], ["x"])
     graph, records = PassManager(check=True).run(pruned)
     names = [r.name for r in records]
-    assert names[:4] == [p.__name__ for p in DEFAULT_PASSES]
-    assert len(names) % 4 == 0 and len(names) <= 12
+    rounds, left = divmod(len(names), len(DEFAULT_PASSES))
+    assert names[:len(DEFAULT_PASSES)] == [p.__name__ for p in DEFAULT_PASSES]
+    assert left == 0 and rounds <= 3
     for before, after in zip(records, records[1:]):
         assert after.nodes_before == before.nodes_after
     assert records[-1].graph is graph and records[0].nodes_before == len(pruned)

@@ -1,0 +1,125 @@
+"""fuse_updates turns an update by a scaled matrix product into one gemm update, only where the
+product and its scaling are used by nothing else, and the fused step gives the unfused values."""
+import numpy as np
+import pytest
+
+import staticgraph as sg
+from staticgraph.compiler import eliminate_dead_code, fuse_updates, prune, verify
+from tests.compiler.helpers import structure
+
+
+def _fused(g, fetches, feeds):
+    pruned = prune(g, fetches, feeds)
+    before = structure(pruned)
+    fused = verify(eliminate_dead_code(fuse_updates(pruned)))
+    assert structure(pruned) == before  # the pass is pure
+    return fused
+
+
+def _update(x_shape, w_shape, build, dtype=np.float64):
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(dtype, x_shape, name="x")
+        d = sg.placeholder(dtype, (x_shape[0], w_shape[1]), name="d")
+        w = sg.Variable(np.zeros(w_shape, dtype), name="w")
+        build(w, x, d)
+    return g
+
+
+@pytest.mark.parametrize("build, alpha, inputs, flags", [
+    (lambda w, x, d: w.assign_sub(0.5 * sg.matmul(sg.transpose(x), d), name="u"),
+     -0.5, ["x", "d"], (True, False)),
+    (lambda w, x, d: w.assign_sub(sg.matmul(sg.transpose(x), d) * 0.25, name="u"),
+     -0.25, ["x", "d"], (True, False)),
+    (lambda w, x, d: w.assign_add(sg.matmul(sg.transpose(x), d), name="u"),
+     1.0, ["x", "d"], (True, False)),
+    (lambda w, x, d: w.assign_add(2.0 * sg.transpose(sg.matmul(sg.transpose(d), x)), name="u"),
+     None, None, None),  # the transpose of a product is not a product: left alone
+])
+def test_the_update_becomes_one_gemm_with_the_sign_and_scale_folded_into_alpha(
+        build, alpha, inputs, flags):
+    g = _update((5, 3), (3, 2), build)
+    fused = _fused(g, ["u"], ["x", "d"])
+    node = fused.node("u")
+    if alpha is None:
+        assert node["op"] == "assign_add"
+        return
+    assert node["op"] == "assign_add_matmul" and fused.inputs("u") == inputs
+    assert node["attrs"]["alpha"] == alpha
+    assert (node["attrs"]["transpose_a"], node["attrs"]["transpose_b"]) == flags
+    assert {n["op"] for _, n in fused.nx.nodes(data=True)} == {"placeholder", "assign_add_matmul"}
+
+
+def test_both_operands_transposed_and_the_variable_itself_as_an_operand():
+    def build(w, x, d):
+        sq = sg.Variable(np.eye(2), name="sq")
+        sq.assign_sub(0.5 * sg.matmul(sg.transpose(d), sg.transpose(sg.transpose(d))), name="u1")
+        sq.assign_add(sg.matmul(sq, sg.transpose(sq)), name="u2")
+    g = _update((5, 3), (3, 2), build)
+    fused = _fused(g, ["u1", "u2"], ["x", "d"])
+    assert fused.node("u1")["op"] == "assign_add_matmul"
+    assert fused.node("u2")["attrs"]["transpose_b"] is True and fused.inputs("u2") == ["sq", "sq"]
+
+
+@pytest.mark.parametrize("case", ["product fetched", "scaled fetched", "product read twice",
+                                  "scale fed", "scale a vector", "ints", "batched",
+                                  "product waits"])
+def test_nothing_is_fused_that_would_compute_twice_or_change_meaning(case):
+    g = sg.Graph()
+    dtype = np.int64 if case == "ints" else np.float64
+    batch = (4,) if case == "batched" else ()
+    with g.as_default():
+        x = sg.placeholder(dtype, (*batch, 5, 3), name="x")
+        d = sg.placeholder(dtype, (*batch, 5, 2), name="d")
+        w = sg.Variable(np.zeros((*batch, 3, 2), dtype), name="w")
+        gate = sg.no_op(name="gate")
+        with g.control_dependencies([gate] if case == "product waits" else None):
+            product = sg.matmul(sg.transpose(x, (*range(len(batch)), len(batch) + 1, len(batch))), d, name="product")
+        scale = sg.placeholder(dtype, (), name="lr") if case == "scale fed" else \
+            sg.constant(np.full(2, 3, dtype) if case == "scale a vector" else dtype(3), name="c")
+        scaled = sg.multiply(scale, product, name="scaled")
+        w.assign_sub(scaled, name="u")
+        sg.add(product, product, name="twice")
+    fetches = ["u", *{"product fetched": ["product"], "scaled fetched": ["scaled"],
+                      "product read twice": ["twice"]}.get(case, [])]
+    fused = _fused(g, fetches, ["x", "d"] + (["lr"] if case == "scale fed" else []))
+    assert fused.node("u")["op"] == "assign_sub"
+
+
+def _mlp_step(optimize: bool, steps: int = 3, dtype=np.float64):
+    """An MLP trained by SGD; the weights after `steps` steps and the last loss."""
+    rng = np.random.default_rng(0)
+    sizes = (6, 5, 3)
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(dtype, (None, sizes[0]), name="x")
+        labels = sg.placeholder(dtype, (None, sizes[-1]), name="labels")
+        h, variables = x, []
+        for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+            w = sg.Variable(rng.standard_normal((n_in, n_out)).astype(dtype), name=f"w{i}")
+            b = sg.Variable(np.zeros(n_out, dtype), name=f"b{i}")
+            variables += [w, b]
+            h = sg.matmul(h, w) + b
+            h = sg.tanh(h) if i == 0 else h
+        loss = sg.mean(sg.softmax_cross_entropy_with_logits(labels=labels, logits=h))
+        train = sg.train.GradientDescentOptimizer(0.3).minimize(loss)
+    feed = {x: rng.standard_normal((8, sizes[0])).astype(dtype),
+            labels: np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], 8)]}
+    sess = sg.Session(g, config={"optimize": optimize})
+    sess.run(sg.global_variables_initializer(g))
+    for _ in range(steps):
+        last, _ = sess.run([loss, train], feed)
+    exe = sess.executable([loss, train], feed)
+    return [sess.run(v) for v in variables], last, exe
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_sgd_with_fused_updates_trains_as_the_unoptimised_graph_does(dtype, rtol):
+    fused, fused_loss, exe = _mlp_step(True, dtype=dtype)
+    plain, plain_loss, _ = _mlp_step(False, dtype=dtype)
+    graph = exe.variant(exe.static_shapes).graph
+    ops = sorted(n["op"] for _, n in graph.nx.nodes(data=True) if n["op"].startswith("assign"))
+    assert ops == ["assign_add_matmul"] * 2 + ["assign_sub"] * 2  # the weights; the biases
+    np.testing.assert_allclose(fused_loss, plain_loss, rtol=rtol)
+    for got, want in zip(fused, plain):
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)

@@ -75,9 +75,9 @@ def test_blas_can_be_switched_off(monkeypatch):
 def _sgd_update(dtype):
     g = sg.Graph()
     with g.as_default():
-        x = sg.placeholder(dtype, (7, 4), name="x")
-        d = sg.placeholder(dtype, (7, 3), name="d")
-        w = sg.Variable(np.arange(12, dtype=dtype).reshape(4, 3) / 10, name="w")
+        x = sg.placeholder(dtype, (7, 128), name="x")
+        d = sg.placeholder(dtype, (7, 128), name="d")  # w is just large enough to fuse
+        w = sg.Variable(np.arange(128 * 128, dtype=dtype).reshape(128, 128) / 1e4, name="w")
         step = w.assign_sub(0.5 * sg.matmul(sg.transpose(x), d), name="step")
     return g, x, d, w, step
 
@@ -85,7 +85,8 @@ def _sgd_update(dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_fused_update_writes_in_place_or_stages_with_equal_results(path, rng, dtype):
     g, x, d, w, step = _sgd_update(dtype)
-    feed = {x: rng.standard_normal((7, 4)).astype(dtype), d: rng.standard_normal((7, 3)).astype(dtype)}
+    feed = {x: rng.standard_normal((7, 128)).astype(dtype),
+            d: rng.standard_normal((7, 128)).astype(dtype)}
     results = {}
     for fetches in ([step], [step, w]):  # fetching w too keeps its array: the update stages
         sess = sg.Session(g)

@@ -32,8 +32,8 @@ def test_each_change_is_listed_and_drawn(tmp_path):
 def test_a_redefined_node_counts_as_added(tmp_path):
     g = sg.Graph()
     with g.as_default():
-        x = sg.placeholder(sg.float64, (4, 3), name="x")
-        w = sg.Variable(np.zeros((3, 3)), name="w")
+        x = sg.placeholder(sg.float64, (4, 128), name="x")
+        w = sg.Variable(np.zeros((128, 128)), name="w")  # large enough to fuse
         w.assign_sub(0.1 * sg.matmul(sg.transpose(x), x), name="step")
     changes = explain_passes(g, ["step"], ["x"], tmp_path, fmt="dot")
     fuse = next(c for c in changes if c.name == "fuse_updates")

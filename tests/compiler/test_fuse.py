@@ -11,7 +11,7 @@ from tests.compiler.helpers import structure
 def _fused(g, fetches, feeds):
     pruned = prune(g, fetches, feeds)
     before = structure(pruned)
-    fused = verify(eliminate_dead_code(fuse_updates(pruned)))
+    fused = verify(eliminate_dead_code(fuse_updates(pruned, min_elements=1)))
     assert structure(pruned) == before  # the pass is pure
     return fused
 
@@ -89,7 +89,7 @@ def test_nothing_is_fused_that_would_compute_twice_or_change_meaning(case):
 def _mlp_step(optimize: bool, steps: int = 3, dtype=np.float64):
     """An MLP trained by SGD; the weights after `steps` steps and the last loss."""
     rng = np.random.default_rng(0)
-    sizes = (6, 5, 3)
+    sizes = (130, 128, 3)  # w0 is large enough to fuse, w1 is not
     g = sg.Graph()
     with g.as_default():
         x = sg.placeholder(dtype, (None, sizes[0]), name="x")
@@ -119,7 +119,16 @@ def test_sgd_with_fused_updates_trains_as_the_unoptimised_graph_does(dtype, rtol
     plain, plain_loss, _ = _mlp_step(False, dtype=dtype)
     graph = exe.variant(exe.static_shapes).graph
     ops = sorted(n["op"] for _, n in graph.nx.nodes(data=True) if n["op"].startswith("assign"))
-    assert ops == ["assign_add_matmul"] * 2 + ["assign_sub"] * 2  # the weights; the biases
+    assert ops == ["assign_add_matmul"] + ["assign_sub"] * 3
     np.testing.assert_allclose(fused_loss, plain_loss, rtol=rtol)
     for got, want in zip(fused, plain):
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
+
+
+def test_small_variables_are_left_unfused_by_default():
+    g = _update((5, 127), (127, 130), lambda w, x, d: w.assign_sub(
+        0.5 * sg.matmul(sg.transpose(x), d), name="u"))
+    assert fuse_updates(prune(g, ["u"], ["x", "d"])).node("u")["op"] == "assign_add_matmul"
+    g = _update((5, 127), (127, 128), lambda w, x, d: w.assign_sub(
+        0.5 * sg.matmul(sg.transpose(x), d), name="u"))
+    assert fuse_updates(prune(g, ["u"], ["x", "d"])).node("u")["op"] == "assign_sub"

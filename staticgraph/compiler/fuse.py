@@ -5,7 +5,8 @@ Before: any graph. After: each assign_add / assign_sub of a float32 or float64 v
 `assign_add_matmul` of a and b (a 2-D transpose of either read untransposed, with a flag) with
 alpha = +c or -c, when the product and its scaling are used by nothing else (neither fetched
 nor read by another node, nor waited for) and wait for nothing themselves, and the variable has
-at least `min_elements` elements. The dead product and scaling are left for DCE.
+at least `min_elements` elements. The product and its scaling are gone, and so are a transpose
+and a constant that nothing else read.
 
 This is SGD's step `w.assign_sub(lr * (x.T @ d))`: numpy writes the product into a temporary,
 scales it and subtracts it, three passes over a matrix of w's size; the fused update adds the
@@ -33,20 +34,30 @@ def fuse_updates(graph: Graph, min_elements: int = MIN_ELEMENTS) -> Graph:
 
     Example:
         >>> import numpy as np, staticgraph as sg
-        >>> from staticgraph.compiler import eliminate_dead_code, fuse_updates
+        >>> from staticgraph.compiler import fuse_updates
         >>> g = sg.Graph()
         >>> with g.as_default():
         ...     x = sg.placeholder(sg.float32, (8, 3), name="x")
         ...     d = sg.placeholder(sg.float32, (8, 2), name="d")
         ...     w = sg.Variable(np.zeros((3, 2), np.float32), name="w")
         ...     step = w.assign_sub(0.1 * sg.matmul(sg.transpose(x), d), name="step")
-        >>> fused = eliminate_dead_code(fuse_updates(g, min_elements=1))
+        >>> fused = fuse_updates(g, min_elements=1)
         >>> node = fused.node("step")
         >>> node["op"], fused.inputs("step"), node["attrs"]["transpose_a"]
         ('assign_add_matmul', ['x', 'd'], True)
+        >>> sorted(set(g.nx) - set(fused.nx))   # the product, its scaling, the transpose, 0.1
+        ['Const', 'matmul', 'multiply', 'transpose']
         >>> round(node["attrs"]["alpha"], 6)   # -0.1 as a float32
         -0.1
     """
+    fused, absorbed = _fusions(graph, min_elements)
+    return rebuild(graph, lambda new, name, node, inputs: fused.get(name),
+                   keep=[n for n in graph.nx if n not in absorbed])
+
+
+def _fusions(graph: Graph, min_elements: int) -> tuple[dict, set]:
+    """update -> its fused definition, and the nodes only the fused updates needed (each
+    product and its scaling, and a transpose or constant nothing else reads)."""
     fetched = set(fetches_of(graph))
 
     def alone(name: str) -> bool:
@@ -54,21 +65,25 @@ def fuse_updates(graph: Graph, min_elements: int = MIN_ELEMENTS) -> Graph:
         return name not in fetched and graph.nx.out_degree(name) == 1 \
             and not graph.control_inputs(name)
 
-    def visit(new: Graph, name: str, node: dict, inputs: list):
+    fused, absorbed = {}, set()
+    for name, node in graph.nx.nodes(data=True):
         sign = _SIGNS.get(node["op"])
         if sign is None or node["dtype"] not in _DTYPES \
                 or (num_elements(node["shape"]) or 0) < min_elements:
-            return None
-        found = _scaled_product(graph, inputs[0], alone)
+            continue
+        (value,) = graph.inputs(name)
+        found = _scaled_product(graph, value, alone)
         if found is None:
-            return None
+            continue
         product, scale = found
-        (a, transpose_a), (b, transpose_b) = (_untransposed(graph, i)
-                                              for i in graph.inputs(product))
-        return Replace("assign_add_matmul", (a, b), dict(
+        operands = graph.inputs(product)
+        (a, transpose_a), (b, transpose_b) = (_untransposed(graph, i) for i in operands)
+        fused[name] = Replace("assign_add_matmul", (a, b), dict(
             node["attrs"], alpha=sign * scale, transpose_a=transpose_a, transpose_b=transpose_b))
-
-    return rebuild(graph, visit)
+        bypassed = {i for i, flag in zip(operands, (transpose_a, transpose_b)) if flag}
+        scaling = set(graph.inputs(value)) - {product} if value != product else set()
+        absorbed |= {value, product} | {i for i in bypassed | scaling if alone(i)}
+    return fused, absorbed
 
 
 def _scaled_product(graph: Graph, value: str, alone) -> tuple[str, float] | None:

@@ -132,3 +132,17 @@ def test_small_variables_are_left_unfused_by_default():
     g = _update((5, 127), (127, 128), lambda w, x, d: w.assign_sub(
         0.5 * sg.matmul(sg.transpose(x), d), name="u"))
     assert fuse_updates(prune(g, ["u"], ["x", "d"])).node("u")["op"] == "assign_sub"
+
+
+def test_the_pass_drops_what_only_the_fused_update_read_and_keeps_the_rest():
+    def build(w, x, d):
+        t = sg.transpose(x, name="t")
+        w.assign_sub(sg.multiply(sg.matmul(t, d), 0.5, name="scaled"), name="u")
+        m = sg.constant(np.ones((3, 5)), name="m")  # a constant operand stays: the update reads it
+        w.assign_add(sg.matmul(m, d, name="product2"), name="u2")
+        sg.exp(t, name="other")  # a transpose read elsewhere stays too
+    g = _update((5, 3), (3, 2), build)
+    fused = _fused(g, ["u", "u2", "other"], ["x", "d"])
+    assert fused.inputs("u") == ["x", "d"] and fused.inputs("u2") == ["m", "d"]
+    assert {"t", "m", "other"} <= set(fused.nx)
+    assert not {"scaled", "product2"} & set(fused.nx)

@@ -249,7 +249,7 @@ def _housekeeping(plan: MemoryPlan, t: int, name: str, slot_of: dict, debug: boo
         m in plan.holds_storage and m not in variable_held and _worth_freeing(plan, m))]
     if dead and plan.mode != NAIVE:
         slots = tuple(slot_of[m] for m in dead)
-        templates.append(lambda raw: (HOUSE, _clear, slots, None, None, -1))
+        templates.append(lambda raw: (HOUSE, clear_slots, slots, None, None, -1))
     return templates
 
 
@@ -259,7 +259,8 @@ def _worth_freeing(plan: MemoryPlan, name: str) -> bool:
     return count is None or count * plan.specs[name].dtype.itemsize >= CLEAR_MIN_BYTES
 
 
-def _clear(env: list, slots: tuple) -> None:
+def clear_slots(env: list, slots: tuple) -> None:
+    """Drop the values in `slots` (a housekeeping step)."""
     for s in slots:
         env[s] = None
 

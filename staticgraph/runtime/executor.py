@@ -2,11 +2,13 @@
 
 `compile` prunes the graph to what the fetches need, runs the optimisation passes and schedules
 the result; per feed-shape signature the Executable then plans memory and lowers the plan to a
-flat `Program` (see `staticgraph.compiler.lower`). `execute` is the hot loop: it runs the steps
-over integer slots and planned buffers, and nothing else.
+flat `Program` (see `staticgraph.compiler.lower`), whose steps over integer slots and planned
+buffers run as straight-line Python (`staticgraph.runtime.codegen`); `execute` interprets the
+same steps one at a time, for check_numerics.
 """
 from __future__ import annotations
 
+import functools
 import operator
 import threading
 import weakref
@@ -26,6 +28,7 @@ from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import fmt, known
 from staticgraph.runtime import fetches as F
 from staticgraph.runtime.feeds import check_feed, node_name
+from staticgraph.runtime.codegen import StraightLine
 from staticgraph.runtime.numerics import check_value
 from staticgraph.runtime.reference import KERNEL_ERRORS, check_fed, kernel_failure
 from staticgraph.runtime.state import RunState, VariableStore
@@ -231,6 +234,19 @@ class Executable:
             self._latest = variant
         return variant
 
+    def python_source(self) -> str | None:
+        """The Python that runs the steps of the latest fed shapes' program, a line per step,
+        each commented with its node (None before the shapes are known).
+
+        Example:
+            >>> import numpy as np, staticgraph as sg
+            >>> x = sg.placeholder(sg.float64, (3,), name="x")
+            >>> exe = sg.compile([sg.exp(x, name="y") * 2.0], feeds=[x])
+            >>> print(exe.python_source().splitlines()[3])
+                        env[2] = exp_0(env[0], buf_0)  # 'y'
+        """
+        return None if self._latest is None else self._latest.straight_line().source
+
     def report(self) -> str:
         """A printable summary: passes (nodes before/after), schedule length, memory figures."""
         lines = [f"compiled {len(self.fetch_names)} fetch(es) {list(self.fetch_names)}, "
@@ -273,22 +289,39 @@ class _Variant:
         self.program: Program = lower(self.graph, self.plan, exe.options.debug_memory,
                                       every_value_checked=exe.options.check_numerics)
         fixes = _fixes(exe.fetch_names, self.graph, self.plan, self.program)
-        loop = _numerics_loop(self.program, self.plan.inplace) if exe.options.check_numerics \
-            else execute
-        self.bind = _binder(self.program, fixes, loop)
+        checked = _numerics_loop(self.program, self.plan.inplace) \
+            if exe.options.check_numerics else None
+        self._line: StraightLine | None = None
+        self.bind = _binder(self.program, fixes, checked, self.straight_line)
+
+    def straight_line(self, steps: list | None = None) -> StraightLine:
+        """The program as straight-line Python, made once (from `steps`, one instance's steps,
+        when given; else from an instance of its own)."""
+        if self._line is None:
+            self._line = StraightLine(self.program, steps if steps is not None
+                                      else self.program.instantiate()[0])
+        return self._line
 
 
-def _binder(program: Program, fixes: tuple, loop):
+def _binder(program: Program, fixes: tuple, checked_loop, straight_line):
     """bind(slots, store, kind) -> run(values): the program run on fed `values` (an iterable
     matching `slots`) with the variables of `store`, giving the fetches as a list, a tuple for
     kind tuple, or for any other kind the single fetch itself.
 
-    All the runs bound for one variant share a free list of instances (buffers, steps, env);
-    each concurrent run takes its own. Closures rather than methods: the hot path reads locals.
+    The steps run as the straight-line Python `straight_line(steps)` gives, or through
+    `checked_loop(program, steps, env, state)` when there is one (check_numerics). All the runs
+    bound for one variant share a free list of instances (runner, env); each concurrent run
+    takes its own. Closures rather than methods: the hot path reads locals.
     """
     free: list = []
     stateful, after_run, touched = program.stateful, program.after_run, program.touched
     reads = program.reads
+
+    def instance():
+        steps, env = program.instantiate()
+        if checked_loop is not None:
+            return functools.partial(checked_loop, program, steps), env
+        return straight_line(steps).bind(steps, _failing(program, steps), KERNEL_ERRORS), env
 
     def bind(slots: tuple, store: VariableStore, kind: type):
         finish = _finisher(program.fetch_slots, fixes, kind)
@@ -296,9 +329,9 @@ def _binder(program: Program, fixes: tuple, loop):
 
         def run(values):
             try:
-                steps, env = instance = free.pop()
+                steps, env = instance_ = free.pop()
             except IndexError:
-                steps, env = instance = program.instantiate()
+                steps, env = instance_ = instance()
             try:
                 if single is not None:
                     (env[single],) = values
@@ -309,16 +342,16 @@ def _binder(program: Program, fixes: tuple, loop):
                     state = RunState(store, touched)
                     if reads:
                         read_variables(program, env, state)
-                    loop(program, steps, env, state)
+                    steps(env, state)
                     state.commit()
                 else:
-                    loop(program, steps, env, None)
+                    steps(env, None)
                 return finish(env)
             finally:
                 if after_run:  # a replaced variable's array is released with the run
                     for slot in after_run:
                         env[slot] = None
-                free.append(instance)
+                free.append(instance_)
         return run
     return bind
 
@@ -435,11 +468,23 @@ def execute(program: Program, steps: list, env: list, state) -> None:
             else:
                 fn(env, a)
     except KERNEL_ERRORS as exc:
-        info = program.infos.get(o)
-        if info is None:  # a housekeeping check, which names its node itself
-            raise
-        raise kernel_failure(exc, info.name, info.op, info.source,
-                             [env[i] for i in info.inputs]) from None
+        raise _failure(exc, program, o, env) from None
+
+
+def _failure(exc: Exception, program: Program, out: int, env: list) -> Exception:
+    """What to raise when the step writing slot `out` raised `exc`: an error naming the node,
+    or for a housekeeping check, which names its node itself, `exc`."""
+    info = program.infos.get(out)
+    if info is None:
+        return exc
+    return kernel_failure(exc, info.name, info.op, info.source, [env[i] for i in info.inputs])
+
+
+def _failing(program: Program, steps: list):
+    """fail(exc, t, env) for a StraightLine: raises `_failure` of step t of `steps`."""
+    def fail(exc: Exception, t: int, env: list):
+        raise _failure(exc, program, steps[t][-1], env) from None
+    return fail
 
 
 def _numerics_loop(program: Program, inplace: dict):

@@ -150,6 +150,8 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory", choices=("plan", "naive", "remat"), default="plan")
     parser.add_argument("-o", "--output", type=_drawing_path,
                         help="also draw the compiled graph, each value labelled with its buffer")
+    parser.add_argument("--python", action="store_true",
+                        help="also print the straight-line Python the program runs as")
 
 
 def _results(graph) -> list[str]:
@@ -181,6 +183,8 @@ def _plan(args: argparse.Namespace) -> int:
         return 2
     exe.plan_for(shapes)
     print(exe.report())
+    if args.python:
+        print(exe.python_source(), end="")
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         print(f"wrote {write_dot(to_dot(exe.graph, plan=exe), args.output)}")

@@ -26,6 +26,15 @@ def test_plan_prints_the_passes_schedule_and_memory(tmp_path, capsys):
     assert "memory (naive)" in capsys.readouterr().out
 
 
+def test_plan_prints_the_python_the_program_runs_as(tmp_path, capsys):
+    script = tmp_path / "model.py"
+    script.write_text(SCRIPT)
+    assert main(["plan", str(script), "--fetch", "loss", "--feed", "x=8,16", "--python"]) == 0
+    out = capsys.readouterr().out
+    assert "def run(env, state):" in out and "# 'loss'" in out
+    assert "= matmul_" in out and "= relu_" in out
+
+
 def test_plan_asks_for_unknown_dims_and_reports_a_missing_script(tmp_path, capsys):
     script = tmp_path / "model.py"
     script.write_text(SCRIPT)

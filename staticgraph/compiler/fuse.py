@@ -1,12 +1,13 @@
 """fuse_updates: a variable update by a scaled matrix product becomes one gemm.
 
 Before: any graph. After: each assign_add / assign_sub of a float32 or float64 variable by
-`c * (a @ b)`, `(a @ b) * c` or `a @ b` alone, with a and b 2-D and c a scalar constant, is an
-`assign_add_matmul` of a and b (a 2-D transpose of either read untransposed, with a flag) with
-alpha = +c or -c, when the product and its scaling are used by nothing else (neither fetched
-nor read by another node, nor waited for) and wait for nothing themselves, and the variable has
-at least `min_elements` elements. The product and its scaling are gone, and so are a transpose
-and a constant that nothing else read.
+`c * (a @ b)`, `(a @ b) * c` or `a @ b` alone, with a and b 2-D and c a one-element constant or
+a 0-d tensor (a fed learning rate), is an `assign_add_matmul` of a and b (a 2-D transpose of
+either read untransposed, with a flag), with alpha = +c or -c for a constant, or ±1 and c as a
+third input, when the product and its scaling are used by nothing else (neither fetched nor
+read by another node, nor waited for) and wait for nothing themselves, and the variable has at
+least `min_elements` elements. The product and its scaling are gone, and so are a transpose and
+a constant that nothing else read.
 
 This is SGD's step `w.assign_sub(lr * (x.T @ d))`: numpy writes the product into a temporary,
 scales it and subtracts it, three passes over a matrix of w's size; the fused update adds the
@@ -75,48 +76,53 @@ def _fusions(graph: Graph, min_elements: int) -> tuple[dict, set]:
         found = _scaled_product(graph, value, alone)
         if found is None:
             continue
-        product, scale = found
+        product, scale, scale_input, folded = found
         operands = graph.inputs(product)
         (a, transpose_a), (b, transpose_b) = (_untransposed(graph, i) for i in operands)
-        fused[name] = Replace("assign_add_matmul", (a, b), dict(
+        fused[name] = Replace("assign_add_matmul", (a, b, *scale_input), dict(
             node["attrs"], alpha=sign * scale, transpose_a=transpose_a, transpose_b=transpose_b))
         bypassed = {i for i, flag in zip(operands, (transpose_a, transpose_b)) if flag}
-        scaling = set(graph.inputs(value)) - {product} if value != product else set()
-        absorbed |= {value, product} | {i for i in bypassed | scaling if alone(i)}
+        absorbed |= {value, product} | {i for i in bypassed | set(folded) if alone(i)}
     return fused, absorbed
 
 
-def _scaled_product(graph: Graph, value: str, alone) -> tuple[str, float] | None:
-    """(the 2-D matmul, the constant scaling it) when `value` is one, scaled or not, used by
-    its reader alone; else None."""
+def _scaled_product(graph: Graph, value: str, alone) -> tuple | None:
+    """(the 2-D matmul, the constant scaling it, () or (the 0-d tensor scaling it,), () or (the
+    constant's node,)) when `value` is such a matmul, scaled or not, used by its reader alone;
+    else None."""
     if not alone(value):
         return None
     node = graph.nx.nodes[value]
     if node["op"] == "matmul":
-        product, scale = value, 1.0
+        found = value, 1.0, (), ()
     elif node["op"] == "multiply":
-        product, scale = _scalar_times(graph, value)
-        if product is None or not alone(product):
+        found = _scalar_times(graph, value)
+        if found is None or not alone(found[0]):
             return None
     else:
         return None
+    product = found[0]
     if graph.nx.nodes[product]["op"] != "matmul" or any(
             len(graph.nx.nodes[i]["shape"]) != 2 for i in graph.inputs(product)):
         return None
-    return product, scale
+    return found
 
 
-def _scalar_times(graph: Graph, name: str) -> tuple[str | None, float]:
-    """(the other operand, the constant) when multiply `name` scales its other operand by a
-    one-element constant without changing its shape; else (None, 0)."""
+def _scalar_times(graph: Graph, name: str) -> tuple | None:
+    """(the other operand, constant, tensor, constant's node) as `_scaled_product` gives them,
+    when multiply `name` scales its other operand by a one-element constant or a 0-d tensor
+    without changing its shape; else None."""
     node = graph.nx.nodes[name]
     x, y = graph.inputs(name)
     for scale, other in ((x, y), (y, x)):
+        if graph.nx.nodes[other]["shape"] != node["shape"]:
+            continue
         value = constant_value(graph, scale)
-        if value is not None and value.size == 1 and \
-                graph.nx.nodes[other]["shape"] == node["shape"]:
-            return other, float(value.reshape(()))
-    return None, 0.0
+        if value is not None and value.size == 1:
+            return other, float(value.reshape(())), (), (scale,)
+        if value is None and graph.nx.nodes[scale]["shape"] == ():
+            return other, 1.0, (scale,), ()
+    return None
 
 
 def _untransposed(graph: Graph, name: str) -> tuple[str, bool]:

@@ -84,8 +84,8 @@ assign_add_ = defop("assign_add", kernel=_assign_add_kernel, shape_rule=_assign_
 assign_sub_ = defop("assign_sub", kernel=_assign_sub_kernel, shape_rule=_assign_rule, traits=ST)
 
 
-def _assign_add_matmul_rule(a: Spec, b: Spec, *, var, shape, dtype, alpha, transpose_a,
-                            transpose_b):
+def _assign_add_matmul_rule(a: Spec, b: Spec, *scale: Spec, var, shape, dtype, alpha,
+                            transpose_a, transpose_b):
     if len(a.shape) != 2 or len(b.shape) != 2:
         raise ShapeError(f"needs 2-D operands, got {fmt(a.shape)} and {fmt(b.shape)}")
     (m, k), (k2, n) = a.shape[::-1] if transpose_a else a.shape, \
@@ -93,14 +93,17 @@ def _assign_add_matmul_rule(a: Spec, b: Spec, *, var, shape, dtype, alpha, trans
     if not compatible((k,), (k2,)):
         raise ShapeError(f"inner dims differ: {fmt(a.shape)} and {fmt(b.shape)} with "
                          f"transpose_a={transpose_a}, transpose_b={transpose_b}")
-    if a.dtype != b.dtype:
-        raise ShapeError(f"dtypes differ: {a.dtype.name} and {b.dtype.name}")
+    if a.dtype != b.dtype or any(s.dtype != a.dtype for s in scale):
+        raise ShapeError(f"dtypes differ: {', '.join(s.dtype.name for s in (a, b, *scale))}")
+    if any(s.shape != () for s in scale):
+        raise ShapeError(f"the scale must be 0-d, got {fmt(scale[0].shape)}")
     return _assign_rule(Spec((m, n), a.dtype), var=var, shape=shape, dtype=dtype)
 
 
-def _assign_add_matmul_kernel(state, a, b, *, var, shape, dtype, alpha, transpose_a,
+def _assign_add_matmul_kernel(state, a, b, *scale, var, shape, dtype, alpha, transpose_a,
                               transpose_b, in_place=False):
     a, b = a.T if transpose_a else a, b.T if transpose_b else b
+    alpha = alpha * float(scale[0]) if scale else alpha
     return _updated(state, var, None, in_place, lambda array, _: add_product(array, a, b, alpha),
                     lambda: add_product(np.array(state.read(var), order="C"), a, b, alpha))
 
@@ -109,7 +112,8 @@ def _assign_add_matmul_kernel(state, a, b, *, var, shape, dtype, alpha, transpos
 # `staticgraph.compiler.fuse_updates`): one BLAS gemm adds the product into the variable.
 assign_add_matmul_ = defop(
     "assign_add_matmul", kernel=_assign_add_matmul_kernel, shape_rule=_assign_add_matmul_rule,
-    traits=ST, doc="var += alpha * op(a) @ op(b), op transposing where transpose_a / _b say.")
+    traits=ST, doc="var += alpha * scale * op(a) @ op(b) (scale: an optional 0-d input), op "
+                   "transposing where transpose_a / transpose_b say.")
 
 
 def _assign(op, ref, value, name) -> Tensor:

@@ -1,7 +1,9 @@
 """Optimizers in TensorFlow 1's style: `minimize(loss)` adds gradient nodes and assign nodes.
 
 The update nodes have role "update". Slot variables (momentum accumulators, Adam's moments) are
-created by `apply_gradients`, so run `sg.global_variables_initializer()` after `minimize`.
+created by `apply_gradients`, so run `sg.global_variables_initializer()` after `minimize`. The
+learning rate is a positive float, or as in TF1 a 0-d float tensor (a placeholder fed each step,
+a variable, a schedule computed in the graph), cast to each variable's dtype.
 """
 from __future__ import annotations
 
@@ -19,8 +21,13 @@ from staticgraph.sourceinfo import user_source
 class Optimizer:
     """Base class: subclasses define `_update(grad, var) -> op` and, if needed, `_finish(updates)`."""
 
-    def __init__(self, learning_rate: float, name: str) -> None:
-        if not learning_rate > 0:
+    def __init__(self, learning_rate: float | Tensor, name: str) -> None:
+        if isinstance(learning_rate, Tensor):
+            if learning_rate.shape != () or learning_rate.dtype.kind != "f":
+                raise InvalidArgumentError(
+                    f"{name}: a learning_rate tensor must be a 0-d float, got "
+                    f"{learning_rate.dtype.name} of shape {learning_rate.shape} at {user_source()}")
+        elif not learning_rate > 0:
             raise InvalidArgumentError(f"{name}: learning_rate must be positive, got {learning_rate}")
         self.learning_rate = learning_rate
         self.name = name
@@ -67,6 +74,11 @@ class Optimizer:
                                             trainable=False)
         return self._slots[key]
 
+    def _lr(self, var: Variable) -> float | Tensor:
+        """The learning rate for `var`: the float, or the tensor cast to var's dtype."""
+        lr = self.learning_rate
+        return M.cast(lr, var.dtype) if isinstance(lr, Tensor) and lr.dtype != var.dtype else lr
+
     def _update(self, grad: Tensor, var: Variable) -> Tensor:
         raise NotImplementedError
 
@@ -88,11 +100,11 @@ class GradientDescentOptimizer(Optimizer):
         1.5
     """
 
-    def __init__(self, learning_rate: float, name: str = "GradientDescent") -> None:
+    def __init__(self, learning_rate: float | Tensor, name: str = "GradientDescent") -> None:
         super().__init__(learning_rate, name)
 
     def _update(self, grad, var):
-        return var.assign_sub(self.learning_rate * grad)
+        return var.assign_sub(self._lr(var) * grad)
 
 
 class MomentumOptimizer(Optimizer):
@@ -101,7 +113,7 @@ class MomentumOptimizer(Optimizer):
     With use_nesterov: var -= learning_rate * (grad + momentum * accum).
     """
 
-    def __init__(self, learning_rate: float, momentum: float, use_nesterov: bool = False,
+    def __init__(self, learning_rate: float | Tensor, momentum: float, use_nesterov: bool = False,
                  name: str = "Momentum") -> None:
         super().__init__(learning_rate, name)
         self.momentum = momentum
@@ -111,7 +123,7 @@ class MomentumOptimizer(Optimizer):
         accum = self._slot(var, "momentum")
         new_accum = accum.assign(self.momentum * accum + grad)
         step = grad + self.momentum * new_accum if self.use_nesterov else new_accum
-        return var.assign_sub(self.learning_rate * step)
+        return var.assign_sub(self._lr(var) * step)
 
 
 class AdamOptimizer(Optimizer):
@@ -125,8 +137,8 @@ class AdamOptimizer(Optimizer):
     much epsilon weighs early on.)
     """
 
-    def __init__(self, learning_rate: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
-                 epsilon: float = 1e-8, name: str = "Adam") -> None:
+    def __init__(self, learning_rate: float | Tensor = 0.001, beta1: float = 0.9,
+                 beta2: float = 0.999, epsilon: float = 1e-8, name: str = "Adam") -> None:
         super().__init__(learning_rate, name)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
         self._powers: dict[int, tuple[Variable, Variable]] = {}
@@ -144,7 +156,7 @@ class AdamOptimizer(Optimizer):
     def _update(self, grad, var):
         b1_power, b2_power = self._beta_powers(var)
         m, v = self._slot(var, "m"), self._slot(var, "v")
-        lr_t = self.learning_rate * M.sqrt(1 - M.cast(b2_power, var.dtype)) / (1 - M.cast(b1_power, var.dtype))
+        lr_t = self._lr(var) * M.sqrt(1 - M.cast(b2_power, var.dtype)) / (1 - M.cast(b1_power, var.dtype))
         new_m = m.assign(self.beta1 * m + (1 - self.beta1) * grad)
         new_v = v.assign(self.beta2 * v + (1 - self.beta2) * M.square(grad))
         return var.assign_sub(lr_t * new_m / (M.sqrt(new_v) + self.epsilon))

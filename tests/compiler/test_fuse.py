@@ -50,6 +50,16 @@ def test_the_update_becomes_one_gemm_with_the_sign_and_scale_folded_into_alpha(
     assert {n["op"] for _, n in fused.nx.nodes(data=True)} == {"placeholder", "assign_add_matmul"}
 
 
+def test_a_fed_scale_becomes_the_third_input():
+    def build(w, x, d):
+        lr = sg.placeholder(sg.float64, (), name="lr")
+        w.assign_sub(sg.multiply(sg.matmul(sg.transpose(x), d), lr), name="u")
+    fused = _fused(_update((5, 3), (3, 2), build), ["u"], ["x", "d", "lr"])
+    node = fused.node("u")
+    assert node["op"] == "assign_add_matmul" and fused.inputs("u") == ["x", "d", "lr"]
+    assert node["attrs"]["alpha"] == -1.0
+
+
 def test_both_operands_transposed_and_the_variable_itself_as_an_operand():
     def build(w, x, d):
         sq = sg.Variable(np.eye(2), name="sq")
@@ -62,8 +72,7 @@ def test_both_operands_transposed_and_the_variable_itself_as_an_operand():
 
 
 @pytest.mark.parametrize("case", ["product fetched", "scaled fetched", "product read twice",
-                                  "scale fed", "scale a vector", "ints", "batched",
-                                  "product waits"])
+                                  "scale a vector", "ints", "batched", "product waits"])
 def test_nothing_is_fused_that_would_compute_twice_or_change_meaning(case):
     g = sg.Graph()
     dtype = np.int64 if case == "ints" else np.float64
@@ -75,19 +84,19 @@ def test_nothing_is_fused_that_would_compute_twice_or_change_meaning(case):
         gate = sg.no_op(name="gate")
         with g.control_dependencies([gate] if case == "product waits" else None):
             product = sg.matmul(sg.transpose(x, (*range(len(batch)), len(batch) + 1, len(batch))), d, name="product")
-        scale = sg.placeholder(dtype, (), name="lr") if case == "scale fed" else \
-            sg.constant(np.full(2, 3, dtype) if case == "scale a vector" else dtype(3), name="c")
+        scale = sg.constant(np.full(2, 3, dtype) if case == "scale a vector" else dtype(3), name="c")
         scaled = sg.multiply(scale, product, name="scaled")
         w.assign_sub(scaled, name="u")
         sg.add(product, product, name="twice")
     fetches = ["u", *{"product fetched": ["product"], "scaled fetched": ["scaled"],
                       "product read twice": ["twice"]}.get(case, [])]
-    fused = _fused(g, fetches, ["x", "d"] + (["lr"] if case == "scale fed" else []))
+    fused = _fused(g, fetches, ["x", "d"])
     assert fused.node("u")["op"] == "assign_sub"
 
 
-def _mlp_step(optimize: bool, steps: int = 3, dtype=np.float64):
-    """An MLP trained by SGD; the weights after `steps` steps and the last loss."""
+def _mlp_step(optimize: bool, steps: int = 3, dtype=np.float64, fed_rate: bool = False):
+    """An MLP trained by SGD (its learning rate a constant, or fed); the weights after `steps`
+    steps, the last loss and the executable."""
     rng = np.random.default_rng(0)
     sizes = (130, 128, 3)  # w0 is large enough to fuse, w1 is not
     g = sg.Graph()
@@ -102,9 +111,12 @@ def _mlp_step(optimize: bool, steps: int = 3, dtype=np.float64):
             h = sg.matmul(h, w) + b
             h = sg.tanh(h) if i == 0 else h
         loss = sg.mean(sg.softmax_cross_entropy_with_logits(labels=labels, logits=h))
-        train = sg.train.GradientDescentOptimizer(0.3).minimize(loss)
+        rate = sg.placeholder(dtype, (), name="rate") if fed_rate else 0.3
+        train = sg.train.GradientDescentOptimizer(rate).minimize(loss)
     feed = {x: rng.standard_normal((8, sizes[0])).astype(dtype),
             labels: np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], 8)]}
+    if fed_rate:
+        feed[rate] = dtype(0.3)
     sess = sg.Session(g, config={"optimize": optimize})
     sess.run(sg.global_variables_initializer(g))
     for _ in range(steps):
@@ -113,10 +125,11 @@ def _mlp_step(optimize: bool, steps: int = 3, dtype=np.float64):
     return [sess.run(v) for v in variables], last, exe
 
 
+@pytest.mark.parametrize("fed_rate", [False, True])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
-def test_sgd_with_fused_updates_trains_as_the_unoptimised_graph_does(dtype, rtol):
-    fused, fused_loss, exe = _mlp_step(True, dtype=dtype)
-    plain, plain_loss, _ = _mlp_step(False, dtype=dtype)
+def test_sgd_with_fused_updates_trains_as_the_unoptimised_graph_does(dtype, rtol, fed_rate):
+    fused, fused_loss, exe = _mlp_step(True, dtype=dtype, fed_rate=fed_rate)
+    plain, plain_loss, _ = _mlp_step(False, dtype=dtype, fed_rate=fed_rate)
     graph = exe.variant(exe.static_shapes).graph
     ops = sorted(n["op"] for _, n in graph.nx.nodes(data=True) if n["op"].startswith("assign"))
     assert ops == ["assign_add_matmul"] + ["assign_sub"] * 3

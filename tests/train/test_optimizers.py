@@ -67,6 +67,55 @@ def test_adam_matches_numpy():
     np.testing.assert_allclose(got, w)
 
 
+def _gd(rates):
+    w = W0.copy()
+    for lr in rates:
+        w -= lr * _grad(w)
+    return w
+
+
+def _nesterov(rates):
+    w, accum = W0.copy(), np.zeros(3)
+    for lr in rates:
+        g = _grad(w)
+        accum = 0.9 * accum + g
+        w -= lr * (g + 0.9 * accum)
+    return w
+
+
+def _adam(rates):
+    w, m, v = W0.copy(), np.zeros(3), np.zeros(3)
+    for t, lr in enumerate(rates, start=1):
+        g = _grad(w)
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        w -= lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t) * m / (np.sqrt(v) + 1e-8)
+    return w
+
+
+@pytest.mark.parametrize("make, numpy_steps", [
+    (lambda lr: sg.train.GradientDescentOptimizer(lr), _gd),
+    (lambda lr: sg.train.MomentumOptimizer(lr, 0.9, use_nesterov=True), _nesterov),
+    (lambda lr: sg.train.AdamOptimizer(lr), _adam),
+])
+def test_a_fed_learning_rate_changes_each_step(make, numpy_steps):
+    """A 0-d float32 placeholder, cast to the float64 weights, fed a new rate each step."""
+    rates = [float(np.float32(r)) for r in (0.1, 0.05, 0.025, 0.0125)]
+    w, feed, loss = _problem()
+    lr = sg.placeholder(sg.float32, (), name="lr")
+    step = make(lr).minimize(loss)
+    sess = sg.Session()
+    sess.run(sg.global_variables_initializer())
+    for rate in rates:
+        sess.run(step, {**feed, lr: np.float32(rate)})
+    np.testing.assert_allclose(sess.run(w), numpy_steps(rates), rtol=1e-12)
+
+
+def test_a_learning_rate_tensor_must_be_a_0d_float():
+    for bad in (sg.placeholder(sg.float64, (2,), name="lrs"), sg.placeholder(sg.int64, (), name="n")):
+        with pytest.raises(errors.InvalidArgumentError, match="must be a 0-d float, got"):
+            sg.train.GradientDescentOptimizer(bad)
+
+
 def test_minimize_converges_and_counts_global_step():
     w, feed, loss = _problem()
     step_var = sg.Variable(0, name="global_step", trainable=False)

@@ -3,7 +3,8 @@
 Uses scikit-learn's bundled digits data set when scikit-learn is installed (it is optional:
 `pip install scikit-learn`), else synthetic digits (noisy copies of ten random 8x8 patterns).
 The graph is built once: a batch placeholder of unknown size, Variables, softmax cross-entropy,
-and `sg.train.MomentumOptimizer(...).minimize(loss)`, which adds the gradient and update nodes.
+and `sg.train.MomentumOptimizer(...).minimize(loss)`, which adds the gradient and update nodes;
+its learning rate is a placeholder, fed each step from a schedule that halves it every ten epochs.
 Training runs minibatches through one Session (with a progress bar when tqdm is installed), then
 prints the accuracy on the training and the held-out samples.
 Run: python examples/mlp_digits.py [--quick]   (or STATICGRAPH_EXAMPLE_QUICK=1)
@@ -19,6 +20,11 @@ from staticgraph.compare.mlp import synthetic_digits
 
 SIZES = (64, 32, 10)
 BATCH, LEARNING_RATE, MOMENTUM = 32, 0.05, 0.9
+
+
+def learning_rate(epoch: int) -> float:
+    """The schedule: LEARNING_RATE, halved every ten epochs."""
+    return LEARNING_RATE * 0.5 ** (epoch // 10)
 
 
 def quick_mode() -> bool:
@@ -52,9 +58,10 @@ def build(seed: int = 0):
                 h = sg.relu(h) if k < len(SIZES) - 1 else h
         loss = sg.mean(sg.sparse_softmax_cross_entropy_with_logits(labels, h))
         accuracy = sg.mean(sg.cast(sg.equal(sg.argmax(h, axis=1), labels), sg.float64))
-        train = sg.train.MomentumOptimizer(LEARNING_RATE, MOMENTUM).minimize(loss)
+        rate = sg.placeholder(sg.float64, (), name="learning_rate")
+        train = sg.train.MomentumOptimizer(rate, MOMENTUM).minimize(loss)
         init = sg.global_variables_initializer()
-    return graph, (x, labels), loss, accuracy, train, init
+    return graph, (x, labels, rate), loss, accuracy, train, init
 
 
 def main(quick: bool = False) -> bool:
@@ -67,7 +74,7 @@ def main(quick: bool = False) -> bool:
         train_rows = train_rows[:256]
     epochs = 3 if quick else 30
     print(f"data: {source}, {len(train_rows)} training and {len(test_rows)} held-out samples")
-    graph, (x, labels), loss, accuracy, train, init = build()
+    graph, (x, labels, rate), loss, accuracy, train, init = build()
     print(f"graph built once: {len(graph)} nodes; training {epochs} epochs of batches of {BATCH}")
     with sg.Session(graph) as sess:
         sess.run(init)
@@ -75,7 +82,8 @@ def main(quick: bool = False) -> bool:
             shuffled = rng.permutation(train_rows)
             for start in range(0, len(shuffled), BATCH):
                 rows = shuffled[start:start + BATCH]
-                sess.run(train, {x: features[rows], labels: targets[rows]})
+                sess.run(train, {x: features[rows], labels: targets[rows],
+                                 rate: learning_rate(epoch)})
         results = {name: sess.run([loss, accuracy], {x: features[rows], labels: targets[rows]})
                    for name, rows in (("training", train_rows), ("held-out", test_rows))}
     for name, (loss_value, acc) in results.items():

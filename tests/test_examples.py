@@ -81,3 +81,10 @@ def test_mlp_example_uses_scikit_learn_digits_when_installed(monkeypatch):
     assert source == "scikit-learn's digits"
     assert features.shape == (40, 64) and 0 <= features.min() and features.max() <= 1
     assert labels.dtype == np.int64
+
+
+def test_mlp_example_feeds_its_learning_rate_schedule():
+    from examples import mlp_digits
+    assert [mlp_digits.learning_rate(e) for e in (0, 9, 10, 25)] == [0.05, 0.05, 0.025, 0.0125]
+    graph, (x, labels, rate), *_ = mlp_digits.build()
+    assert graph.node(rate.name)["op"] == "placeholder" and rate.shape == ()

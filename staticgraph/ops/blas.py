@@ -24,14 +24,16 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 # integers, prefixed names), then plain CBLAS builds.
 _SYMBOLS = (("scipy_cblas_{}gemm64_", ctypes.c_int64), ("cblas_{}gemm64_", ctypes.c_int64),
             ("scipy_cblas_{}gemm", ctypes.c_int), ("cblas_{}gemm", ctypes.c_int))
-_SCALARS = {np.dtype(np.float32): ("s", ctypes.c_float), np.dtype(np.float64): ("d", ctypes.c_double)}
+_SCALARS = {np.dtype(np.float32): ("s", ctypes.c_float),
+            np.dtype(np.float64): ("d", ctypes.c_double)}
 
 
 def _bundled_libraries() -> list[str]:
     """The BLAS libraries numpy's wheels ship beside it (Linux, macOS and Windows layouts)."""
     root = os.path.dirname(np.__file__)
     folders = (os.path.join(root, os.pardir, "numpy.libs"), os.path.join(root, ".dylibs"))
-    return sorted(path for folder in folders for path in glob.glob(os.path.join(folder, "*openblas*")))
+    return sorted(path for folder in folders
+                  for path in glob.glob(os.path.join(folder, "*openblas*")))
 
 
 def _bind(library: str) -> dict:

@@ -83,8 +83,10 @@ def test_nothing_is_fused_that_would_compute_twice_or_change_meaning(case):
         w = sg.Variable(np.zeros((*batch, 3, 2), dtype), name="w")
         gate = sg.no_op(name="gate")
         with g.control_dependencies([gate] if case == "product waits" else None):
-            product = sg.matmul(sg.transpose(x, (*range(len(batch)), len(batch) + 1, len(batch))), d, name="product")
-        scale = sg.constant(np.full(2, 3, dtype) if case == "scale a vector" else dtype(3), name="c")
+            swap = (*range(len(batch)), len(batch) + 1, len(batch))
+            product = sg.matmul(sg.transpose(x, swap), d, name="product")
+        scale = sg.constant(np.full(2, 3, dtype) if case == "scale a vector" else dtype(3),
+                            name="c")
         scaled = sg.multiply(scale, product, name="scaled")
         w.assign_sub(scaled, name="u")
         sg.add(product, product, name="twice")

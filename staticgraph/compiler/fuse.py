@@ -6,8 +6,9 @@ a 0-d tensor (a fed learning rate), is an `assign_add_matmul` of a and b (a 2-D 
 either read untransposed, with a flag), with alpha = +c or -c for a constant, or ±1 and c as a
 third input, when the product and its scaling are used by nothing else (neither fetched nor
 read by another node, nor waited for) and wait for nothing themselves, and the variable has at
-least `min_elements` elements. The product and its scaling are gone, and so are a transpose and
-a constant that nothing else read.
+least `min_elements` elements. So is a variable's only update when it assigns `v - c * (a @ b)`
+or `v + ...` with v a read of that variable, as TF1 code writes SGD by hand. The product, its
+scaling and such a sum are gone, and so are a transpose and a constant that nothing else read.
 
 This is SGD's step `w.assign_sub(lr * (x.T @ d))`: numpy writes the product into a temporary,
 scales it and subtracts it, three passes over a matrix of w's size; the fused update adds the
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from staticgraph.compiler.rewrite import Replace, constant_value, fetches_of, rebuild
+from staticgraph.compiler.rewrite import (UPDATES, VARIABLE, Replace, by_variable, constant_value,
+                                          fetches_of, rebuild)
 from staticgraph.graph import Graph
 from staticgraph.ops.shapes import num_elements
 
@@ -66,24 +68,44 @@ def _fusions(graph: Graph, min_elements: int) -> tuple[dict, set]:
         return name not in fetched and graph.nx.out_degree(name) == 1 \
             and not graph.control_inputs(name)
 
+    updates = by_variable(graph, graph.nx, UPDATES)
     fused, absorbed = {}, set()
     for name, node in graph.nx.nodes(data=True):
-        sign = _SIGNS.get(node["op"])
-        if sign is None or node["dtype"] not in _DTYPES \
+        if node["op"] not in ("assign", *_SIGNS) or node["dtype"] not in _DTYPES \
                 or (num_elements(node["shape"]) or 0) < min_elements:
             continue
-        (value,) = graph.inputs(name)
-        found = _scaled_product(graph, value, alone)
+        increment = _increment(graph, name, node, alone, len(updates[node["attrs"]["var"]]))
+        found = None if increment is None else _scaled_product(graph, increment[1], alone)
         if found is None:
             continue
-        product, scale, scale_input, folded = found
+        (sign, value, wrapper), (product, scale, scale_input, folded) = increment, found
         operands = graph.inputs(product)
         (a, transpose_a), (b, transpose_b) = (_untransposed(graph, i) for i in operands)
         fused[name] = Replace("assign_add_matmul", (a, b, *scale_input), dict(
             node["attrs"], alpha=sign * scale, transpose_a=transpose_a, transpose_b=transpose_b))
         bypassed = {i for i, flag in zip(operands, (transpose_a, transpose_b)) if flag}
-        absorbed |= {value, product} | {i for i in bypassed | set(folded) if alone(i)}
+        absorbed |= {value, product, *wrapper} | {i for i in bypassed | set(folded) if alone(i)}
     return fused, absorbed
+
+
+def _increment(graph: Graph, name: str, node: dict, alone, updates: int) -> tuple | None:
+    """(sign, value, wrapper) when update `name` adds sign * value to its variable: assign_add
+    and assign_sub of value (no wrapper), or the variable's only update assigning it
+    `v + value`, `value + v` or `v - value` with v a read of it (wrapper: that sum, read by the
+    update alone); else None."""
+    (value,) = graph.inputs(name)
+    if node["op"] in _SIGNS:
+        return _SIGNS[node["op"]], value, ()
+    op = graph.nx.nodes[value]["op"]
+    if node["op"] != "assign" or updates != 1 or op not in ("add", "subtract") or not alone(value):
+        return None
+    x, y = graph.inputs(value)
+    pairs = ((x, y), (y, x)) if op == "add" else ((x, y),)
+    for read, other in pairs:
+        read_node = graph.nx.nodes[read]
+        if read_node["op"] == VARIABLE and read_node["attrs"]["var"] == node["attrs"]["var"]:
+            return (1.0 if op == "add" else -1.0), other, (value,)
+    return None
 
 
 def _scaled_product(graph: Graph, value: str, alone) -> tuple | None:

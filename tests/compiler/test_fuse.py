@@ -161,3 +161,51 @@ def test_the_pass_drops_what_only_the_fused_update_read_and_keeps_the_rest():
     assert fused.inputs("u") == ["x", "d"] and fused.inputs("u2") == ["m", "d"]
     assert {"t", "m", "other"} <= set(fused.nx)
     assert not {"scaled", "product2"} & set(fused.nx)
+
+
+@pytest.mark.parametrize("form, alpha", [("w - s", -0.5), ("w + s", 0.5), ("s + w", 0.5),
+                                         ("s - w", None), ("other - s", None),
+                                         ("twice updated", None), ("sum fetched", None)])
+def test_an_assign_of_the_variable_plus_a_product_is_fused_when_it_is_its_only_update(form, alpha):
+    def build(w, x, d):
+        s = 0.5 * sg.matmul(sg.transpose(x), d)
+        other = sg.Variable(np.ones((3, 2)), name="other")
+        new = {"w - s": lambda: w - s, "w + s": lambda: w + s, "s + w": lambda: s + w,
+               "s - w": lambda: s - w, "other - s": lambda: other - s}.get(form, lambda: w - s)()
+        sg.identity(new, name="new")
+        sg.assign(w, new, name="u")
+        if form == "twice updated":
+            w.assign_add(sg.ones((3, 2), dtype=np.float64), name="again")
+    g = _update((5, 3), (3, 2), build)
+    fetches = ["u"] + (["again"] if form == "twice updated" else []) + \
+        (["new"] if form == "sum fetched" else [])
+    fused = _fused(g, fetches, ["x", "d"])
+    node = fused.node("u")
+    if alpha is None:
+        assert node["op"] == "assign"
+    else:
+        assert node["op"] == "assign_add_matmul" and node["attrs"]["alpha"] == alpha
+        assert fused.inputs("u") == ["x", "d"]
+
+
+def test_a_handwritten_sgd_assign_trains_as_the_unoptimised_graph_does():
+    results = []
+    for optimize in (True, False):
+        g = sg.Graph()
+        with g.as_default():
+            x = sg.placeholder(sg.float64, (16, 130), name="x")
+            w = sg.Variable(np.ones((130, 128)) / 100, name="w")
+            loss = sg.sum(sg.tanh(sg.matmul(x, w)))
+            (gw,) = sg.gradients(loss, [w])
+            step = sg.assign(w, w - 0.1 * gw, name="step")
+        sess = sg.Session(g, config={"optimize": optimize})
+        sess.run(sg.global_variables_initializer(g))
+        feed = {x: np.random.default_rng(3).standard_normal((16, 130))}
+        for _ in range(3):
+            sess.run(step, feed)
+        exe = sess.executable(step, feed)
+        assert (exe.variant(exe.static_shapes).graph.node("step")["op"] == "assign_add_matmul") \
+            == optimize
+        results.append(sess.run(w))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-13)
+    assert not np.allclose(results[0], 1 / 100)

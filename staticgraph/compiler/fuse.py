@@ -91,8 +91,8 @@ def _fusions(graph: Graph, min_elements: int) -> tuple[dict, set]:
 def _increment(graph: Graph, name: str, node: dict, alone, updates: int) -> tuple | None:
     """(sign, value, wrapper) when update `name` adds sign * value to its variable: assign_add
     and assign_sub of value (no wrapper), or the variable's only update assigning it
-    `v + value`, `value + v` or `v - value` with v a read of it (wrapper: that sum, read by the
-    update alone); else None."""
+    `v + value`, `value + v` or `v - value` with v a read of it that waits for nothing
+    (wrapper: that sum, read by the update alone); else None."""
     (value,) = graph.inputs(name)
     if node["op"] in _SIGNS:
         return _SIGNS[node["op"]], value, ()
@@ -103,7 +103,8 @@ def _increment(graph: Graph, name: str, node: dict, alone, updates: int) -> tupl
     pairs = ((x, y), (y, x)) if op == "add" else ((x, y),)
     for read, other in pairs:
         read_node = graph.nx.nodes[read]
-        if read_node["op"] == VARIABLE and read_node["attrs"]["var"] == node["attrs"]["var"]:
+        if read_node["op"] == VARIABLE and read_node["attrs"]["var"] == node["attrs"]["var"] \
+                and not graph.control_inputs(read):
             return (1.0 if op == "add" else -1.0), other, (value,)
     return None
 

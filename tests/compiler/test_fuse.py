@@ -165,13 +165,18 @@ def test_the_pass_drops_what_only_the_fused_update_read_and_keeps_the_rest():
 
 @pytest.mark.parametrize("form, alpha", [("w - s", -0.5), ("w + s", 0.5), ("s + w", 0.5),
                                          ("s - w", None), ("other - s", None),
-                                         ("twice updated", None), ("sum fetched", None)])
+                                         ("twice updated", None), ("sum fetched", None),
+                                         ("read waits", None)])
 def test_an_assign_of_the_variable_plus_a_product_is_fused_when_it_is_its_only_update(form, alpha):
     def build(w, x, d):
         s = 0.5 * sg.matmul(sg.transpose(x), d)
         other = sg.Variable(np.ones((3, 2)), name="other")
+        with w.graph.control_dependencies([sg.no_op(name="first")] if form == "read waits"
+                                          else None):
+            read = w.read_value(name="read")
+        assert read.op == "variable"
         new = {"w - s": lambda: w - s, "w + s": lambda: w + s, "s + w": lambda: s + w,
-               "s - w": lambda: s - w, "other - s": lambda: other - s}.get(form, lambda: w - s)()
+               "s - w": lambda: s - w, "other - s": lambda: other - s}.get(form, lambda: read - s)()
         sg.identity(new, name="new")
         sg.assign(w, new, name="u")
         if form == "twice updated":

@@ -17,8 +17,10 @@ W5  the W2 step made deep (784-[1024]x16-10, batch 256): the plan's extra peak (
     Target: remat's activation bytes <= 0.5x the plan's, at <= 1.4x its time per step. The whole
     peak is shown too: it also holds a weight's gradient and the cotangents, which no choice
     of checkpoints removes.
-Every time is a median over many runs in one process; numpy is measured in the same run, in
-batches alternating with staticgraph's, with one BLAS thread. A ratio is the median over pairs
+Where PyTorch is installed (optional), W1-W3 are also timed in PyTorch eager, one thread, as an
+extra column with its own ratio to numpy (W5 is memory, which tracemalloc cannot see in
+PyTorch's allocator). Every time is a median over many runs in one process; numpy is measured in
+the same run, in batches alternating with staticgraph's, with one BLAS thread. A ratio is the median over pairs
 of adjacent batches of their ratio, so that the machine's drift cancels.
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before numpy loads its BLAS: one thread, fair timing
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -69,10 +72,29 @@ def compare(ours, theirs, calls: int, batches: int) -> tuple[float, float, float
     return statistics.median(a), statistics.median(b), ratio
 
 
-def row(name: str, unit: str, timed: tuple, scale: float, target: float, **extra) -> dict:
+def row(name: str, unit: str, timed: tuple, scale: float, target: float, torch_timed=None,
+        **extra) -> dict:
     ours, numpy_, ratio = timed
+    if torch_timed is not None:  # PyTorch eager against numpy, timed the same way
+        extra.update(torch=torch_timed[0] * scale, torch_ratio=torch_timed[2])
     return {"workload": name, "unit": unit, "staticgraph": ours * scale, "numpy": numpy_ * scale,
             "ratio": ratio, "target_ratio": target, "met": ratio <= target, **extra}
+
+
+def pytorch():
+    """PyTorch set to one thread when it is installed (it is optional), else None."""
+    if importlib.util.find_spec("torch") is None:
+        return None
+    import torch
+    torch.set_num_threads(1)
+    return torch
+
+
+def torch_timed(make_torch, theirs, calls: int, batches: int) -> tuple | None:
+    """`compare` of PyTorch's function against numpy's; None without PyTorch. `make_torch(torch)`
+    gives the function, checked against numpy's results."""
+    torch = pytorch()
+    return None if torch is None else compare(make_torch(torch), theirs, calls, batches)
 
 
 # ----- W1 -------------------------------------------------------------------------------------
@@ -91,9 +113,19 @@ def w1(calls: int, batches: int) -> dict:
     def numpy_():
         return 2.0 * np.dot(xv, xv), 4.0 * xv
 
+    def torch_step(torch):
+        x = torch.tensor(xv, requires_grad=True)
+
+        def step():
+            y = 2 * torch.dot(x, x)
+            return y, torch.autograd.grad(y, x)[0]
+        _agree([t.detach().numpy() for t in step()], numpy_())
+        return step
+
     _agree(ours(), numpy_())
     return row("W1 seed: y = 2 x.x and dy/dx, x in R^4", "us/run",
-               compare(ours, numpy_, calls, batches), 1e6, 2.0)
+               compare(ours, numpy_, calls, batches), 1e6, 2.0,
+               torch_timed(torch_step, numpy_, calls, batches))
 
 
 def _agree(ours, theirs, rtol=1e-5, atol=1e-6) -> None:
@@ -161,6 +193,28 @@ def numpy_step(params: list[np.ndarray], x, labels, lr: float, eager_updates: bo
     return float(loss)
 
 
+def torch_mlp_step(torch, params: list[np.ndarray], x, labels, lr: float):
+    """PyTorch eager's SGD step on copies of `params`, as PyTorch code writes it; the step (which
+    returns the loss) and the parameters it updates."""
+    weights = [torch.tensor(p, requires_grad=True) for p in params]
+    xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
+    layers = len(weights) // 2
+
+    def step() -> float:
+        h = xt
+        for i in range(layers):
+            h = h @ weights[2 * i] + weights[2 * i + 1]
+            if i < layers - 1:
+                h = torch.relu(h)
+        loss = torch.nn.functional.cross_entropy(h, yt)  # labels as class probabilities
+        grads = torch.autograd.grad(loss, weights)
+        with torch.no_grad():
+            for w, grad in zip(weights, grads):
+                w.sub_(grad, alpha=lr)
+        return loss.item()
+    return step, weights
+
+
 def batch_data(sizes: list[int], batch: int, seed: int = 1):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
@@ -182,8 +236,18 @@ def w2(sizes: list[int], batch: int, calls: int, batches: int) -> dict:
     fetches, feed = [loss, train], {x: xv, labels: yv}
     timed = compare(lambda: sess.run(fetches, feed), lambda: numpy_step(mine, xv, yv, lr),
                     calls, batches)
+
+    def torch_step(torch):
+        step, weights = torch_mlp_step(torch, params, xv, yv, lr)
+        want = [p.copy() for p in params]
+        np.testing.assert_allclose(step(), numpy_step(want, xv, yv, lr), rtol=1e-4)
+        for got, value in zip(weights, want):
+            np.testing.assert_allclose(got.detach().numpy(), value, rtol=1e-4, atol=1e-5)
+        return step
+
     name = f"W2 MLP step {'-'.join(map(str, sizes))}, batch {batch}, float32"
-    return row(name, "ms/step", timed, 1e3, 1.0)
+    return row(name, "ms/step", timed, 1e3, 1.0,
+               torch_timed(torch_step, lambda: numpy_step(mine, xv, yv, lr), calls, batches))
 
 
 # ----- W3 -------------------------------------------------------------------------------------
@@ -236,8 +300,24 @@ def w3(n_ops: int, size: int, calls: int, batches: int) -> dict:
     _agree(sess.run(fetches, feed), numpy_chain(kinds, xv), rtol=1e-4, atol=1e-5)
     timed = compare(lambda: sess.run(fetches, feed), lambda: numpy_chain(kinds, xv),
                     calls, batches)
+
+    def torch_step(torch):
+        x_ = torch.tensor(xv, requires_grad=True)
+        ops = {"sin": torch.sin, "tanh": torch.tanh, "scale": lambda v: v * SCALE,
+               "shift": lambda v: v + SHIFT}
+
+        def step():
+            h = x_
+            for kind in kinds:
+                h = ops[kind](h)
+            total = h.sum()
+            return total, torch.autograd.grad(total, x_)[0]
+        _agree([t.detach().numpy() for t in step()], numpy_chain(kinds, xv), rtol=1e-4, atol=1e-5)
+        return step
+
     return row(f"W3 {n_ops} chained elementwise ops on float32[{size}], value and gradient",
                "us/call", timed, 1e6, 1.0,
+               torch_timed(torch_step, lambda: numpy_chain(kinds, xv), calls, batches),
                per_op_staticgraph=timed[0] * 1e6 / n_ops, per_op_numpy=timed[1] * 1e6 / n_ops)
 
 
@@ -325,12 +405,15 @@ def run_all(sizes: dict) -> list[dict]:
 
 
 def table(results: list[dict]) -> str:
-    lines = [f"{'workload':<68} {'unit':>8} {'staticgraph':>12} {'numpy':>10} {'ratio':>7} target"]
+    torch = any("torch" in r for r in results)
+    lines = [f"{'workload':<68} {'unit':>8} {'staticgraph':>12} {'numpy':>10} {'ratio':>7} target"
+             + ("                PyTorch eager" if torch else "")]
     for r in results:
         if "ratio" in r:
+            extra = f"  {r['torch']:>10.2f} {r['torch_ratio']:>6.2f}x" if "torch" in r else ""
             lines.append(f"{r['workload']:<68} {r['unit']:>8} {r['staticgraph']:>12.2f} "
                          f"{r['numpy']:>10.2f} {r['ratio']:>6.2f}x <= {r['target_ratio']:.2f}x "
-                         f"{'met' if r['met'] else 'NOT met'}")
+                         f"{'met' if r['met'] else 'NOT met':<7}{extra}")
         else:
             lines.append(f"{r['workload']}\n  planned extra peak {r['planned_peak']:.1f} MiB, naive "
                          f"{r['naive']:.1f} MiB ({r['ratio_to_naive']:.2f}x), lower bound "

@@ -1,7 +1,10 @@
 """A tiny smoke run of tools/bench.py: it runs, prints its table and writes its JSON."""
+import importlib.util
 import json
 import runpy
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "tools" / "bench.py"
 
@@ -17,3 +20,17 @@ def test_bench_quick_run_writes_every_workload(tmp_path, capsys):
     assert written[3]["planned_peak"] <= written[3]["naive"]
     assert written[3]["modes"]["remat"]["extra_steps"] > 0 and "remat_met" in written[3]
     assert "W1" in capsys.readouterr().out
+    has_torch = importlib.util.find_spec("torch") is not None
+    for row in written[:3]:
+        assert ("torch" in row) == has_torch and ("torch_ratio" in row) == has_torch
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch is optional")
+def test_without_pytorch_the_column_is_left_out(tmp_path, capsys, monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "torch" else find_spec(name, *args))
+    runpy.run_path(str(BENCH), run_name="bench")["main"](["--quick", "--json",
+                                                         str(tmp_path / "bench.json")])
+    assert "PyTorch" not in capsys.readouterr().out
+    assert not any("torch" in row for row in json.loads((tmp_path / "bench.json").read_text()))

@@ -27,8 +27,8 @@ from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import fmt, known
 from staticgraph.runtime import fetches as F
-from staticgraph.runtime.feeds import check_feed, node_name
 from staticgraph.runtime.codegen import StraightLine
+from staticgraph.runtime.feeds import check_feed, node_name
 from staticgraph.runtime.numerics import check_value
 from staticgraph.runtime.reference import KERNEL_ERRORS, check_fed, kernel_failure
 from staticgraph.runtime.state import RunState, VariableStore
@@ -317,7 +317,7 @@ def _binder(program: Program, fixes: tuple, checked_loop, straight_line):
     stateful, after_run, touched = program.stateful, program.after_run, program.touched
     reads = program.reads
 
-    def instance():
+    def new_instance():
         steps, env = program.instantiate()
         if checked_loop is not None:
             return functools.partial(checked_loop, program, steps), env
@@ -329,9 +329,9 @@ def _binder(program: Program, fixes: tuple, checked_loop, straight_line):
 
         def run(values):
             try:
-                steps, env = instance_ = free.pop()
+                steps, env = instance = free.pop()
             except IndexError:
-                steps, env = instance_ = instance()
+                steps, env = instance = new_instance()
             try:
                 if single is not None:
                     (env[single],) = values
@@ -342,7 +342,7 @@ def _binder(program: Program, fixes: tuple, checked_loop, straight_line):
                     state = RunState(store, touched)
                     if reads:
                         read_variables(program, env, state)
-                    steps(env, state)
+                    steps(env, state)  # the steps, as one function
                     state.commit()
                 else:
                     steps(env, None)
@@ -351,7 +351,7 @@ def _binder(program: Program, fixes: tuple, checked_loop, straight_line):
                 if after_run:  # a replaced variable's array is released with the run
                     for slot in after_run:
                         env[slot] = None
-                free.append(instance_)
+                free.append(instance)
         return run
     return bind
 

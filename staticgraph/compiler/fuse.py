@@ -4,11 +4,12 @@ Before: any graph. After: each assign_add / assign_sub of a float32 or float64 v
 `c * (a @ b)`, `(a @ b) * c` or `a @ b` alone, with a and b 2-D and c a one-element constant or
 a 0-d tensor (a fed learning rate), is an `assign_add_matmul` of a and b (a 2-D transpose of
 either read untransposed, with a flag), with alpha = +c or -c for a constant, or ±1 and c as a
-third input, when the product and its scaling are used by nothing else (neither fetched nor
-read by another node, nor waited for) and wait for nothing themselves, and the variable has at
-least `min_elements` elements. So is a variable's only update when it assigns `v - c * (a @ b)`
-or `v + ...` with v a read of that variable, as TF1 code writes SGD by hand. The product, its
-scaling and such a sum are gone, and so are a transpose and a constant that nothing else read.
+third input, when the product has the variable's static shape, it and its scaling are used by
+nothing else (neither fetched nor read by another node, nor waited for) and wait for nothing
+themselves, and the variable has at least `min_elements` elements. So is a variable's only
+update when it assigns `v - c * (a @ b)` or `v + ...` with v a read of that variable, as TF1
+code writes SGD by hand. The update keeps its name and its effect; the product, its scaling and
+such a sum are gone, and so are a transpose and a constant that nothing else read.
 
 This is SGD's step `w.assign_sub(lr * (x.T @ d))`: numpy writes the product into a temporary,
 scales it and subtracts it, three passes over a matrix of w's size; the fused update adds the
@@ -76,8 +77,8 @@ def _fusions(graph: Graph, min_elements: int) -> tuple[dict, set]:
             continue
         increment = _increment(graph, name, node, alone, len(updates[node["attrs"]["var"]]))
         found = None if increment is None else _scaled_product(graph, increment[1], alone)
-        if found is None:
-            continue
+        if found is None or graph.nx.nodes[found[0]]["shape"] != node["shape"]:
+            continue  # (a product of another static shape would be broadcast)
         (sign, value, wrapper), (product, scale, scale_input, folded) = increment, found
         operands = graph.inputs(product)
         (a, transpose_a), (b, transpose_b) = (_untransposed(graph, i) for i in operands)

@@ -214,3 +214,11 @@ def test_a_handwritten_sgd_assign_trains_as_the_unoptimised_graph_does():
         results.append(sess.run(w))
     np.testing.assert_allclose(results[0], results[1], rtol=1e-13)
     assert not np.allclose(results[0], 1 / 100)
+
+
+def test_a_product_that_would_be_broadcast_is_left_alone():
+    def build(w, x, d):
+        row = sg.matmul(sg.transpose(x)[:1], d, name="row")  # (1, 2) against w's (3, 2)
+        sg.assign(w, w - 0.5 * row, name="u")
+    fused = _fused(_update((5, 3), (3, 2), build), ["u"], ["x", "d"])
+    assert fused.node("u")["op"] == "assign"

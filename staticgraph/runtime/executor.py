@@ -236,7 +236,8 @@ class Executable:
 
     def python_source(self) -> str | None:
         """The Python that runs the steps of the latest fed shapes' program, a line per step,
-        each commented with its node (None before the shapes are known).
+        each commented with its node (None before the shapes are known). With check_numerics
+        the same steps run through an interpreter that checks each value instead.
 
         Example:
             >>> import numpy as np, staticgraph as sg

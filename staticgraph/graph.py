@@ -181,18 +181,29 @@ class Graph:
         except KeyError:
             raise NotFoundError(f"no node named {name!r} in this graph") from None
 
+    # The edge queries below read networkx's adjacency dicts (node -> neighbour -> key -> edge
+    # data) directly: the compiler's passes ask them for every node of every graph they
+    # rebuild, and building networkx's edge views costs eight times more.
     def inputs(self, name: str) -> list[str]:
         """Names of the data inputs of `name`, in input order (repeats kept)."""
-        edges = [(d["index"], u) for u, _, d in self.nx.in_edges(name, data=True) if "index" in d]
+        edges = [(d["index"], u) for u, keys in self.nx._pred[name].items()
+                 for d in keys.values() if "index" in d]
         return [u for _, u in sorted(edges)]
 
     def control_inputs(self, name: str) -> list[str]:
         """Names of the nodes `name` must run after without using their values."""
-        return [u for u, _, d in self.nx.in_edges(name, data=True) if d.get("control")]
+        return [u for u, keys in self.nx._pred[name].items() for d in keys.values()
+                if d.get("control")]
+
+    def ref_inputs(self, name: str) -> list[str]:
+        """Names of the nodes `name` refers to without reading them (an assign's variable)."""
+        return [u for u, keys in self.nx._pred[name].items() for d in keys.values()
+                if d.get("ref")]
 
     def consumers(self, name: str) -> list[str]:
         """Names of the nodes using `name`'s value (each once)."""
-        return list(dict.fromkeys(v for _, v, d in self.nx.out_edges(name, data=True) if "index" in d))
+        return [v for v, keys in self.nx._succ[name].items()
+                if any("index" in d for d in keys.values())]
 
     def get_collection(self, key: str) -> list:
         """A copy of the named collection (e.g. "variables", "trainable_variables")."""

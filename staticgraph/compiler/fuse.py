@@ -34,7 +34,8 @@ MIN_ELEMENTS = 1 << 14  # smaller variables are updated faster unfused (see the 
 
 
 def fuse_updates(graph: Graph, min_elements: int = MIN_ELEMENTS) -> Graph:
-    """A new graph in which updates by a scaled matrix product are single gemm updates.
+    """A new graph in which updates by a scaled matrix product are single gemm updates (the
+    input itself, unchanged, when there are none).
 
     Example:
         >>> import numpy as np, staticgraph as sg
@@ -55,6 +56,8 @@ def fuse_updates(graph: Graph, min_elements: int = MIN_ELEMENTS) -> Graph:
         -0.1
     """
     fused, absorbed = _fusions(graph, min_elements)
+    if not fused:  # the common case outside training steps: no copy to make
+        return graph
     return rebuild(graph, lambda new, name, node, inputs: fused.get(name),
                    keep=[n for n in graph.nx if n not in absorbed])
 

@@ -119,7 +119,7 @@ def _add(new: Graph, old: Graph, name: str, node: dict, inputs: list, decision: 
     else:
         op, attrs, inputs = decision.op, decision.attrs, list(decision.inputs)
         shape, dtype = _replacement_spec(new, name, node, decision)
-    refs = [u for u, _, d in old.nx.in_edges(name, data=True) if d.get("ref") and u in kept]
+    refs = [u for u in old.ref_inputs(name) if u in kept]
     new.add_node(op, [new.tensor(i) for i in inputs], attrs, shape, dtype, node["source"],
                  name=name, role=node["role"], exact_name=True,
                  refs=tuple(alias.get(r, r) for r in refs))

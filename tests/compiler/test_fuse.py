@@ -5,7 +5,7 @@ import pytest
 
 import staticgraph as sg
 from staticgraph.compiler import eliminate_dead_code, fuse_updates, prune, verify
-from tests.compiler.helpers import structure
+from tests.compiler.helpers import assert_same_structure, structure
 
 
 def _fused(g, fetches, feeds):
@@ -222,3 +222,23 @@ def test_a_product_that_would_be_broadcast_is_left_alone():
         sg.assign(w, w - 0.5 * row, name="u")
     fused = _fused(_update((5, 3), (3, 2), build), ["u"], ["x", "d"])
     assert fused.node("u")["op"] == "assign"
+
+
+def test_the_fused_graph_is_the_hand_built_one():
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float64, (5, 128), name="x")
+        d = sg.placeholder(sg.float64, (5, 130), name="d")
+        w = sg.Variable(np.zeros((128, 130)), name="w")
+        w.assign_sub(0.5 * sg.matmul(sg.transpose(x), d), name="u")
+    fused = verify(eliminate_dead_code(fuse_updates(prune(g, ["u"], ["x", "d"]))))
+    expected = sg.Graph()
+    with expected.as_default():
+        x2 = sg.placeholder(sg.float64, (5, 128), name="x")
+        d2 = sg.placeholder(sg.float64, (5, 130), name="d")
+        attrs = {"var": "w", "shape": (128, 130), "dtype": np.dtype(np.float64), "alpha": -0.5,
+                 "transpose_a": True, "transpose_b": False}
+        expected.add_node("assign_add_matmul", [x2, d2], attrs, (128, 130), np.dtype(np.float64),
+                          "test", name="u", exact_name=True)
+    assert_same_structure(fused, expected)
+    assert fused.node("u")["attrs"] == attrs

@@ -10,12 +10,14 @@ failed tells the step.
 """
 from __future__ import annotations
 
+import operator
 import re
 
 from staticgraph.compiler.lower import (CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1, UFUNC2,
                                         Program, clear_slots)
 
 _INDENT = " " * 12
+_OPERATORS = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
 _NOT_NAME = re.compile(r"\W")  # what an op's name may hold that a Python name may not
 
 
@@ -23,6 +25,8 @@ def _line(step: tuple, k: str, buffer: str) -> tuple[str, bool, bool]:
     """A step as a line of Python calling its kernel `k` (and buffer `buffer`), and whether
     the line names them."""
     kind, fn, a, b, buf, out = step
+    if kind == CALL2 and fn in _OPERATORS:  # a Python operator on scalars: no call at all
+        return f"env[{out}] = env[{a}] {_OPERATORS[fn]} env[{b}]", False, False
     calls = {
         UFUNC2: f"{k}(env[{a}], env[{b}], {buffer})",
         CALL2: f"{k}(env[{a}], env[{b}])",

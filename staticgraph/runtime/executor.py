@@ -443,7 +443,8 @@ def read_variables(program: Program, env: list, state) -> None:
 
 
 def execute(program: Program, steps: list, env: list, state) -> None:
-    """Run `steps` over the slots `env` (the hot loop); a failing kernel names its node."""
+    """Interpret `steps` over the slots `env`, one after another (check_numerics runs each step
+    through it; plain runs take the straight-line code); a failing kernel names its node."""
     o = -1
     try:
         for kind, fn, a, b, buf, o in steps:

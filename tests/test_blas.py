@@ -1,5 +1,8 @@
 """add_product (c += alpha · a @ b in place) against numpy, through BLAS and through its fallback,
 and the assign_add_matmul op's in-place and staged updates."""
+import ctypes
+import ctypes.util
+
 import numpy as np
 import pytest
 
@@ -101,3 +104,16 @@ def test_the_fused_update_writes_in_place_or_stages_with_equal_results(path, rng
         want = before - dtype(0.5) * (feed[x].T @ feed[d])
         np.testing.assert_allclose(results[len(fetches)], want, rtol=1e-6)
     np.testing.assert_array_equal(results[1], results[2])
+
+
+def test_a_library_without_cblas_gemm_is_passed_over(tmp_path):
+    assert blas._bind(str(tmp_path / "missing.so")) == {}
+    libc = ctypes.util.find_library("c")
+    if libc is not None:
+        assert blas._bind(libc) == {}
+
+
+def test_functions_that_disagree_with_numpy_are_not_used():
+    def wrong(*args):  # a "gemm" that writes nothing
+        return None
+    assert not blas._agrees({np.dtype(np.float64): wrong})

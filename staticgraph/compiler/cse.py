@@ -22,7 +22,8 @@ class _Unmergeable(Exception):
 
 
 def eliminate_common_subexpressions(graph: Graph) -> Graph:
-    """A new graph in which identical computations are done once.
+    """A new graph in which identical computations are done once (the input itself when no
+    two nodes compute the same thing).
 
     Example:
         >>> import staticgraph as sg
@@ -34,6 +35,10 @@ def eliminate_common_subexpressions(graph: Graph) -> Graph:
         >>> eliminate_common_subexpressions(g).inputs("y")
         ['sin', 'sin']
     """
+    keys = [k for k in (_key(graph, name, node, graph.inputs(name))
+                        for name, node in graph.nx.nodes(data=True)) if k is not None]
+    if len(set(keys)) == len(keys):
+        return graph  # no twins, so no merge can make any: no copy to make
     first: dict = {}
 
     def merge(new: Graph, name: str, node: dict, inputs: list):

@@ -13,7 +13,8 @@ from staticgraph.ops.registry import get_op
 
 
 def eliminate_dead_code(graph: Graph) -> Graph:
-    """A new graph without the nodes whose values nothing uses.
+    """A new graph without the nodes whose values nothing uses (the input itself when every
+    node is used).
 
     Example:
         >>> import staticgraph as sg
@@ -26,7 +27,8 @@ def eliminate_dead_code(graph: Graph) -> Graph:
         >>> sorted(simpler.nx), sorted(eliminate_dead_code(simpler).nx)
         (['Const', 's', 'x', 'y'], ['x', 'y'])
     """
-    return rebuild(graph, keep=live_nodes(graph))
+    live = live_nodes(graph)
+    return graph if len(live) == len(graph) else rebuild(graph, keep=live)
 
 
 def live_nodes(graph: Graph) -> set[str]:

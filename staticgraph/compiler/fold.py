@@ -20,7 +20,8 @@ FOLD_LIMIT_BYTES = 1 << 20  # larger results would bloat the graph more than the
 
 
 def fold_constants(graph: Graph) -> Graph:
-    """A new graph in which constant subexpressions are replaced by their values.
+    """A new graph in which constant subexpressions are replaced by their values (the input
+    itself when no node has only constant inputs).
 
     Example:
         >>> import staticgraph as sg
@@ -32,6 +33,11 @@ def fold_constants(graph: Graph) -> Graph:
         >>> folded.node("y")["op"], float(folded.node("y")["attrs"]["value"])
         ('constant', 6.0)
     """
+    if not any(_candidate(graph, name, node) and all(
+            constant_value(graph, i) is not None for i in graph.inputs(name))
+            for name, node in graph.nx.nodes(data=True)):
+        return graph  # nothing to fold: no copy to make
+
     def fold(new: Graph, name: str, node: dict, inputs: list):
         if not _candidate(graph, name, node):
             return None

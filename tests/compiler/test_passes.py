@@ -66,3 +66,25 @@ def test_each_pass_output_can_be_drawn_with_and_without_a_plan():
     labelled = sg.to_dot(exe.graph, plan=exe).to_string()
     some_buffer = next(iter(exe.memory.buffers.values()))
     assert f"buffer {some_buffer}" in labelled
+
+
+@pytest.mark.parametrize("name", ["fold_constants", "eliminate_common_subexpressions",
+                                  "fuse_updates", "eliminate_dead_code"])
+def test_a_pass_with_nothing_to_change_hands_back_its_input(name):
+    apply = next(p for p in DEFAULT_PASSES if p.__name__ == name)
+    g, x, y, dx = _model()
+    graph, _ = PassManager(check=True).run(prune(g, [y.name, dx.name], ["x"]))
+    assert apply(graph) is graph  # optimised already: nothing left for any pass
+    changed = {"fold_constants": lambda: sg.add(sg.constant(1.0), sg.constant(2.0), name="s"),
+               "eliminate_common_subexpressions": lambda: sg.add(sg.sin(x), sg.sin(x), name="s"),
+               "fuse_updates": lambda: sg.Variable(np.zeros((3, 3)), name="v").assign_sub(
+                   sg.matmul(sg.transpose(x), x), name="s"),
+               "eliminate_dead_code": lambda: sg.sin(x, name="s")}
+    with g.as_default():
+        changed[name]()
+    fetches = [y.name] + (["s"] if name != "eliminate_dead_code" else [])
+    pruned = prune(g, fetches, ["x"])
+    if name == "eliminate_dead_code":
+        pruned = sg.compiler.rebuild(g)  # keeps the dead node 's'
+    out = apply(pruned) if name != "fuse_updates" else apply(pruned, min_elements=1)
+    assert out is not pruned

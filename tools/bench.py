@@ -76,7 +76,8 @@ def row(name: str, unit: str, timed: tuple, scale: float, target: float, torch_t
         **extra) -> dict:
     ours, numpy_, ratio = timed
     if torch_timed is not None:  # PyTorch eager against numpy, timed the same way
-        extra.update(torch=torch_timed[0] * scale, torch_ratio=torch_timed[2])
+        extra.update(torch=torch_timed[0] * scale, torch_ratio=torch_timed[2],
+                     torch_version=pytorch().__version__)
     return {"workload": name, "unit": unit, "staticgraph": ours * scale, "numpy": numpy_ * scale,
             "ratio": ratio, "target_ratio": target, "met": ratio <= target, **extra}
 
@@ -405,9 +406,9 @@ def run_all(sizes: dict) -> list[dict]:
 
 
 def table(results: list[dict]) -> str:
-    torch = any("torch" in r for r in results)
+    torch = next((r["torch_version"] for r in results if "torch" in r), None)
     lines = [f"{'workload':<68} {'unit':>8} {'staticgraph':>12} {'numpy':>10} {'ratio':>7} target"
-             + ("                PyTorch eager" if torch else "")]
+             + (f"                PyTorch {torch} eager" if torch else "")]
     for r in results:
         if "ratio" in r:
             extra = f"  {r['torch']:>10.2f} {r['torch_ratio']:>6.2f}x" if "torch" in r else ""

@@ -20,8 +20,8 @@ W5  the W2 step made deep (784-[1024]x16-10, batch 256): the plan's extra peak (
 Where PyTorch is installed (optional), W1-W3 are also timed in PyTorch eager, one thread, as an
 extra column with its own ratio to numpy (W5 is memory, which tracemalloc cannot see in
 PyTorch's allocator). Every time is a median over many runs in one process; numpy is measured in
-the same run, in batches alternating with staticgraph's, with one BLAS thread. A ratio is the median over pairs
-of adjacent batches of their ratio, so that the machine's drift cancels.
+the same run, in batches alternating with staticgraph's, with one BLAS thread. A ratio is the
+median over pairs of adjacent batches of their ratio, so that the machine's drift cancels.
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def row(name: str, unit: str, timed: tuple, scale: float, target: float, torch_t
     ours, numpy_, ratio = timed
     if torch_timed is not None:  # PyTorch eager against numpy, timed the same way
         extra.update(torch=torch_timed[0] * scale, torch_ratio=torch_timed[2],
-                     torch_version=pytorch().__version__)
+                     torch_version=torch_timed[3])
     return {"workload": name, "unit": unit, "staticgraph": ours * scale, "numpy": numpy_ * scale,
             "ratio": ratio, "target_ratio": target, "met": ratio <= target, **extra}
 
@@ -92,10 +92,12 @@ def pytorch():
 
 
 def torch_timed(make_torch, theirs, calls: int, batches: int) -> tuple | None:
-    """`compare` of PyTorch's function against numpy's; None without PyTorch. `make_torch(torch)`
-    gives the function, checked against numpy's results."""
+    """`compare` of PyTorch's function against numpy's, and PyTorch's version; None without
+    PyTorch. `make_torch(torch)` gives the function, checked against numpy's results."""
     torch = pytorch()
-    return None if torch is None else compare(make_torch(torch), theirs, calls, batches)
+    if torch is None:
+        return None
+    return (*compare(make_torch(torch), theirs, calls, batches), torch.__version__)
 
 
 # ----- W1 -------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from staticgraph.compiler.rewrite import (UPDATES, VARIABLE, Replace, by_variable, constant_value,
-                                          fetches_of, rebuild)
+                                          fetches_of, rebuild, transposed_matrix)
 from staticgraph.graph import Graph
 from staticgraph.ops.shapes import num_elements
 
@@ -155,8 +155,7 @@ def _scalar_times(graph: Graph, name: str) -> tuple | None:
 def _untransposed(graph: Graph, name: str) -> tuple[str, bool]:
     """(operand, transposed): the input of a 2-D transpose that waits for nothing, with True;
     any other operand as it is, with False."""
-    node = graph.nx.nodes[name]
-    if node["op"] == "transpose" and node["attrs"]["axes"] in (None, (1, 0)) \
-            and not graph.control_inputs(name):
-        return graph.inputs(name)[0], True
+    matrix = transposed_matrix(graph, name)
+    if matrix is not None and not graph.control_inputs(name):
+        return matrix, True
     return name, False

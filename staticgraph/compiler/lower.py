@@ -27,7 +27,7 @@ import numpy as np
 
 from staticgraph.compiler.memory import BUFFER, EXTERNAL, NAIVE, NONE, VIEW, MemoryPlan
 from staticgraph.compiler.rewrite import (CONSTANT, UPDATES, VARIABLE, by_variable,
-                                          constant_value, feeds_of, fetches_of)
+                                          constant_value, feeds_of, fetches_of, transposed_matrix)
 from staticgraph.errors import GraphError
 from staticgraph.graph import Graph
 from staticgraph.ops.linalg import MATMUL_OF_TRANSPOSED
@@ -183,9 +183,7 @@ def _folded_transposes(graph: Graph, plan: MemoryPlan, fetched: set) -> dict:
     fetched: the matmul's step takes the untransposed operand (see MATMUL_OF_TRANSPOSED)."""
     folded = {}
     for name in plan.schedule:
-        node = graph.nx.nodes[name]
-        if node["op"] != "transpose" or name in fetched or len(node["shape"]) != 2 \
-                or node["attrs"]["axes"] not in (None, (1, 0)):
+        if name in fetched or transposed_matrix(graph, name) is None:
             continue
         readers = graph.consumers(name)
         if len(readers) == 1 and graph.nx.nodes[readers[0]]["op"] == "matmul" \

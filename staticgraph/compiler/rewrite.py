@@ -63,6 +63,16 @@ def by_variable(graph: Graph, names, ops) -> dict[str, list]:
     return groups
 
 
+def transposed_matrix(graph: Graph, name: str) -> str | None:
+    """The input of node `name` when it is the transpose of a matrix (2-D, axes swapped), else
+    None: a matmul can read that input untransposed instead."""
+    node = graph.nx.nodes[name]
+    if node["op"] == "transpose" and len(node["shape"]) == 2 \
+            and node["attrs"]["axes"] in (None, (1, 0)):
+        return graph.inputs(name)[0]
+    return None
+
+
 def constant_value(graph: Graph, name: str) -> np.ndarray | None:
     """The value of node `name` when it is a literal constant, else None."""
     node = graph.nx.nodes[name]

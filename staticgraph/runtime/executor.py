@@ -438,8 +438,7 @@ def read_variables(program: Program, env: list, state) -> None:
         for slot, var in program.reads:
             env[slot] = state.read(var)
     except StaticGraphError as exc:
-        info = program.infos[slot]
-        raise kernel_failure(exc, info.name, info.op, info.source, ()) from None
+        raise _failure(exc, program, slot, env) from None
 
 
 def execute(program: Program, steps: list, env: list, state) -> None:

@@ -21,8 +21,8 @@ def eliminate_dead_code(graph: Graph) -> Graph:
         >>> from staticgraph.compiler import eliminate_dead_code, prune, simplify
         >>> g = sg.Graph()
         >>> with g.as_default():
-        ...     x = sg.placeholder(sg.float64, (3,), name="x")
-        ...     y = sg.multiply(sg.sin(x, name="s"), 0.0, name="y")
+        ...     x = sg.placeholder(sg.int64, (3,), name="x")
+        ...     y = sg.multiply(sg.abs(x, name="s"), 0, name="y")
         >>> simpler = simplify(prune(g, ["y"], ["x"]))   # y is now a fill of zeros
         >>> sorted(simpler.nx), sorted(eliminate_dead_code(simpler).nx)
         (['Const', 's', 'x', 'y'], ['x', 'y'])

@@ -1,10 +1,12 @@
 """simplify: algebraic identities that remove or shrink nodes, as a table of rules keyed by op.
 
-Before: any graph. After: a graph computing the same values where
-  x * 1, 1 * x, x + 0, 0 + x, x - 0, x / 1 -> x       (only where x already has the result's shape)
-  x * 0, 0 * x -> zeros of the result's shape            (assumes x finite, as graph compilers do)
-  x + x -> x * 2;  add_n(x, ..., x) -> x * n;  add_n(x) -> x;  add_n(x, y) -> x + y
-  (x * c) * d -> x * (c d) for scalar constants when c or d is a power of two (exact)
+Before: any graph. After: a graph computing bit for bit the same values (signed zeros, Infs
+and NaNs included) where
+  x * 1, 1 * x, x / 1 -> x                         (only where x already has the result's shape)
+  x + (-0.0), x - (+0.0) -> x; for integers x + 0, 0 + x, x - 0 -> x
+  x * 0, 0 * x -> zeros of the result's shape      (integers and bools only)
+  x + x -> x * 2;  add_n(x, x) -> x * 2, add_n(x, x, x) -> x * 3 (any n for integers)
+  add_n(x) -> x;  add_n(x, y) -> x + y
   -(-x) -> x;  transpose(transpose(x)) -> one transpose, or x;  reshape(reshape(x)) -> one reshape
   reshape / broadcast / reduce_to of x to its own known shape -> x
   identity(x), stop_gradient(x) -> x
@@ -12,8 +14,10 @@ Before: any graph. After: a graph computing the same values where
   -> reshape, count -> a constant (the same values with no shape work at run time)
   cast(x) to x's dtype -> x;  zeros_like / ones_like(x) of a known shape -> a fill with no input
   x > 0 -> relu(x) > 0 where relu(x) is computed anyway (so x can die at the relu, in place).
-Nodes with control inputs are left alone. Every rule keeps the node's shape and dtype, and every
-rule but x * 0 gives bit-for-bit the same values.
+Nodes with control inputs are left alone. Every rule keeps the node's shape and dtype. Identities
+that hold in real arithmetic but not in floating point are not applied: x + 0.0 is +0.0 at
+x = -0.0, x * 0.0 is NaN at an Inf and -0.0 at a negative x, (x * c) * d can overflow or
+underflow where x * (c d) does not, and a sum of four or more x's rounds differently from 4 x.
 """
 from __future__ import annotations
 
@@ -69,6 +73,20 @@ class _Site:
         value = constant_value(self.new, name)
         return value is not None and value.size > 0 and bool(np.all(value == scalar))
 
+    def is_zero(self, name: str, negative: bool) -> bool:
+        """True for a constant of zeros that leaves x unchanged when added: for floats every
+        zero must carry the sign `negative` asks for (x + (-0.0) and x - (+0.0) are exact)."""
+        value = constant_value(self.new, name)
+        if value is None or value.size == 0 or not bool(np.all(value == 0)):
+            return False
+        return value.dtype.kind != "f" or bool(np.all(np.signbit(value) == negative))
+
+    @property
+    def exact_integer(self) -> bool:
+        """True when this node's values are integers or bools (no signed zeros, Infs, NaNs or
+        rounding)."""
+        return self.node["dtype"].kind in "biu"
+
     def producer(self, name: str, op: str) -> list | None:
         """The inputs of node `name` when its op is `op`, else None."""
         return self.new.inputs(name) if self.new.nx.nodes[name]["op"] == op else None
@@ -91,40 +109,16 @@ def _multiply(site: _Site, inputs: list):
     for x, other in (inputs, inputs[::-1]):
         if site.is_constant(other, 1) and site.fits(x):
             return x
-    for x, other in (inputs, inputs[::-1]):
-        if site.is_constant(other, 0):
-            return site.zeros(x)
-    return _merge_scales(site, inputs)
-
-
-def _scalar(site: _Site, name: str) -> np.ndarray | None:
-    value = constant_value(site.new, name)
-    return value if value is not None and value.ndim == 0 and value.dtype.kind == "f" else None
-
-
-def _merge_scales(site: _Site, inputs: list):
-    """(x * c) * d -> x * (c d): exact when c or d is a power of two (and nothing overflows)."""
-    for inner, d in (inputs, inputs[::-1]):
-        outer = _scalar(site, d)
-        product = site.producer(inner, "multiply")
-        if outer is None or product is None:
-            continue
-        for x, c in (product, product[::-1]):
-            scale = _scalar(site, c)
-            if scale is not None and (_power_of_two(scale) or _power_of_two(outer)) \
-                    and site.fits(x) and np.isfinite(scale * outer):
-                return Replace("multiply", (x, site.constant(scale * outer)), {})
+    if site.exact_integer:
+        for x, other in (inputs, inputs[::-1]):
+            if site.is_constant(other, 0):
+                return site.zeros(x)
     return None
-
-
-def _power_of_two(value: np.ndarray) -> bool:
-    mantissa, _ = np.frexp(value)
-    return bool(abs(mantissa) == 0.5)
 
 
 def _add(site: _Site, inputs: list):
     for x, other in (inputs, inputs[::-1]):
-        if site.is_constant(other, 0) and site.fits(x):
+        if site.is_zero(other, negative=True) and site.fits(x):
             return x
     return _add_n(site, inputs)
 
@@ -133,19 +127,23 @@ def _add_n(site: _Site, inputs: list):
     if len(set(inputs)) == 1 and site.fits(inputs[0]):
         if len(inputs) == 1:
             return inputs[0]
-        if site.node["dtype"].kind in "iuf":  # x + ... + x = n x exactly (n small)
+        # x + x = 2 x and (x + x) + x = 3 x exactly (each side rounds once); 4 x and up may not.
+        if site.exact_integer and site.node["dtype"].kind != "b" or len(inputs) <= 3:
             return Replace("multiply", (inputs[0], site.constant(len(inputs))), {})
     if len(inputs) == 2 and site.node["op"] == "add_n":
         return Replace("add", tuple(inputs), {})
     return None
 
 
-def _drop_right(identity_element):
-    """x op c -> x when c is the op's right identity (x - 0, x / 1)."""
-    def rule(site: _Site, inputs: list):
-        x, other = inputs
-        return x if site.is_constant(other, identity_element) and site.fits(x) else None
-    return rule
+def _subtract(site: _Site, inputs: list):
+    """x - (+0.0) -> x (x - (-0.0) is +0.0 at x = -0.0)."""
+    x, other = inputs
+    return x if site.is_zero(other, negative=False) and site.fits(x) else None
+
+
+def _divide(site: _Site, inputs: list):
+    x, other = inputs
+    return x if site.is_constant(other, 1) and site.fits(x) else None
 
 
 def _negative(site: _Site, inputs: list):
@@ -255,8 +253,8 @@ RULES = {
     "multiply": _multiply,
     "add": _add,
     "add_n": _add_n,
-    "subtract": _drop_right(0),
-    "divide": _drop_right(1),
+    "subtract": _subtract,
+    "divide": _divide,
     "negative": _negative,
     "transpose": _transpose,
     "reshape": _reshape,

@@ -20,19 +20,29 @@ def _relu_mask(x):
 RULES = [
     ("x*1", lambda x: x * 1.0, [], "static"),
     ("1*x", lambda x: 1.0 * x, [], "static"),
-    ("x+0", lambda x: x + 0.0, [], "static"),
-    ("0+x", lambda x: 0.0 + x, [], "static"),
+    ("x+0 kept: -0.0 + 0.0 is +0.0", lambda x: x + 0.0, ["add"], "static"),
+    ("0+x kept", lambda x: 0.0 + x, ["add"], "static"),
+    ("x+(-0)", lambda x: x + -0.0, [], "static"),
+    ("(-0)+x", lambda x: -0.0 + x, [], "static"),
     ("x-0", lambda x: x - 0.0, [], "static"),
+    ("x-(-0) kept", lambda x: x - -0.0, ["subtract"], "static"),
+    ("int x+0", lambda x: sg.cast(x, sg.int64) + 0, ["cast"], "static"),
+    ("int x-0", lambda x: sg.cast(x, sg.int64) - 0, ["cast"], "static"),
     ("x/1", lambda x: x / 1.0, [], "static"),
     ("x*ones broadcasts", lambda x: x * sg.ones((4, 2, 3), sg.float64), ["multiply"], "static"),
-    ("x*0", lambda x: x * 0.0, [], "static"),
-    ("x*0 unknown dims", lambda x: 0.0 * x, ["filled_like"], "unknown"),
+    ("x*0 kept: NaN at Inf, -0.0 at x < 0", lambda x: x * 0.0, ["multiply"], "static"),
+    ("int x*0", lambda x: sg.cast(x, sg.int64) * 0, [], "static"),
+    ("int x*0 unknown dims", lambda x: 0 * sg.cast(x, sg.int64), ["cast", "filled_like"],
+     "unknown"),
     ("x+x", lambda x: x + x, ["multiply"], "static"),
     ("add_n(x,x,x)", lambda x: sg.add_n([x, x, x]), ["multiply"], "static"),
+    ("add_n of seven x kept: rounds unlike 7 x", lambda x: sg.add_n([x] * 7), ["add_n"], "static"),
+    ("int add_n of seven x", lambda x: sg.add_n([sg.cast(x, sg.int64)] * 7), ["cast", "multiply"],
+     "static"),
     ("add_n(x)", lambda x: sg.add_n([x]), [], "static"),
     ("add_n(x,y)", lambda x: sg.add_n([x, sg.sin(x)]), ["add", "sin"], "static"),
-    ("(x*3)*2", lambda x: (x * 3.0) * 2.0, ["multiply"], "static"),
-    ("(x*3)*5 not exact", lambda x: (x * 3.0) * 5.0, ["multiply", "multiply"], "static"),
+    ("(x*4)*0.25 kept: x*4 may overflow", lambda x: (x * 4.0) * 0.25, ["multiply", "multiply"],
+     "static"),
     ("-(-x)", lambda x: -(-x), [], "static"),
     ("transpose twice back", lambda x: sg.transpose(sg.transpose(x)), [], "static"),
     ("transpose twice", lambda x: sg.transpose(sg.transpose(sg.reshape(x, (1, 2, 3)), (1, 2, 0)),
@@ -72,6 +82,44 @@ def test_rule(build, ops, shape):
     (want,) = reference_values(g, [y.name], {"x": X})
     (got,) = run_compiled_graph(compiled, {"x": X})
     np.testing.assert_array_equal(got, want)
+
+
+# Values where real and floating-point arithmetic part: signed zeros, Infs, NaN, subnormals and
+# numbers whose small multiples overflow, in the shape of X.
+EDGES = [np.array([[-0.0, 0.0, np.inf], [-np.inf, np.nan, 5e-324]]),
+         np.array([[1.7e308, -1.7e308, -1e-310], [0.7e308, -1.1, 0.1]])]
+
+
+def assert_bits_equal(got, want):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got, want, equal_nan=True), (got, want)
+    if got.dtype.kind == "f":
+        assert np.array_equal(np.signbit(got), np.signbit(want)), (got, want)
+
+
+@pytest.mark.parametrize("edges", EDGES, ids=["zeros-infs-nan", "overflow-rounding"])
+@pytest.mark.parametrize("build,ops,shape", [r[1:] for r in RULES], ids=[r[0] for r in RULES])
+def test_rule_is_exact_at_edge_values(build, ops, shape, edges):
+    g, y, compiled = _optimise(build, shape)
+    with np.errstate(all="ignore"):
+        if np.dtype(g.node(y.name)["dtype"]).kind in "iub" and not np.all(np.isfinite(edges)):
+            edges = np.where(np.isfinite(edges), edges, 0.0)
+        if np.dtype(g.node(y.name)["dtype"]).kind in "iub":
+            edges = np.clip(edges, -1e6, 1e6)
+        (want,) = reference_values(g, [y.name], {"x": edges})
+        (got,) = run_compiled_graph(compiled, {"x": edges})
+    assert_bits_equal(got, want)
+
+
+def test_the_reciprocal_of_x_plus_zero_keeps_its_sign_at_negative_zero():
+    x = sg.placeholder(sg.float64, (), name="x")
+    y = 1.0 / (x + 0.0)
+    with np.errstate(divide="ignore"):
+        optimised = sg.compile([y], feeds=[x]).run({x: -0.0})[0]
+    with np.errstate(divide="ignore"):
+        unoptimised = sg.compile([y], feeds=[x], optimize=False).run({x: -0.0})[0]
+    assert optimised == np.inf == unoptimised
 
 
 def test_x_greater_zero_reads_the_relu_output_so_x_can_die_at_the_relu():

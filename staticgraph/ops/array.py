@@ -12,8 +12,11 @@ import numpy as np
 from staticgraph import dtypes
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
-from staticgraph.ops.shapes import (broadcast_shapes, compatible, fmt, known, normalize_axes,
-                                    normalize_axis, num_elements, same_dtype)
+from staticgraph.errors import InvalidArgumentError
+from staticgraph.ops.shapes import (as_axes, as_axis, as_shape, broadcast_shapes, compatible, fmt,
+                                    known, normalize_axes, normalize_axis, num_elements,
+                                    same_dtype)
+from staticgraph.sourceinfo import user_source
 
 VIEW = {"view", "foldable", "total"}
 
@@ -84,13 +87,14 @@ def reshape_back(ct, like):
 
 # ----- reshape / transpose / broadcast_to ----------------------------------------------------
 def _reshape_rule(x: Spec, *, shape):
-    if list(shape).count(-1) > 1:
-        raise ShapeError(f"at most one -1 in the new shape {shape}")
+    shape = as_shape(shape, "reshape", infer=True)
     size = num_elements(x.shape)
     rest = num_elements([d for d in shape if d != -1])
     if -1 in shape:
-        fill = size // rest if size is not None and rest else None
-        if size is not None and rest and size % rest:
+        if rest == 0:
+            raise ShapeError(f"cannot infer the -1 of {shape}: the other dims hold no elements")
+        fill = size // rest if size is not None else None
+        if size is not None and size % rest:
             raise ShapeError(f"cannot reshape {fmt(x.shape)} ({size} elements) to {shape}")
         return Spec(tuple(fill if d == -1 else d for d in shape), x.dtype)
     if size is not None and size != rest:
@@ -107,8 +111,7 @@ reshape_ = defop("reshape", kernel=lambda x, *, shape: np.reshape(x, shape),
 
 def reshape(x, shape, name: str | None = None):
     """x with a new shape of the same size; one dim may be -1 (inferred)."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
-    return reshape_(x, shape=shape, name=name)
+    return reshape_(x, shape=as_shape(shape, "reshape", infer=True), name=name)
 
 
 def _transpose_rule(x: Spec, *, axes):
@@ -132,7 +135,7 @@ transpose_ = defop("transpose", kernel=lambda x, *, axes: x.transpose(axes),
 
 def transpose(x, axes=None, name: str | None = None):
     """x with its dims permuted (reversed when `axes` is None)."""
-    return transpose_(x, axes=None if axes is None else tuple(int(a) for a in axes), name=name)
+    return transpose_(x, axes=None if axes is None else as_axes(axes, "transpose"), name=name)
 
 
 def matrix_transpose(x):
@@ -143,6 +146,7 @@ def matrix_transpose(x):
 
 
 def _broadcast_to_rule(x: Spec, *, shape):
+    shape = as_shape(shape, "broadcast_to")
     result = broadcast_shapes(x.shape, shape)
     if result != tuple(shape):
         raise ShapeError(f"cannot broadcast {fmt(x.shape)} to {fmt(shape)}")
@@ -157,7 +161,7 @@ broadcast_to_ = defop("broadcast_to", kernel=lambda x, *, shape: np.broadcast_to
 
 def broadcast_to(x, shape, name: str | None = None):
     """x broadcast (numpy rules) to a fully known `shape`."""
-    return broadcast_to_(x, shape=tuple(int(d) for d in shape), name=name)
+    return broadcast_to_(x, shape=as_shape(shape, "broadcast_to"), name=name)
 
 
 # ----- expand_dims / squeeze ---------------------------------------------------------------
@@ -176,8 +180,7 @@ expand_dims_ = defop("expand_dims", kernel=lambda x, *, axis: np.expand_dims(x, 
 
 def expand_dims(x, axis, name: str | None = None):
     """x with new size-1 dims inserted at `axis` (an int or a tuple of ints)."""
-    axis = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
-    return expand_dims_(x, axis=axis, name=name)
+    return expand_dims_(x, axis=as_axes(axis, "expand_dims"), name=name)
 
 
 def _squeeze_rule(x: Spec, *, axis):
@@ -200,9 +203,7 @@ squeeze_ = defop("squeeze", kernel=lambda x, *, axis: np.squeeze(x, axis),
 
 def squeeze(x, axis=None, name: str | None = None):
     """x without its size-1 dims (only those in `axis`, if given)."""
-    if axis is not None:
-        axis = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
-    return squeeze_(x, axis=axis, name=name)
+    return squeeze_(x, axis=as_axes(axis, "squeeze"), name=name)
 
 
 # ----- concat / stack ----------------------------------------------------------------------
@@ -262,7 +263,7 @@ def _zeros_for_none(tangents, xs) -> list:
 
 def concat(values, axis, name: str | None = None):
     """The tensors joined along an existing `axis`."""
-    return concat_(*values, axis=int(axis), name=name)
+    return concat_(*values, axis=as_axis(axis, "concat"), name=name)
 
 
 def _stack_rule(*xs: Spec, axis):
@@ -289,7 +290,7 @@ stack_ = defop("stack", kernel=lambda *xs, axis: np.stack(xs, axis=axis), shape_
 
 def stack(values, axis: int = 0, name: str | None = None):
     """The tensors (all of one shape) joined along a new `axis`."""
-    return stack_(*values, axis=int(axis), name=name)
+    return stack_(*values, axis=as_axis(axis, "stack"), name=name)
 
 
 # ----- indexing ----------------------------------------------------------------------------
@@ -303,9 +304,7 @@ def canonical_key(key) -> tuple:
         if is_tensor(k):
             raise ShapeError("tensor indices are not static; use sg.gather(params, indices, axis)")
         if k is None or k is Ellipsis or isinstance(k, slice):
-            if isinstance(k, slice):
-                k = slice(*(None if v is None else operator.index(v) for v in (k.start, k.stop, k.step)))
-            out.append(k)
+            out.append(_canonical_slice(k) if isinstance(k, slice) else k)
         elif isinstance(k, (bool, np.bool_)):
             raise ShapeError("boolean scalars are not supported as indices")
         elif isinstance(k, (int, np.integer)):
@@ -317,6 +316,20 @@ def canonical_key(key) -> tuple:
             out.append(arr.tolist() if arr.dtype.kind == "b" else arr.astype(np.int64).tolist())
             out[-1] = _freeze(out[-1])
     return tuple(out)
+
+
+def _canonical_slice(k: slice) -> slice:
+    """A slice of ints or None, with a non-zero step."""
+    bounds = []
+    for v in (k.start, k.stop, k.step):
+        if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer))):
+            raise InvalidArgumentError(f"getitem: slice bounds and steps must be ints or None, "
+                                       f"got {k} at {user_source()}")
+        bounds.append(None if v is None else int(v))
+    if bounds[2] == 0:
+        raise InvalidArgumentError(f"getitem: the slice step must not be zero, got {k} at "
+                                   f"{user_source()}")
+    return slice(*bounds)
 
 
 def _is_bool(value) -> bool:
@@ -334,12 +347,23 @@ def _numpy_key(key: tuple) -> tuple:
 def _getitem_rule(x: Spec, *, key):
     if not known(x.shape) and any(isinstance(k, tuple) and _is_bool(k) for k in key):
         raise ShapeError(f"a boolean mask index needs the indexed dims known, got {fmt(x.shape)}")
-    # numpy computes the result shape on zero-stride dummies in which each unknown dim is stood
-    # in for by a size beyond any index in the key; a result dim that differs between two such
-    # sizes depends on the unknown dim, so it is unknown too.
-    beyond = _largest_index(key) + 2
-    shapes = [_indexed_shape(x.shape, key, beyond + extra) for extra in (7, 19)]
-    return Spec(tuple(a if a == b else None for a, b in zip(*shapes)), x.dtype)
+    # numpy computes the result shape on zero-stride dummies. Each result dim depends on at most
+    # one input dim, so each unknown dim is tried alone at every size where the length of a
+    # slice can change (0, 1, 2, around each index, and steps beyond the largest), the others
+    # standing at a size beyond every index; a result dim is claimed only when every try agrees.
+    # Sizes the key does not fit are skipped: a run with them fails.
+    beyond = _largest_index(key) + 2 * _largest_step(key) + 3
+    base = tuple(beyond if d is None else d for d in x.shape)
+    shapes = [_indexed_shape(x.shape, base, key)]
+    for i, d in enumerate(x.shape):
+        if d is None:
+            for size in _trial_sizes(key, beyond):
+                try:
+                    shapes.append(_indexed_shape(x.shape, base[:i] + (size,) + base[i + 1:], key))
+                except ShapeError:
+                    pass
+    return Spec(tuple(dims[0] if len(set(dims)) == 1 else None for dims in zip(*shapes)),
+                x.dtype)
 
 
 def _largest_index(key) -> int:
@@ -354,8 +378,26 @@ def _largest_index(key) -> int:
     return max(values)
 
 
-def _indexed_shape(shape: tuple, key: tuple, unknown: int) -> tuple:
-    dummy = np.broadcast_to(np.empty((), np.int8), tuple(unknown if d is None else d for d in shape))
+def _largest_step(key) -> int:
+    return max([abs(k.step) for k in key if isinstance(k, slice) and k.step is not None],
+               default=1)
+
+
+def _trial_sizes(key, beyond: int) -> list:
+    """The sizes of one unknown dim at which a slice's length may change: between two of them
+    the length is monotone in the size, so its extremes are among them."""
+    sizes = {0, 1, 2, beyond - 1, beyond}
+    for k in key:
+        if isinstance(k, slice):
+            sizes |= {abs(v) + d for v in (k.start, k.stop) if v is not None for d in (-1, 0, 1, 2)}
+            step = 1 if k.step is None else abs(k.step)
+            sizes |= {beyond + step, beyond + 2 * step}
+    return sorted(s for s in sizes if s >= 0)
+
+
+def _indexed_shape(shape: tuple, sizes: tuple, key: tuple) -> tuple:
+    """The shape of dummy[key] for a dummy of `sizes` (standing in for `shape`)."""
+    dummy = np.broadcast_to(np.empty((), np.int8), sizes)
     try:
         return dummy[_numpy_key(key)].shape
     except IndexError as exc:
@@ -402,7 +444,18 @@ def _gather_rule(params: Spec, indices: Spec, *, axis):
     return Spec(params.shape[:a] + indices.shape + params.shape[a + 1:], params.dtype)
 
 
-gather_ = defop("gather", kernel=lambda params, indices, *, axis: np.take(params, indices, axis=axis),
+def _gather_kernel(params, indices, *, axis):
+    n = params.shape[axis]
+    if indices.size and (indices.min() < 0 or indices.max() >= n):
+        bad = np.flatnonzero((indices < 0) | (indices >= n))[0]
+        where = np.unravel_index(bad, indices.shape)
+        raise InvalidArgumentError(f"gather: indices{list(map(int, where))} = "
+                                   f"{int(indices.flat[bad])} is not in [0, {n}) (the size of "
+                                   f"axis {axis} of params {params.shape})")
+    return np.take(params, indices, axis=axis)
+
+
+gather_ = defop("gather", kernel=_gather_kernel,
                 shape_rule=_gather_rule, traits={"foldable"},
                 vjp=lambda ct, params, indices, out, axis: [gather_grad(ct, indices, params, axis=axis),
                                                            None],
@@ -410,8 +463,15 @@ gather_ = defop("gather", kernel=lambda params, indices, *, axis: np.take(params
 
 
 def gather(params, indices, axis: int = 0, name: str | None = None):
-    """Slices of `params` along `axis` picked by the integer tensor `indices`."""
-    return gather_(params, indices, axis=int(axis), name=name)
+    """Slices of `params` along `axis` picked by the integer `indices` (a tensor, or ints).
+
+    Raises:
+        InvalidArgumentError: at run time, an index outside [0, params.shape[axis]) (negative
+            indices included, as TensorFlow on CPU), naming the index.
+    """
+    # Ints given as a list stay integers (beside float params they would become floats).
+    indices = indices if is_tensor(indices) else np.asarray(indices)
+    return gather_(params, indices, axis=as_axis(axis, "gather"), name=name)
 
 
 def _gather_grad_kernel(ct, indices, like, *, axis):
@@ -435,6 +495,7 @@ gather_grad = defop("gather_grad", kernel=_gather_grad_kernel, shape_rule=_gathe
 
 
 def _one_hot_rule(indices: Spec, *, depth, dtype):
+    as_shape(depth, "one_hot depth")
     if indices.dtype.kind not in "iu":
         raise ShapeError(f"indices must be integers, got {indices.dtype.name}")
     return Spec(indices.shape + (depth,), dtype)

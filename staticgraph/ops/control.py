@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable
 
 from staticgraph import dtypes
+from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Tensor, get_default_graph
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import ShapeError, Spec, apply, defop
@@ -15,6 +16,7 @@ from staticgraph.ops.subgraph import (build_subgraph, capture_indices, grads_or_
                                       merge_spec, outputs_of, run_subgraph, same_structure, spec_of,
                                       union_captures, unpack)
 from staticgraph.runtime.fetches import unflatten
+from staticgraph.sourceinfo import user_source
 
 
 def _cond_rule(pred: Spec, *captures: Spec, branches, out_specs):
@@ -87,6 +89,11 @@ def cond(pred, true_fn: Callable, false_fn: Callable, name: str | None = None):
         >>> float(sg.Session().run(y, {x: -3.0}))
         3.0
     """
+    for which, fn in (("true_fn", true_fn), ("false_fn", false_fn)):
+        if not callable(fn):
+            raise InvalidArgumentError(
+                f"cond: {which} must be a callable that builds the branch (e.g. lambda: "
+                f"{fn!r}), got {type(fn).__name__} at {user_source()}")
     if getattr(type(pred), "style", None) == "eager":
         return true_fn() if bool(pred) else false_fn()
     outer = get_default_graph()

@@ -8,14 +8,8 @@ from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 from staticgraph.graph import get_default_graph
 from staticgraph.ops import reduce as R
 from staticgraph.ops.registry import ShapeError, Spec, apply_static, as_array, defop
-from staticgraph.ops.shapes import known, same_as_input
-
-
-def _fixed_shape(shape, what: str) -> tuple:
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if not known(shape) or any(int(d) < 0 for d in shape):
-        raise ShapeError(f"{what} needs a fully known, non-negative shape, got {shape}")
-    return tuple(int(d) for d in shape)
+from staticgraph.ops.shapes import as_shape, same_as_input
+from staticgraph.sourceinfo import user_source
 
 
 def _constant_rule(*, value):
@@ -35,7 +29,10 @@ def constant(value, dtype=None, name: str | None = None):
         >>> c.shape, c.dtype.name
         ((2,), 'float32')
     """
-    arr = as_array(value, dtype).copy()
+    try:
+        arr = as_array(value, dtype).copy()
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"constant {name or ''!r}: {exc} at {user_source()}") from None
     arr.flags.writeable = False
     return _constant(value=arr, name=name or "Const")
 
@@ -68,8 +65,7 @@ def placeholder(dtype, shape, name: str | None = None):
         raise InvalidArgumentError(
             f"placeholder {name or ''!r}: give a shape; use None for dims known only when fed, "
             "e.g. shape=(None, 784), and () for a scalar")
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    shape = tuple(None if d is None else int(d) for d in shape)
+    shape = as_shape(shape, f"placeholder {name or ''!r}", unknown=True)
     return apply_static(get_default_graph(), _placeholder,
                         [], {"dtype": dtypes.as_dtype(dtype), "shape": shape}, name=name or "Placeholder")
 
@@ -85,13 +81,13 @@ _filled = defop("filled", kernel=lambda *, shape, dtype, value: np.full(shape, v
 
 def zeros(shape, dtype=dtypes.float32, name: str | None = None):
     """A tensor of zeros of a fully known shape."""
-    return _filled(shape=_fixed_shape(shape, "zeros"), dtype=dtypes.as_dtype(dtype), value=0,
+    return _filled(shape=as_shape(shape, "zeros"), dtype=dtypes.as_dtype(dtype), value=0,
                    name=name or "zeros")
 
 
 def ones(shape, dtype=dtypes.float32, name: str | None = None):
     """A tensor of ones of a fully known shape."""
-    return _filled(shape=_fixed_shape(shape, "ones"), dtype=dtypes.as_dtype(dtype), value=1,
+    return _filled(shape=as_shape(shape, "ones"), dtype=dtypes.as_dtype(dtype), value=1,
                    name=name or "ones")
 
 
@@ -110,7 +106,7 @@ fill_ = defop("fill", kernel=lambda value, *, shape: np.full(shape, value),
 
 def fill(shape, value, name: str | None = None):
     """A tensor of a known `shape` whose every element is the scalar `value` (differentiable)."""
-    return fill_(value, shape=_fixed_shape(shape, "fill"), name=name)
+    return fill_(value, shape=as_shape(shape, "fill"), name=name)
 
 
 def _like_rule(x: Spec, *, dtype, value):

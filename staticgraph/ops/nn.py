@@ -1,7 +1,7 @@
 """Neural-network ops: softmax (a composite), log_softmax and the cross-entropy losses (ops).
 
-softmax and log_softmax subtract the maximum before exponentiating: softmax is shift-invariant,
-so this changes neither the value nor the gradient, and exp never overflows.
+log_softmax subtracts the maximum before exponentiating: softmax is shift-invariant, so this
+changes neither the value nor the gradient, and exp never overflows. softmax is exp(log_softmax).
 
 log_softmax and the two cross-entropy losses are ops of their own, as in TensorFlow, for speed:
 log_softmax is one kernel (instead of six nodes) whose vjp reads its output,
@@ -18,29 +18,28 @@ import numpy as np
 
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.ops import array as A
-from staticgraph.ops import create as C
 from staticgraph.ops import math as M
 from staticgraph.ops import reduce as R
 from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor, op_scope
-from staticgraph.ops.shapes import (broadcast_shapes, fmt, normalize_axis, reduced_shape,
-                                    require_float, same_dtype)
-
-
-def _shifted(logits, axis):
-    return logits - C.stop_gradient(R.max(logits, axis=axis, keepdims=True))
+from staticgraph.ops.shapes import (as_axis, broadcast_shapes, fmt, normalize_axis,
+                                    reduced_shape, require_float, same_dtype)
 
 
 def softmax(logits, axis: int = -1, name: str | None = None):
-    """exp(logits) normalised to sum to 1 along `axis`."""
+    """exp(logits) normalised to sum to 1 along `axis`, computed as exp(log_softmax(logits)).
+
+    An empty input gives an empty result (as PyTorch).
+    """
     with op_scope(name or "softmax", logits):
-        e = M.exp(_shifted(logits, axis))
-        return M.divide(e, R.sum(e, axis=axis, keepdims=True))
+        return M.exp(log_softmax(logits, axis))
 
 
 def _log_softmax_kernel(z, *, axis):
     # Reduce over the first axis of a copy with `axis` swapped to the front: numpy reduces over
     # the last axis of a C array row by row, over the first with whole-row ufunc loops, twice
     # as fast for a batch of class scores, copy included.
+    if z.shape[axis] == 0:  # empty classes: an empty result (numpy has no max of nothing)
+        return np.empty_like(z)
     front = z.swapaxes(axis, 0).copy()
     front -= np.maximum.reduce(front, axis=0)
     log_sum = np.log(np.add.reduce(np.exp(front), axis=0))
@@ -70,7 +69,7 @@ def log_softmax(logits, axis: int = -1, name: str | None = None):
         >>> sg.Session().run(sg.log_softmax(sg.constant(np.log([1.0, 3.0])))).round(4).tolist()
         [-1.3863, -0.2877]
     """
-    return log_softmax_(logits, axis=int(axis), name=name)
+    return log_softmax_(logits, axis=as_axis(axis, "log_softmax"), name=name)
 
 
 def _sum_terms(*terms):
@@ -130,7 +129,8 @@ def softmax_cross_entropy_with_logits(labels, logits, axis: int = -1, name: str 
     """
     with op_scope(name or "softmax_cross_entropy", logits):
         log_probs = log_softmax(logits, axis)
-    return softmax_cross_entropy_(labels, logits, log_probs, axis=int(axis), name=name)
+    return softmax_cross_entropy_(labels, logits, log_probs,
+                                  axis=as_axis(axis, "softmax_cross_entropy_with_logits"), name=name)
 
 
 # ----- sparse softmax cross-entropy: labels are class indices over the last axis ------------

@@ -14,13 +14,8 @@ from staticgraph.ops import math as M
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
 from staticgraph.sourceinfo import user_source
-from staticgraph.ops.shapes import normalize_axes, num_elements, reduced_shape, reduction, require_float
-
-
-def _axis_attr(axis):
-    if axis is None:
-        return None
-    return (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
+from staticgraph.ops.shapes import (as_axes, as_axis, normalize_axes, num_elements, reduced_shape,
+                                    reduction, require_float)
 
 
 def _keep(t, x, axis, keepdims):
@@ -67,7 +62,7 @@ def sum(x, axis=None, keepdims: bool = False, name: str | None = None):
         >>> sg.sum(sg.ones((2, 3)), axis=1).shape
         (2,)
     """
-    return sum_(x, axis=_axis_attr(axis), keepdims=bool(keepdims), name=name)
+    return sum_(x, axis=as_axes(axis, "sum"), keepdims=bool(keepdims), name=name)
 
 
 def _count_rule(x: Spec, *, axis):
@@ -85,7 +80,7 @@ count_ = defop("count",
 
 def mean(x, axis=None, keepdims: bool = False, name: str | None = None):
     """The mean over `axis` (all axes when None); float inputs only."""
-    axis = _axis_attr(axis)
+    axis = as_axes(axis, "mean")
     x = x if is_tensor(x) else C.constant(x)
     if not dtypes.is_floating(x.dtype):
         raise InvalidArgumentError(f"mean: needs a float input, got {x.dtype.name}; cast it first "
@@ -141,7 +136,7 @@ max_ = defop("max",
 
 def max(x, axis=None, keepdims: bool = False, name: str | None = None):
     """The maximum over `axis`; tied maxima share the gradient equally (see `staticgraph.kinks`)."""
-    return max_(x, axis=_axis_attr(axis), keepdims=bool(keepdims), name=name)
+    return max_(x, axis=as_axes(axis, "max"), keepdims=bool(keepdims), name=name)
 
 
 def min(x, axis=None, keepdims: bool = False, name: str | None = None):
@@ -182,7 +177,7 @@ def norm(x, axis=None, keepdims: bool = False, name: str | None = None):
 
     A primitive rather than sqrt(sum(x*x)) because that composite's gradient at 0 is NaN.
     """
-    return norm_(x, axis=_axis_attr(axis), keepdims=bool(keepdims), name=name)
+    return norm_(x, axis=as_axes(axis, "norm"), keepdims=bool(keepdims), name=name)
 
 
 def _arg_rule(x: Spec, *, axis):
@@ -199,9 +194,9 @@ argmin_ = defop("argmin", kernel=lambda x, *, axis: np.argmin(x, axis=axis).asty
 
 def argmax(x, axis: int = -1, name: str | None = None):
     """The index of the largest element along `axis` (int64; not differentiable)."""
-    return argmax_(x, axis=int(axis), name=name)
+    return argmax_(x, axis=as_axis(axis, "argmax"), name=name)
 
 
 def argmin(x, axis: int = -1, name: str | None = None):
     """The index of the smallest element along `axis` (int64; not differentiable)."""
-    return argmin_(x, axis=int(axis), name=name)
+    return argmin_(x, axis=as_axis(axis, "argmin"), name=name)

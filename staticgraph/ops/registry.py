@@ -119,8 +119,20 @@ def as_array(value, dtype=None) -> np.ndarray:
             raise InvalidArgumentError(
                 f"cannot convert a {arr.dtype.name} value to {dtype.name} without losing its kind; "
                 f"use sg.cast")
+        _check_range(arr, dtype)
         arr = arr.astype(dtype)
     return arr
+
+
+def _check_range(arr: np.ndarray, dtype: np.dtype) -> None:
+    """Integers that `dtype` cannot hold are an error (as numpy's OverflowError), not wrapped."""
+    if dtype.kind not in "iu" or arr.dtype.kind not in "iu" or not arr.size:
+        return
+    info = np.iinfo(dtype)
+    for value in (arr.min(), arr.max()):
+        if not info.min <= int(value) <= info.max:
+            raise InvalidArgumentError(f"the integer {int(value)} is out of range for {dtype.name} "
+                                       f"([{info.min}, {info.max}])")
 
 
 def _fits_weakly(value, dtype: np.dtype) -> bool:

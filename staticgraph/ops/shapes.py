@@ -7,7 +7,9 @@ from typing import Sequence
 import numpy as np
 
 from staticgraph import dtypes
+from staticgraph.errors import InvalidArgumentError
 from staticgraph.ops.registry import ShapeError, Spec
+from staticgraph.sourceinfo import user_source
 
 
 def fmt(shape: tuple) -> str:
@@ -31,6 +33,69 @@ def broadcast_shapes(*shapes: tuple) -> tuple:
         else:
             out.append(1)
     return tuple(out)
+
+
+def _dim(d, what: str, unknown: bool, infer: bool, shape):
+    """One dim of a shape a user gave, checked (see `as_shape`)."""
+    if d is None and unknown:
+        return None
+    if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+        hint = "; use None for a dim known only at run time" if unknown else ""
+        raise InvalidArgumentError(f"{what}: dims must be ints, got {d!r} in {shape!r}{hint} "
+                                   f"at {user_source()}")
+    d = int(d)
+    if d < 0 and not (infer and d == -1):
+        hint = ("; None marks a dim known only at run time" if unknown else
+                "; -1 (once) marks the dim to infer" if infer else "")
+        raise InvalidArgumentError(f"{what}: dimension {d} must be >= 0 in {shape!r}{hint} "
+                                   f"at {user_source()}")
+    return d
+
+
+def as_shape(shape, what: str, unknown: bool = False, infer: bool = False) -> tuple:
+    """A shape a user gave (an int, or a sequence of ints) as a tuple of non-negative ints.
+
+    Args:
+        what: the op or argument it belongs to, for the error.
+        unknown: None may stand for a dim known only at run time (placeholders).
+        infer: one -1 may stand for the dim inferred from the size (reshape).
+    Raises:
+        InvalidArgumentError naming `what` and the shape, for anything else: a float, a
+        string, a negative dim, a second -1.
+    Example:
+        >>> as_shape((None, 3), "placeholder", unknown=True)
+        (None, 3)
+    """
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, (bool, np.bool_)):
+        shape = (shape,)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise InvalidArgumentError(f"{what}: a shape is an int or a sequence of ints, got "
+                                   f"{shape!r} at {user_source()}")
+    dims = tuple(_dim(d, what, unknown, infer, shape) for d in shape)
+    if dims.count(-1) > 1:
+        raise InvalidArgumentError(f"{what}: at most one -1 in the shape {shape!r} "
+                                   f"at {user_source()}")
+    return dims
+
+
+def as_axes(axis, what: str) -> tuple | None:
+    """An `axis` argument (None, an int, or a sequence of ints) as None or a tuple of ints."""
+    if axis is None:
+        return None
+    items = (axis,) if not isinstance(axis, (list, tuple)) else axis
+    for a in items:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+            raise InvalidArgumentError(f"{what}: an axis must be an int, got {a!r} "
+                                       f"at {user_source()}")
+    return tuple(int(a) for a in items)
+
+
+def as_axis(axis, what: str) -> int:
+    """A single `axis` argument as an int."""
+    if isinstance(axis, (list, tuple)) or axis is None:
+        raise InvalidArgumentError(f"{what}: needs a single int axis, got {axis!r} "
+                                   f"at {user_source()}")
+    return as_axes(axis, what)[0]
 
 
 def same_dtype(*specs: Spec) -> np.dtype:
@@ -107,9 +172,10 @@ def normalize_axes(axis, ndim: int) -> tuple:
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
+        a = operator.index(a)
         if not -ndim <= a < ndim:
             raise ShapeError(f"axis {a} is out of range for rank {ndim}")
-        out.append(operator.index(a) % ndim)
+        out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ShapeError(f"repeated axis in {axis}")
     return tuple(sorted(out))

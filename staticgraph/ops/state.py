@@ -54,7 +54,16 @@ def _updated(state, var: str, value, in_place: bool, into, new) -> np.ndarray:
     return array
 
 
+def _check_shape(new: tuple, var: str, shape: tuple) -> None:
+    """Refuse a value of another shape than the variable's (TF1's validate_shape), before
+    anything is written, so a run that fails here changes no variable."""
+    if not compatible(shape, new):
+        raise InvalidArgumentError(f"shapes differ: variable {var!r} is {fmt(shape)}, the value "
+                                   f"assigned is {fmt(new)}")
+
+
 def _assign_kernel(state, value, *, var, shape, dtype, in_place=False):
+    _check_shape(np.shape(value), var, shape)
     return _updated(state, var, value, in_place, np.copyto,
                     lambda: np.array(value, dtype=dtype, copy=True))
 
@@ -69,11 +78,13 @@ def _subtract_into(array, value):
 
 # asarray: the sum of two 0-d arrays is a numpy scalar.
 def _assign_add_kernel(state, value, *, var, shape, dtype, in_place=False):
+    _check_shape(np.shape(value), var, shape)
     return _updated(state, var, value, in_place, _add_into,
                     lambda: np.asarray(np.add(state.read(var), value)))
 
 
 def _assign_sub_kernel(state, value, *, var, shape, dtype, in_place=False):
+    _check_shape(np.shape(value), var, shape)
     return _updated(state, var, value, in_place, _subtract_into,
                     lambda: np.asarray(np.subtract(state.read(var), value)))
 
@@ -103,6 +114,7 @@ def _assign_add_matmul_rule(a: Spec, b: Spec, *scale: Spec, var, shape, dtype, a
 def _assign_add_matmul_kernel(state, a, b, *scale, var, shape, dtype, alpha, transpose_a,
                               transpose_b, in_place=False):
     a, b = a.T if transpose_a else a, b.T if transpose_b else b
+    _check_shape((a.shape[0], b.shape[1]), var, shape)
     alpha = alpha * float(scale[0]) if scale else alpha
     return _updated(state, var, None, in_place, lambda array, _: add_product(array, a, b, alpha),
                     lambda: add_product(np.array(state.read(var), order="C"), a, b, alpha))

@@ -36,8 +36,22 @@ def _like_rule(x: Spec, like: Spec):
     return Spec(like.shape, x.dtype)
 
 
+def _reduce_to_rule(x: Spec, like: Spec):
+    if len(like.shape) > len(x.shape) or not compatible(broadcast_shapes(x.shape, like.shape),
+                                                         x.shape):
+        raise ShapeError(f"{fmt(like.shape)} does not broadcast to {fmt(x.shape)}")
+    return Spec(like.shape, x.dtype)
+
+
+def _reshape_like_rule(x: Spec, like: Spec):
+    size, target = num_elements(x.shape), num_elements(like.shape)
+    if None not in (size, target) and size != target:
+        raise ShapeError(f"cannot reshape {fmt(x.shape)} to {fmt(like.shape)}")
+    return Spec(like.shape, x.dtype)
+
+
 reduce_to = defop("reduce_to", kernel=lambda x, like: _sum_to_shape(x, like.shape),
-                  shape_rule=_like_rule, traits={"foldable", "total"},
+                  shape_rule=_reduce_to_rule, traits={"foldable", "total"},
                   vjp=lambda ct, x, like, out: [broadcast_like(ct, x), None],
                   jvp=lambda t, x, like, out: None if t[0] is None else reduce_to(t[0], like),
                   doc="Sum x's broadcast dims away so it has like's shape (the vjp of broadcasting).")
@@ -56,7 +70,7 @@ broadcast_like = defop(
     doc="x broadcast against like's shape.")
 
 reshape_like = defop("reshape_like", kernel=lambda x, like: np.reshape(x, like.shape),
-                     shape_rule=_like_rule, traits=VIEW,
+                     shape_rule=_reshape_like_rule, traits=VIEW,
                      vjp=lambda ct, x, like, out: [reshape_like(ct, x), None],
                      jvp=lambda t, x, like, out: None if t[0] is None else reshape_like(t[0], like),
                      doc="x reshaped to like's shape.")

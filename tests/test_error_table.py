@@ -125,6 +125,46 @@ def bool_of_tensor():
         pass
 
 
+def axis_not_int():
+    sg.sum(sg.ones((2, 3)), axis=1.5)
+
+
+def slice_step_zero():
+    sg.ones((2, 3))[::0]
+
+
+def shape_not_a_shape():
+    sg.placeholder(sg.float64, "abc", name="p")
+
+
+def dim_not_int():
+    sg.placeholder(sg.float64, (2.7,), name="p")
+
+
+def dim_negative():
+    sg.placeholder(sg.float64, (-1, 3), name="p")
+
+
+def cond_branch_not_callable():
+    sg.cond(sg.constant(True), 1.0, 2.0)
+
+
+def int_out_of_range():
+    sg.constant(np.array([1, 2], np.int32)) + 2 ** 40
+
+
+def gather_index_out_of_range():
+    _session_run(sg.gather(sg.constant([1.0, 2.0]), [0, -1]))
+
+
+def assign_fed_wrong_shape():
+    w = sg.Variable(np.zeros(3), name="w")
+    p = sg.placeholder(sg.float64, (None,), name="p")
+    sess = sg.Session()
+    sess.run(w.initializer)
+    sess.run(w.assign(p), {p: np.ones(5)})
+
+
 ROWS = [
     (matmul_inner, errors.ShapeError, r"matmul: inner dims differ: \(3, 4\) @ \(5, 6\) at " + HERE),
     (broadcast, errors.InvalidArgumentError, r"add: shapes do not broadcast: \(3,\) vs \(4,\) at " + HERE),
@@ -148,6 +188,15 @@ ROWS = [
     (cond_branches_differ, errors.InvalidArgumentError, r"cond: the branches return different structures.* at " + HERE),
     (loop_shape_changes, errors.InvalidArgumentError, r"while_loop: loop variable 0 enters as float64\(1,\).* at " + HERE),
     (bad_graph_file, errors.InvalidArgumentError, r"load_graph: <string>: unknown version 7"),
+    (axis_not_int, errors.InvalidArgumentError, r"sum: an axis must be an int, got 1\.5 at " + HERE),
+    (slice_step_zero, errors.InvalidArgumentError, r"getitem: the slice step must not be zero.* at " + HERE),
+    (shape_not_a_shape, errors.InvalidArgumentError, r"placeholder 'p': a shape is an int or a sequence of ints, got 'abc' at " + HERE),
+    (dim_not_int, errors.InvalidArgumentError, r"placeholder 'p': dims must be ints, got 2\.7.* at " + HERE),
+    (dim_negative, errors.InvalidArgumentError, r"placeholder 'p': dimension -1 must be >= 0.*None marks a dim known only at run time at " + HERE),
+    (cond_branch_not_callable, errors.InvalidArgumentError, r"cond: true_fn must be a callable.* at " + HERE),
+    (int_out_of_range, errors.InvalidArgumentError, r"add: the integer 1099511627776 is out of range for int32.* at " + HERE),
+    (gather_index_out_of_range, errors.InvalidArgumentError, r"(?s)gather: indices\[1\] = -1 is not in \[0, 2\).*created at " + HERE),
+    (assign_fed_wrong_shape, errors.InvalidArgumentError, r"(?s)shapes differ: variable 'w' is \(3,\), the value assigned is \(5,\).*created at " + HERE),
     (bool_of_tensor, TypeError, r"sg\.cond\(pred, true_fn, false_fn\)"),
 ]
 

@@ -20,6 +20,11 @@ The convention is read when the rules BUILD gradient nodes: `sg.gradients` and `
 its constants into the graph, so a graph keeps the convention it was differentiated under
 (the cotangent nodes of these ops carry it as the node attribute `kink_convention`). In the eager
 style the rules run during `backward()`, so the convention active then is the one used.
+
+The convention is per thread, like PyTorch's grad mode: `set_kink_convention(name)` and
+`with kink_convention(name):` change it for the calling thread only, so graphs built at the same
+time by other threads keep theirs. A thread that never set one follows the process-wide default
+("zero"), which `set_kink_convention(name, process_default=True)` changes.
 """
 from __future__ import annotations
 
@@ -68,24 +73,27 @@ CONVENTIONS = {
                            "the first maximal element"),
 }
 DEFAULT = "zero"
-_ACTIVE = [DEFAULT]
-_LOCK = threading.Lock()
+_PROCESS_DEFAULT = [DEFAULT]  # what threads that never set a convention use
+_THREAD = threading.local()  # .name: the calling thread's own convention, if it set one
 
 
 def _checked(name: str) -> str:
-    if name not in CONVENTIONS:
+    if not isinstance(name, str) or name not in CONVENTIONS:
         raise InvalidArgumentError(f"unknown kink convention {name!r}; choose one of "
                                    f"{', '.join(map(repr, CONVENTIONS))}")
     return name
 
 
-def set_kink_convention(name: str) -> str:
-    """Make `name` the convention gradient rules use from now on (for the whole process).
+def set_kink_convention(name: str, process_default: bool = False) -> str:
+    """Make `name` the convention gradient rules use from now on, in the calling thread.
 
     Args:
         name: "zero" (the default), "half" or "left" (see `staticgraph.kinks`).
+        process_default: instead, make `name` the process-wide default, which every thread
+            that has not set a convention of its own uses (threads started later included).
     Returns:
-        The name of the convention that was active before.
+        The name of the convention that was in effect before (for `process_default`, the
+        previous default).
     Raises:
         InvalidArgumentError: an unknown name.
     Example:
@@ -95,24 +103,30 @@ def set_kink_convention(name: str) -> str:
         >>> sg.set_kink_convention("zero")
         'half'
     """
-    with _LOCK:
-        previous, _ACTIVE[0] = _ACTIVE[0], _checked(name)
+    _checked(name)
+    if process_default:
+        previous, _PROCESS_DEFAULT[0] = _PROCESS_DEFAULT[0], name
+        return previous
+    previous = get_kink_convention()
+    _THREAD.name = name
     return previous
 
 
 def get_kink_convention() -> str:
-    """The name of the convention gradient rules use now ("zero" unless changed)."""
-    return _ACTIVE[0]
+    """The name of the convention gradient rules use now in the calling thread: its own if it
+    set one, else the process-wide default ("zero" unless changed)."""
+    return getattr(_THREAD, "name", None) or _PROCESS_DEFAULT[0]
 
 
 def active_convention() -> KinkConvention:
     """The `KinkConvention` gradient rules use now; the vjp/jvp rules of the kink ops read it."""
-    return CONVENTIONS[_ACTIVE[0]]
+    return CONVENTIONS[get_kink_convention()]
 
 
 @contextlib.contextmanager
 def kink_convention(name: str) -> Iterator[KinkConvention]:
-    """Use convention `name` inside the `with` block, and the previous one again after it.
+    """Use convention `name` inside the `with` block, in the calling thread only; after the
+    block the thread uses what it used before (its own, or again the process-wide default).
 
     Example:
         >>> import numpy as np, staticgraph as sg
@@ -122,11 +136,12 @@ def kink_convention(name: str) -> Iterator[KinkConvention]:
         >>> sg.Session().run(dx, {x: np.array([0.0, 3.0])}).tolist()
         [0.5, 1.0]
     """
-    previous = set_kink_convention(name)
+    own = getattr(_THREAD, "name", None)
+    _THREAD.name = _checked(name)
     try:
         yield CONVENTIONS[name]
     finally:
-        set_kink_convention(previous)
+        _THREAD.name = own
 
 
 # ----- finding inputs that sit on a kink ------------------------------------------------------

@@ -1,5 +1,6 @@
 """Kink conventions: the derivative relu, abs, max, maximum and minimum take at their kinks, in
 both styles, forward and reverse; the convention a graph was built under; gradcheck's warning."""
+import threading
 import warnings
 
 import numpy as np
@@ -233,3 +234,47 @@ def test_count_kinks_counts_each_kind_of_kink():
     assert count_kinks("max", [M], {"axis": (1,), "keepdims": False}) == 3
     assert count_kinks("max", [np.array([1.0, 2.0])], {"axis": None, "keepdims": False}) == 0
     assert count_kinks("sin", [np.zeros(3)], {}) == 0
+
+
+def test_item9_a_convention_set_in_one_thread_does_not_reach_graphs_built_by_another():
+    """Thread A holds "half" while thread B differentiates relu at 0: B gets the default's 0."""
+    inside, built = threading.Event(), threading.Event()
+    seen = {}
+
+    def hold_half():
+        with sg.kink_convention("half"):
+            inside.set()
+            built.wait(10)
+            seen["a"] = sg.get_kink_convention()
+
+    def build_relu_gradient():
+        inside.wait(10)
+        g = sg.Graph()
+        with g.as_default():
+            x = sg.placeholder(sg.float64, (3,), name="x")
+            (dx,) = sg.gradients(sg.sum(sg.relu(x)), [x])
+        seen["b"] = sg.Session(g).run(dx, {x: X})
+        built.set()
+
+    threads = [threading.Thread(target=hold_half), threading.Thread(target=build_relu_gradient)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen["a"] == "half"
+    np.testing.assert_array_equal(seen["b"], [0, 0, 1])
+    assert sg.get_kink_convention() == "zero"
+
+
+def test_item9_the_process_default_reaches_threads_that_set_none_of_their_own():
+    seen = []
+    previous = sg.set_kink_convention("left", process_default=True)
+    try:
+        with sg.kink_convention("half"):  # this thread's own choice wins over the default
+            worker = threading.Thread(target=lambda: seen.append(sg.get_kink_convention()))
+            worker.start()
+            worker.join()
+            assert sg.get_kink_convention() == "half"
+    finally:
+        sg.set_kink_convention(previous, process_default=True)
+    assert seen == ["left"] and previous == "zero"

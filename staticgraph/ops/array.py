@@ -288,6 +288,7 @@ def _stack_rule(*xs: Spec, axis):
     for x in xs[1:]:
         if not compatible(x.shape, shape):
             raise ShapeError("inputs must have the same shape, got " + ", ".join(fmt(x.shape) for x in xs))
+        shape = tuple(b if a is None else a for a, b in zip(shape, x.shape))
     axis = normalize_axis(axis, len(shape) + 1)
     return Spec(shape[:axis] + (len(xs),) + shape[axis:], dtype)
 

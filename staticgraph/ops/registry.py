@@ -45,7 +45,9 @@ class OpDef:
         its value goes unused: never folded or dropped), "foldable", "inplace_ok", "out" (kernel
         takes out=), "view" (may return a view of an input), "no_output", "stops_gradient",
         "packed", "total" (raises for no input of its known planned shapes and dtypes while numpy's
-        floating-point errors only warn: a run may update variables in place before it)
+        floating-point errors only warn: a run may update variables in place before it; the
+        memory plan relies on it only where the node's and its inputs' shapes are all known,
+        which holds because shape rules are sound: a dim a rule claims is the dim of every run)
     """
     name: str
     kernel: Callable

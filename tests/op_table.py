@@ -140,6 +140,8 @@ ROWS = [
     Row("while_loop", lambda x: sg.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, sg.sin(v) * 1.5), (0, x))[1],
         lambda x: np.sin(np.sin(np.sin(x) * 1.5) * 1.5) * 1.5, [[(3,)], [()]], tags={"subgraphs"}),
     Row("check_numerics", lambda x: sg.check_numerics(x, "x") * x, lambda x: x * x, UNARY_CASES),
+    Row("ensure_shape_like", lambda x, y: sg.ops.debug.ensure_shape_like(x, y, "x") * y, np.multiply,
+        [[(3,), (3,)], [(2, 3), (2, 3)]]),
 ]
 
 ROW_BY_NAME = {row.name: row for row in ROWS}

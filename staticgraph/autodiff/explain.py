@@ -57,7 +57,7 @@ def explain_gradient(y: Tensor, x: Tensor, stop_gradients=(), verbose: bool = Tr
     for kind, what, blocks in reasons:
         blocked |= {n for n in paths if blocks(get_op(graph.node(n)["op"]), graph.node(n), n)}
         blocked.discard(x.name)
-        if y.name not in _between(graph, x, y, blocked):
+        if not _flows(graph, x, y, blocked):
             cut = _cutting(graph, x, y, blocked) - stops
             return _answer(verbose, kind, tuple(sorted(cut)), f"every path from {x.name!r} to "
                            f"{y.name!r} {what}: {_describe(graph, cut)}")
@@ -67,8 +67,12 @@ def explain_gradient(y: Tensor, x: Tensor, stop_gradients=(), verbose: bool = Tr
                    "the gradient exists (it may still be zero at some points)")
 
 
-def _between(graph: Graph, x: Tensor, y: Tensor, blocked: set) -> set:
-    return data_reachable(graph, [x.name], True, blocked) & data_reachable(graph, [y.name], False, blocked)
+def _flows(graph: Graph, x: Tensor, y: Tensor, blocked: set) -> bool:
+    """Whether a cotangent at y reaches x: y is x, or y is not blocked itself (a blocked node
+    receives its cotangent but passes none on) and a path leads to x around every blocked node."""
+    if y.name == x.name:
+        return True
+    return y.name not in blocked and y.name in data_reachable(graph, [x.name], True, blocked)
 
 
 def _cutting(graph: Graph, x: Tensor, y: Tensor, blocked: set) -> set:

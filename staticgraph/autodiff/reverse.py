@@ -11,11 +11,12 @@ from typing import Sequence
 import networkx as nx
 
 from staticgraph import dtypes
-from staticgraph.errors import GraphError, InvalidArgumentError
+from staticgraph.errors import GraphError, InvalidArgumentError, ShapeError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.kinks import get_kink_convention
-from staticgraph.ops import create, math
-from staticgraph.ops.registry import NOT_DIFFERENTIABLE, get_op
+from staticgraph.ops import create, debug, math
+from staticgraph.ops.registry import NOT_DIFFERENTIABLE, get_op, is_tensor
+from staticgraph.ops.shapes import compatible, fmt, known
 from staticgraph.sourceinfo import user_source
 
 UNCONNECTED = ("none", "zero", "raise")
@@ -56,26 +57,40 @@ def data_reachable(graph: Graph, starts, forward: bool, blocked=frozenset()) -> 
 
 
 def path_nodes(graph: Graph, ys: list[str], xs: list[str], stops: set[str]) -> set[str]:
-    """Float-valued nodes on a data path from an x to a y that does not pass a stop."""
+    """Float-valued nodes on a data path from an x to a y along which a cotangent flows: no
+    node after the x on it is a stop (a stop still receives its cotangent; an x that is a stop
+    too receives it and passes none on)."""
     floats = {n for n, d in graph.nx.nodes(data=True) if dtypes.carries_gradient(d["dtype"])}
-    down = data_reachable(graph, xs, forward=True, blocked=stops) & floats
+    down = data_reachable(graph, xs, forward=True, blocked=stops - set(xs)) & floats
     up = data_reachable(graph, ys, forward=False, blocked=stops)
     return down & up
 
 
-def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: str = "none"):
+def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: str = "none",
+              aggregation_method=None, gate_gradients: bool = False,
+              colocate_gradients_with_ops: bool = False):
     """Symbolic gradients of sum(ys) with respect to each x, as new nodes of the same graph.
 
     Args:
         ys: a Tensor or list of Tensors; a list is differentiated as the sum of its elements.
         xs: a Tensor or list of Tensors to differentiate with respect to.
-        grad_ys: cotangents for ys (same structure); by default ones of each y's shape, so a
-            non-scalar y gives the gradient of y.sum() (TensorFlow 1 semantics).
-        stop_gradients: Tensors treated as constants (no gradient flows back through them).
+        grad_ys: cotangents for ys (same structure; Tensors, numpy arrays or numbers), each of
+            its y's dtype and shape (checked when built, or when run where a dim is None); by
+            default ones of each y's shape, so a non-scalar y gives the gradient of y.sum()
+            (TensorFlow 1 semantics).
+        stop_gradients: Tensors held constant: no gradient flows back through them, so the
+            result is a partial derivative. A stop that is also an x (or a y) still gets its
+            own gradient; it only passes none on (TensorFlow 1 semantics).
         unconnected_gradients: "none" (None for an x that ys do not depend on), "zero" (zeros
             of x's shape) or "raise".
+        aggregation_method, gate_gradients, colocate_gradients_with_ops: accepted for
+            TensorFlow 1 compatibility; they have no effect here (where paths meet one `add_n`
+            sums, there is one device, and the compiler orders the nodes).
     Returns:
         A list with one Tensor (or None) per x, of x's shape.
+    Raises:
+        InvalidArgumentError: an x that is not float, grad_ys of another length or dtype.
+        ShapeError: grad_ys of another shape than its y.
     Example:
         >>> import numpy as np, staticgraph as sg
         >>> x = sg.placeholder(sg.float64, (4,), name="x")
@@ -83,6 +98,10 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: 
         >>> (dx,) = sg.gradients(y, [x])
         >>> sg.Session().run(dx, {x: np.arange(4.0)}).tolist()
         [0.0, 4.0, 8.0, 12.0]
+        >>> a = sg.constant(0.0)
+        >>> b = 2 * a
+        >>> [float(g) for g in sg.Session().run(sg.gradients(a + b, [a, b], stop_gradients=[a, b]))]
+        [1.0, 1.0]
     """
     if unconnected_gradients not in UNCONNECTED:
         raise InvalidArgumentError(f"unconnected_gradients must be one of {UNCONNECTED}, "
@@ -92,7 +111,8 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: 
     graph = common_graph(ys + xs + stops, "gradients", "ys, xs and stop_gradients")
     grad_ys = [None] * len(ys) if grad_ys is None else as_list(grad_ys)
     if len(grad_ys) != len(ys):
-        raise InvalidArgumentError(f"gradients: {len(grad_ys)} grad_ys for {len(ys)} ys")
+        raise InvalidArgumentError(f"gradients: {len(grad_ys)} grad_ys for {len(ys)} ys "
+                                   f"at {user_source()}")
     for x in xs:
         if not dtypes.is_floating(x.dtype):
             raise InvalidArgumentError(f"gradients: x {x.name!r} is {x.dtype.name}; only float "
@@ -100,16 +120,38 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: 
 
     stop_names = {t.name for t in stops}
     stop_names |= {n for n, d in graph.nx.nodes(data=True) if not get_op(d["op"]).differentiable}
-    x_names = [x.name for x in xs]
-    between = path_nodes(graph, [y.name for y in ys], x_names, stop_names - set(x_names))
+    between = path_nodes(graph, [y.name for y in ys], [x.name for x in xs], stop_names)
 
     before = set(graph.nx)
     with graph.as_default(), graph.name_scope("gradients"), graph.role_scope("gradient"), \
             graph.control_dependencies(None):
-        cotangents = _backpropagate(graph, ys, grad_ys, between, stop_names - set(x_names))
+        seeds = [_seed(y, gy) for y, gy in zip(ys, grad_ys)]
+        cotangents = _backpropagate(graph, ys, seeds, between, stop_names)
         results = [_result(x, cotangents.get(x.name), unconnected_gradients, ys, stops) for x in xs]
     _drop_unused(graph, before, results)
     return results
+
+
+def _seed(y: Tensor, grad_y):
+    """grad_y as a Tensor of y's dtype whose shape is y's (checked when run where the shapes
+    leave it open), or None for the default ones."""
+    if grad_y is None:
+        return None
+    what = f"gradients: grad_ys for y {y.name!r}"
+    if not is_tensor(grad_y):
+        try:
+            grad_y = create.constant(grad_y, dtype=y.dtype, name=f"{_base(y.name)}_grad_seed")
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"{what}: {exc}") from None
+    if grad_y.dtype != y.dtype:
+        raise InvalidArgumentError(f"{what} is {grad_y.dtype.name}, but y is {y.dtype.name} "
+                                   f"at {user_source()}")
+    if not compatible(grad_y.shape, y.shape):
+        raise ShapeError(f"{what} has shape {fmt(grad_y.shape)}, but y has {fmt(y.shape)} "
+                         f"at {user_source()}")
+    if tuple(grad_y.shape) == tuple(y.shape) and known(y.shape):
+        return grad_y
+    return debug.ensure_shape_like(grad_y, y, what)
 
 
 def _drop_unused(graph: Graph, before: set, results: list) -> None:
@@ -126,10 +168,10 @@ def _drop_unused(graph: Graph, before: set, results: list) -> None:
     graph.remove_nodes([n for n in graph.nx if n not in before and n not in needed])
 
 
-def _backpropagate(graph: Graph, ys, grad_ys, between: set[str], stops: set[str]) -> dict:
+def _backpropagate(graph: Graph, ys, seeds, between: set[str], stops: set[str]) -> dict:
     """Run every vjp on the path in reverse topological order; return node -> total cotangent."""
     pending: dict[str, list] = {}
-    for y, gy in zip(ys, grad_ys):
+    for y, gy in zip(ys, seeds):
         if y.name in between:
             ct = create.ones_like(y, name=f"{_base(y.name)}_grad_seed") if gy is None else gy
             _mark(graph, ct, "seed_of", y.name)

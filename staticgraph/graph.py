@@ -256,6 +256,9 @@ class Tensor:
 
     __slots__ = ("graph", "name")
     style = "static"
+    # numpy defers `array * tensor`, `array @ tensor`, `array < tensor` to the Tensor's
+    # reflected operator instead of making an object array of tensors.
+    __array_ufunc__ = None
 
     def __init__(self, graph: Graph, name: str) -> None:
         self.graph = graph

@@ -115,8 +115,12 @@ def _while_vjp(cts, *inputs, out, n_vars, cond_graph, body_graph, cond_index, bo
         return (step, *var_grads, *new_sums)
 
     start = (history_len_(out), *seeds, *[C.zeros_like(captures[k]) for k in float_caps])
+    # The gradient loop's invariants come from the forward loop's: a cotangent may know a dim
+    # its variable leaves None, but the body's vjp only knows what the variable's spec says.
+    invariants = [()] + [_loosest(specs[k].shape, seed.shape) for k, seed in zip(float_vars, seeds)]
+    invariants += [captures[k].shape for k in float_caps]
     varying = {1 + pos for pos, k in enumerate(float_vars) if k not in history}
-    node = _loop_node(lambda step, *rest: step > 0, body, start, None, None, "while_grad",
+    node = _loop_node(lambda step, *rest: step > 0, body, start, None, invariants, "while_grad",
                       reverse_of=out.name, varying=varying)
     final = _final_values(node)
     result = [None] * len(inputs)
@@ -125,6 +129,11 @@ def _while_vjp(cts, *inputs, out, n_vars, cond_graph, body_graph, cond_index, bo
     for pos, k in enumerate(float_caps):
         result[n_vars + k] = final[1 + len(float_vars) + pos]
     return result
+
+
+def _loosest(a: tuple, b: tuple) -> tuple:
+    """The shape both `a` and `b` fit: their common dims, None where they differ or are unknown."""
+    return tuple(d if d == e else None for d, e in zip(a, b))
 
 
 def _while_jvp(tangents, *inputs, out, n_vars, cond_graph, body_graph, cond_index, body_index,

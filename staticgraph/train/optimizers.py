@@ -3,11 +3,17 @@
 The update nodes have role "update". Slot variables (momentum accumulators, Adam's moments) are
 created by `apply_gradients`, so run `sg.global_variables_initializer()` after `minimize`. The
 learning rate is a positive float, or as in TF1 a 0-d float tensor (a placeholder fed each step,
-a variable, a schedule computed in the graph), cast to each variable's dtype.
+a variable, a schedule computed in the graph). The other hyperparameters (momentum, Adam's
+betas and epsilon) take a number or a 0-d float tensor too; every tensor is cast to each
+variable's dtype (TF1's `_prepare`). A hyperparameter out of its range is refused when built.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import math
+import numbers
+from typing import Callable, Sequence
+
+import numpy as np
 
 from staticgraph.autodiff.reverse import gradients
 from staticgraph.errors import InvalidArgumentError
@@ -22,15 +28,9 @@ class Optimizer:
     """Base class: subclasses define `_update(grad, var) -> op` and, if needed, `_finish(updates)`."""
 
     def __init__(self, learning_rate: float | Tensor, name: str) -> None:
-        if isinstance(learning_rate, Tensor):
-            if learning_rate.shape != () or learning_rate.dtype.kind != "f":
-                raise InvalidArgumentError(
-                    f"{name}: a learning_rate tensor must be a 0-d float, got "
-                    f"{learning_rate.dtype.name} of shape {learning_rate.shape} at {user_source()}")
-        elif not learning_rate > 0:
-            raise InvalidArgumentError(f"{name}: learning_rate must be positive, got {learning_rate}")
-        self.learning_rate = learning_rate
         self.name = name
+        self.learning_rate = self._hyperparameter("learning_rate", learning_rate,
+                                                  lambda v: v > 0, "positive")
         self._slots: dict[tuple[str, str], Variable] = {}
 
     def compute_gradients(self, loss: Tensor, var_list: Sequence[Variable] | None = None) -> list:
@@ -74,10 +74,28 @@ class Optimizer:
                                             trainable=False)
         return self._slots[key]
 
-    def _lr(self, var: Variable) -> float | Tensor:
-        """The learning rate for `var`: the float, or the tensor cast to var's dtype."""
-        lr = self.learning_rate
-        return M.cast(lr, var.dtype) if isinstance(lr, Tensor) and lr.dtype != var.dtype else lr
+    def _hyperparameter(self, arg: str, value, valid: Callable[[float], bool], what: str):
+        """`value` if it is a finite number that is `what`, or a 0-d float tensor; else a clear
+        error naming the optimizer and the argument."""
+        if isinstance(value, Tensor):
+            if value.shape != () or value.dtype.kind != "f":
+                raise InvalidArgumentError(
+                    f"{type(self).__name__} {self.name!r}: a {arg} tensor must be a 0-d float, "
+                    f"got {value.dtype.name} of shape {value.shape} at {user_source()}")
+            return value
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value.item()
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                or not math.isfinite(value) or not valid(value)):
+            raise InvalidArgumentError(
+                f"{type(self).__name__} {self.name!r}: {arg} must be {what} and finite (a number) "
+                f"or a 0-d float tensor, got {value!r} at {user_source()}")
+        return float(value)
+
+    @staticmethod
+    def _cast(value: float | Tensor, dtype) -> float | Tensor:
+        """A hyperparameter for a variable of `dtype`: the number, or the tensor cast to dtype."""
+        return M.cast(value, dtype) if isinstance(value, Tensor) and value.dtype != dtype else value
 
     def _update(self, grad: Tensor, var: Variable) -> Tensor:
         raise NotImplementedError
@@ -104,7 +122,7 @@ class GradientDescentOptimizer(Optimizer):
         super().__init__(learning_rate, name)
 
     def _update(self, grad, var):
-        return var.assign_sub(self._lr(var) * grad)
+        return var.assign_sub(self._cast(self.learning_rate, var.dtype) * grad)
 
 
 class MomentumOptimizer(Optimizer):
@@ -116,14 +134,15 @@ class MomentumOptimizer(Optimizer):
     def __init__(self, learning_rate: float | Tensor, momentum: float, use_nesterov: bool = False,
                  name: str = "Momentum") -> None:
         super().__init__(learning_rate, name)
-        self.momentum = momentum
+        self.momentum = self._hyperparameter("momentum", momentum, lambda v: v >= 0, "non-negative")
         self.use_nesterov = use_nesterov
 
     def _update(self, grad, var):
         accum = self._slot(var, "momentum")
-        new_accum = accum.assign(self.momentum * accum + grad)
-        step = grad + self.momentum * new_accum if self.use_nesterov else new_accum
-        return var.assign_sub(self._lr(var) * step)
+        momentum = self._cast(self.momentum, var.dtype)
+        new_accum = accum.assign(momentum * accum + grad)
+        step = grad + momentum * new_accum if self.use_nesterov else new_accum
+        return var.assign_sub(self._cast(self.learning_rate, var.dtype) * step)
 
 
 class AdamOptimizer(Optimizer):
@@ -140,7 +159,9 @@ class AdamOptimizer(Optimizer):
     def __init__(self, learning_rate: float | Tensor = 0.001, beta1: float = 0.9,
                  beta2: float = 0.999, epsilon: float = 1e-8, name: str = "Adam") -> None:
         super().__init__(learning_rate, name)
-        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.beta1 = self._hyperparameter("beta1", beta1, lambda v: 0 <= v < 1, "in [0, 1)")
+        self.beta2 = self._hyperparameter("beta2", beta2, lambda v: 0 <= v < 1, "in [0, 1)")
+        self.epsilon = self._hyperparameter("epsilon", epsilon, lambda v: v >= 0, "non-negative")
         self._powers: dict[int, tuple[Variable, Variable]] = {}
 
     def _beta_powers(self, var: Variable) -> tuple[Variable, Variable]:
@@ -149,20 +170,26 @@ class AdamOptimizer(Optimizer):
             dtype = var.dtype
             with graph.role_scope("forward"), graph.name_scope(self.name + "/"):
                 self._powers[id(graph)] = (
-                    Variable(create.constant(self.beta1, dtype), name="beta1_power", trainable=False),
-                    Variable(create.constant(self.beta2, dtype), name="beta2_power", trainable=False))
+                    Variable(self._initial(self.beta1, dtype), name="beta1_power", trainable=False),
+                    Variable(self._initial(self.beta2, dtype), name="beta2_power", trainable=False))
         return self._powers[id(graph)]
+
+    def _initial(self, beta: float | Tensor, dtype):
+        return self._cast(beta, dtype) if isinstance(beta, Tensor) else create.constant(beta, dtype)
 
     def _update(self, grad, var):
         b1_power, b2_power = self._beta_powers(var)
         m, v = self._slot(var, "m"), self._slot(var, "v")
-        lr_t = self._lr(var) * M.sqrt(1 - M.cast(b2_power, var.dtype)) / (1 - M.cast(b1_power, var.dtype))
-        new_m = m.assign(self.beta1 * m + (1 - self.beta1) * grad)
-        new_v = v.assign(self.beta2 * v + (1 - self.beta2) * M.square(grad))
-        return var.assign_sub(lr_t * new_m / (M.sqrt(new_v) + self.epsilon))
+        beta1, beta2, epsilon = (self._cast(h, var.dtype) for h in (self.beta1, self.beta2, self.epsilon))
+        lr_t = (self._cast(self.learning_rate, var.dtype) * M.sqrt(1 - M.cast(b2_power, var.dtype))
+                / (1 - M.cast(b1_power, var.dtype)))
+        new_m = m.assign(beta1 * m + (1 - beta1) * grad)
+        new_v = v.assign(beta2 * v + (1 - beta2) * M.square(grad))
+        return var.assign_sub(lr_t * new_m / (M.sqrt(new_v) + epsilon))
 
     def _finish(self, updates):
         graph = updates[0].graph
         b1_power, b2_power = self._powers[id(graph)]
         with graph.control_dependencies(updates):
-            return [b1_power.assign(b1_power * self.beta1), b2_power.assign(b2_power * self.beta2)]
+            return [b1_power.assign(b1_power * self._cast(self.beta1, b1_power.dtype)),
+                    b2_power.assign(b2_power * self._cast(self.beta2, b2_power.dtype))]

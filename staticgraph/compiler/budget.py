@@ -15,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
+import numpy as np
+
 from staticgraph.compiler.memory import (MODES, REMAT, MemoryPlan, RematSummary,
                                          format_bytes, plan_memory)
 from staticgraph.compiler.passes import PassRecord
@@ -56,7 +58,8 @@ def plan_within_budget(graph: Graph, mode: str = "plan", budget_bytes: int | Non
     Returns:
         A `Planned` (graph, schedule, plan, passes).
     Raises:
-        InvalidArgumentError for an unknown mode, or a budget the plan cannot meet (in "remat",
+        InvalidArgumentError for an unknown mode, a budget that is not an int >= 0, or a
+        budget the plan cannot meet (in "remat",
         naming the smallest peak reached).
     Example:
         >>> import staticgraph as sg
@@ -74,9 +77,10 @@ def plan_within_budget(graph: Graph, mode: str = "plan", budget_bytes: int | Non
         >>> plain.peak_bytes, remat.peak_bytes, len(remat.remat.recomputed)
         (128000, 56000, 12)
     """
-    if mode not in MODES:
+    if not isinstance(mode, str) or mode not in MODES:
         raise InvalidArgumentError(f"memory must be one of {', '.join(map(repr, MODES))}, "
                                    f"got {mode!r}")
+    check_budget(budget_bytes)
     if mode != REMAT:
         choice = _plan(graph, frozenset(), mode)
         if budget_bytes is not None and choice.plan.peak_bytes > budget_bytes:
@@ -86,6 +90,16 @@ def plan_within_budget(graph: Graph, mode: str = "plan", budget_bytes: int | Non
                 "memory='remat' recomputes values to need less")
         return _planned(choice, mode, ())
     return _rematerialized(graph, budget_bytes, check)
+
+
+def check_budget(budget_bytes) -> None:
+    """Refuse a budget that is not None or a whole number of bytes >= 0 (naming it)."""
+    if budget_bytes is None:
+        return
+    if isinstance(budget_bytes, bool) or not isinstance(budget_bytes, (int, np.integer)) \
+            or budget_bytes < 0:
+        raise InvalidArgumentError(f"budget_bytes must be None or an int >= 0 (bytes), got "
+                                   f"{budget_bytes!r}")
 
 
 def _plan(graph: Graph, keep: frozenset, mode: str) -> _Choice:

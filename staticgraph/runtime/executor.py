@@ -18,9 +18,11 @@ import numpy as np
 
 from staticgraph.compiler import (PassManager, PassRecord, feeds_of, fetches_of, lower,
                                   needed_nodes, plan_within_budget, prune, schedule, specialize)
+from staticgraph.compiler.budget import check_budget
 from staticgraph.compiler.lower import (CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1, UFUNC2,
                                         Program)
 from staticgraph.compiler.memory import FRESH
+from staticgraph.compiler.rewrite import UPDATES
 from staticgraph.compiler.verify import compatible
 from staticgraph.errors import InvalidArgumentError, StaticGraphError
 from staticgraph.graph import Graph, Tensor, get_default_graph
@@ -28,12 +30,13 @@ from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import fmt, known
 from staticgraph.runtime import fetches as F
 from staticgraph.runtime.codegen import StraightLine
-from staticgraph.runtime.feeds import check_feed, node_name
+from staticgraph.runtime.feeds import check_feed, feed_items, node_name
 from staticgraph.runtime.numerics import check_value
 from staticgraph.runtime.reference import KERNEL_ERRORS, check_fed, kernel_failure
 from staticgraph.runtime.state import RunState, VariableStore
 
 MEMORY_MODES = ("plan", "naive", "remat")
+MAX_CACHED_VARIANTS = 32  # feed-shape variants (plan, program, buffers) one Executable keeps
 
 
 class Options(NamedTuple):
@@ -43,12 +46,14 @@ class Options(NamedTuple):
     budget_bytes: int | None = None
     debug_memory: bool = False
     check_numerics: bool = False
+    max_cached_variants: int = MAX_CACHED_VARIANTS
 
 
 def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
             budget_bytes: int | None = None, debug_memory: bool = False,
             check_numerics: bool = False, *, graph: Graph | None = None,
-            store: VariableStore | None = None) -> "Executable":
+            store: VariableStore | None = None,
+            max_cached_variants: int = MAX_CACHED_VARIANTS) -> "Executable":
     """Compile `fetches` into an Executable: pruned, optimised, scheduled and memory-planned.
 
     Args:
@@ -68,11 +73,15 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
             source line and its inputs' ranges (see `staticgraph.runtime.numerics`).
         graph: the graph of name fetches (default: that of the tensors, else the default graph).
         store: where variables live (default: one store per graph, shared by its executables).
+        max_cached_variants: how many feed-shape variants (each a memory plan, a program and
+            its buffers) to keep; beyond it the least recently used is dropped, and made
+            again if its shapes come back.
     Returns:
         An Executable; `.run(feed_dict)` returns values in the structure of `fetches`.
     Raises:
-        InvalidArgumentError for an unfed placeholder a fetch needs, a bad option, or a budget
-        the plan cannot meet (at compile time when every fed shape is known, else at a run).
+        InvalidArgumentError for an unfed placeholder a fetch needs, a bad option (naming it),
+        or a budget the plan cannot meet (at compile time when every fed shape is known, else
+        at a run).
     Example:
         >>> import numpy as np, staticgraph as sg
         >>> x = sg.placeholder(sg.float64, (4,), name="x")
@@ -81,8 +90,13 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
         >>> [v.tolist() for v in exe.run({x: np.arange(4.0)})]
         [28.0, [0.0, 4.0, 8.0, 12.0]]
     """
-    if memory not in MEMORY_MODES:
-        raise InvalidArgumentError(f"memory must be 'plan', 'naive' or 'remat', got {memory!r}")
+    if not isinstance(memory, str) or memory not in MEMORY_MODES:
+        raise InvalidArgumentError(f"compile: memory must be 'plan', 'naive' or 'remat', got "
+                                   f"{memory!r}")
+    check_budget(budget_bytes)
+    _check_count("max_cached_variants", max_cached_variants)
+    if isinstance(feeds, (Tensor, str)):
+        feeds = [feeds]
     leaves = F.flatten(fetches)
     if not leaves:
         raise InvalidArgumentError("nothing to fetch: fetches is empty")
@@ -95,8 +109,13 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
         feed_names = [node_name(graph, f, "feed key") for f in feeds]
     check_fed(graph, needed_nodes(graph, fetch_names, feed_names), set(feed_names), fetch_names)
     options = Options(bool(optimize), memory, budget_bytes, bool(debug_memory),
-                      bool(check_numerics))
+                      bool(check_numerics), max_cached_variants)
     return Executable(graph, fetches, fetch_names, feed_names, options, store)
+
+
+def _check_count(what: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidArgumentError(f"compile: {what} must be a positive int, got {value!r}")
 
 
 def _graph_of(keys: list) -> Graph:
@@ -125,6 +144,10 @@ class Executable:
         memory: the MemoryPlan of the fed shapes of the latest run, or of the latest plan made
             (at compile time when every fed shape is known, else at the first run; one plan is
             made per shape signature and kept).
+        variants: the feed-shape signatures whose plan, program and buffers are kept, least
+            recently used first: at most `max_cached_variants` (a compile option); a run of
+            another signature drops the least recently used one (`evictions` counts them) and
+            makes its own.
     """
 
     def __init__(self, source: Graph, structure, fetch_names: list, feed_names: list,
@@ -140,7 +163,8 @@ class Executable:
             self.generic_graph, records = self.pass_manager().run(pruned)
             self.generic_passes += records
         self.run_feeds = tuple(feeds_of(self.generic_graph))
-        self._variants: dict[tuple, _Variant] = {}
+        self._variants: dict[tuple, _Variant] = {}  # in order of use, the latest last
+        self.evictions = 0
         self._lock = threading.Lock()
         self._latest: _Variant | None = None
         self.static_shapes = tuple(self.generic_graph.node(f)["shape"] for f in self.run_feeds)
@@ -167,19 +191,23 @@ class Executable:
         """The MemoryPlan of the latest feed-shape signature (None before one is known)."""
         return None if self._latest is None else self._latest.plan
 
+    @property
+    def variants(self) -> list[tuple]:
+        return list(self._variants)
+
     def run(self, feed_dict: dict | None = None):
         """Run with `feed_dict` (keys: tensors or names of this executable's feeds).
 
         Raises InvalidArgumentError for a missing, unknown, misshapen or mistyped feed and for a
         failing kernel (naming the node); FailedPreconditionError for an uninitialised variable.
         """
-        values = self.check_feeds(feed_dict or {})
+        values = self.check_feeds(feed_dict)
         return F.unflatten(self._structure, self.run_checked(values, self.store))
 
     def check_feeds(self, feed_dict: dict) -> list:
         """The fed values as arrays of the right dtype, in `run_feeds` order."""
         by_name = {}
-        for key, value in feed_dict.items():
+        for key, value in feed_items(feed_dict):
             name = node_name(self.source, key, "feed key")
             if name not in self.feed_names:
                 raise InvalidArgumentError(
@@ -196,9 +224,7 @@ class Executable:
 
     def run_checked(self, values: list, store: VariableStore) -> list:
         """The fetched values (flat, in fetch order) for checked feed `values` and a store."""
-        signature = tuple(v.shape for v in values)
-        variant = self._variants.get(signature) or self.variant(signature)
-        self._latest = variant
+        variant = self.variant(tuple(v.shape for v in values))
         return variant.bind(variant.program.feed_slots, store, list)(values)
 
     def plan_for(self, feed_shapes: dict):
@@ -225,12 +251,17 @@ class Executable:
         return self.variant(tuple(shapes[n] for n in self.run_feeds)).plan
 
     def variant(self, signature: tuple) -> "_Variant":
-        """The plan and program for one tuple of fed shapes (made once, then cached)."""
+        """The plan and program for one tuple of fed shapes (made when first needed, then kept
+        while among the `max_cached_variants` most recently used)."""
         with self._lock:
-            variant = self._variants.get(signature)
+            variant = self._variants.pop(signature, None)
             if variant is None:
                 variant = _Variant(self, signature)
-                self._variants[signature] = variant
+            self._variants[signature] = variant  # now the most recently used
+            while len(self._variants) > self.options.max_cached_variants:
+                dropped = self._variants.pop(next(iter(self._variants)))
+                dropped.evicted = True
+                self.evictions += 1
             self._latest = variant
         return variant
 
@@ -282,6 +313,7 @@ class _Variant:
 
     def __init__(self, exe: Executable, signature: tuple) -> None:
         self.signature = signature
+        self.evicted = False
         self.graph, self.passes = _specialised(exe, signature)
         planned = plan_within_budget(self.graph, exe.options.memory, exe.options.budget_bytes,
                                      check=exe.options.debug_memory)
@@ -293,7 +325,8 @@ class _Variant:
         checked = _numerics_loop(self.program, self.plan.inplace) \
             if exe.options.check_numerics else None
         self._line: StraightLine | None = None
-        self.bind = _binder(self.program, fixes, checked, self.straight_line)
+        self.updated = updated_variables(self.graph, self.schedule)
+        self.bind = _binder(self.program, fixes, checked, self.straight_line, self.updated)
 
     def straight_line(self, steps: list | None = None) -> StraightLine:
         """The program as straight-line Python, made once (from `steps`, one instance's steps,
@@ -304,10 +337,14 @@ class _Variant:
         return self._line
 
 
-def _binder(program: Program, fixes: tuple, checked_loop, straight_line):
+def _binder(program: Program, fixes: tuple, checked_loop, straight_line, updated: tuple):
     """bind(slots, store, kind) -> run(values): the program run on fed `values` (an iterable
     matching `slots`) with the variables of `store`, giving the fetches as a list, a tuple for
     kind tuple, or for any other kind the single fetch itself.
+
+    A run that may update variables (`updated`) holds their locks (`VariableStore.locks`) from
+    before its first read to its commit, so runs updating the same variable take turns and a
+    read-modify-write never loses another run's update; other runs take no lock.
 
     The steps run as the straight-line Python `straight_line(steps)` gives, or through
     `checked_loop(program, steps, env, state)` when there is one (check_numerics). All the runs
@@ -327,6 +364,7 @@ def _binder(program: Program, fixes: tuple, checked_loop, straight_line):
     def bind(slots: tuple, store: VariableStore, kind: type):
         finish = _finisher(program.fetch_slots, fixes, kind)
         single = slots[0] if len(slots) == 1 else None
+        locks = store.locks(updated)
 
         def run(values):
             try:
@@ -339,11 +377,23 @@ def _binder(program: Program, fixes: tuple, checked_loop, straight_line):
                 else:
                     for slot, value in zip(slots, values):
                         env[slot] = value
-                if stateful:
+                if locks:
+                    for lock in locks:
+                        lock.acquire()
+                    try:
+                        state = RunState(store, touched)
+                        if reads:
+                            read_variables(program, env, state)
+                        steps(env, state)  # the steps, as one function
+                        state.commit()
+                    finally:
+                        for lock in locks:
+                            lock.release()
+                elif stateful:
                     state = RunState(store, touched)
                     if reads:
                         read_variables(program, env, state)
-                    steps(env, state)  # the steps, as one function
+                    steps(env, state)
                     state.commit()
                 else:
                     steps(env, None)
@@ -355,6 +405,32 @@ def _binder(program: Program, fixes: tuple, checked_loop, straight_line):
                 free.append(instance)
         return run
     return bind
+
+
+def updated_variables(graph: Graph, names) -> tuple:
+    """The variables that the nodes `names` of `graph` may update, sorted by name, with those
+    updated inside the sub-graphs of control flow (cond branches, loop bodies)."""
+    found = set()
+    for name in names:
+        node = graph.nx.nodes[name]
+        if node["op"] in UPDATES:
+            found.add(node["attrs"]["var"])
+        elif "subgraphs" in get_op(node["op"]).traits:
+            for inner in _graphs_in(node["attrs"]):
+                found.update(updated_variables(inner, list(inner.nx.nodes)))
+    return tuple(sorted(found))
+
+
+def _graphs_in(value):
+    """The Graphs found in `value`, nested in tuples, lists and dicts."""
+    if isinstance(value, Graph):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _graphs_in(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _graphs_in(item)
 
 
 def _specialised(exe: Executable, signature: tuple) -> tuple[Graph, list[PassRecord]]:

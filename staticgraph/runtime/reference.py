@@ -66,8 +66,9 @@ def run_steps(steps: list[Step], values: dict, state: RunState) -> dict:
     return values
 
 
+# Warning: a warnings filter set to "error" makes numpy's RuntimeWarnings (and others) raise.
 KERNEL_ERRORS = (StaticGraphError, ValueError, TypeError, IndexError, FloatingPointError,
-                 ArithmeticError)
+                 ArithmeticError, Warning)
 
 
 def kernel_failure(exc: Exception, name: str, op: str, source: str, args) -> Exception:
@@ -75,6 +76,8 @@ def kernel_failure(exc: Exception, name: str, op: str, source: str, args) -> Exc
     if isinstance(exc, StaticGraphError):
         return type(exc)(f"{exc}\n  at node {name!r} ({op}, created at {source})")
     shapes = ", ".join(str(np.shape(a)) for a in args)
+    why = f"{type(exc).__name__}, an error by the warnings filter: {exc}" \
+        if isinstance(exc, Warning) else str(exc)
     return InvalidArgumentError(f"{op} failed at node {name!r} (created at {source}) on inputs of "
-                                f"shapes {shapes}: {exc}")
+                                f"shapes {shapes}: {why}")
 

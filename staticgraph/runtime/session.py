@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 
 import numpy as np
 
 from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.runtime import fetches as F
-from staticgraph.runtime.executor import Executable, compile
-from staticgraph.runtime.feeds import check_feed, node_name
+from staticgraph.runtime.executor import MAX_CACHED_VARIANTS, Executable, compile
+from staticgraph.runtime.feeds import check_feed, feed_items, node_name
 from staticgraph.runtime.state import VariableStore
 
 DEBUG_MEMORY_ENV = "STATICGRAPH_DEBUG_MEMORY"
 FAST_PATHS = 256  # short paths one session remembers
+CONFIG_KEYS = ("optimize", "memory", "debug_memory", "check_numerics", "max_cached_variants")
 
 
 class Session:
@@ -27,9 +29,24 @@ class Session:
 
     Variables live in the session. A run that fails changes no variable. `config` may set the
     compile options "optimize" (default True), "memory" ("plan", "naive" or "remat"), "debug_memory"
-    (default: on when the environment variable STATICGRAPH_DEBUG_MEMORY is 1) and
+    (default: on when the environment variable STATICGRAPH_DEBUG_MEMORY is 1),
     "check_numerics" (default False: when on, the first node to make a NaN or an Inf fails
-    the run with a NumericsError naming it; see `sg.compile`).
+    the run with a NumericsError naming it; see `sg.compile`) and "max_cached_variants"
+    (default 32): for each set of fetches and feeds, the session keeps a memory plan, a
+    program and its buffers per distinct tuple of fed shapes, at most this many; beyond it the
+    least recently used is dropped (and made again if its shapes come back).
+
+    Threads may share a session and run at the same time. What each run is promised:
+    - it reads every variable whole: as some run's commit (or in-place update) left it,
+      never half-written;
+    - runs that update the same variable take turns: such a run holds that variable's lock
+      from before its first read to its commit, so read-modify-write updates (assign_add, an
+      optimizer's step, `w.assign(w + 1)`) never lose another run's update: 8 threads each
+      running `w.assign_add(1)` 50 times add exactly 400;
+    - a run that fails changes no variable, whatever other threads do.
+    Not promised: the order of concurrent runs, or one snapshot of several variables for a
+    run that reads variables other runs are updating (it may see one updated and another not
+    yet). Runs that only read take no lock.
 
     Example:
         >>> import numpy as np, staticgraph as sg
@@ -43,18 +60,30 @@ class Session:
     """
 
     def __init__(self, graph: Graph | None = None, config: dict | None = None) -> None:
-        self.graph = graph or get_default_graph()
+        if graph is not None and not isinstance(graph, Graph):
+            raise InvalidArgumentError(f"Session: graph must be an sg.Graph, got "
+                                       f"{type(graph).__name__}")
+        if config is not None and not isinstance(config, Mapping):
+            raise InvalidArgumentError(f"Session: config must be a dict of options, got "
+                                       f"{type(config).__name__}")
+        self.graph = graph if graph is not None else get_default_graph()
         self.config = dict(config or {})
+        unknown = sorted(set(self.config) - set(CONFIG_KEYS))
+        if unknown:
+            raise InvalidArgumentError(f"Session: unknown config option(s) {unknown}; the "
+                                       f"options are {list(CONFIG_KEYS)}")
         self._options = {
             "optimize": bool(self.config.get("optimize", True)),
             "memory": self.config.get("memory", "plan"),
             "debug_memory": bool(self.config.get(
                 "debug_memory", os.environ.get(DEBUG_MEMORY_ENV, "") not in ("", "0"))),
-            "check_numerics": bool(self.config.get("check_numerics", False))}
+            "check_numerics": bool(self.config.get("check_numerics", False)),
+            "max_cached_variants": self.config.get("max_cached_variants", MAX_CACHED_VARIANTS)}
         self._store = VariableStore()
         self._executables: dict[tuple, Executable] = {}
         self._fast: dict = {}  # short-path key -> the bound run of its variant
-        self._kept: dict = {}  # short-path key -> the fetch leaves and feed keys whose ids it holds
+        self._kept: dict = {}  # short-path key -> the fetch leaves and feed keys whose ids it
+        # holds, and its variant
         self._lock = threading.Lock()
         self._closed = False
 
@@ -68,32 +97,46 @@ class Session:
         short = self._fast.get(_fast_key(fetches, feed_dict))
         if short is not None:
             return short(feed_dict.values() if feed_dict else ())
-        return self._run_checked(fetches, feed_dict or {})
+        return self._run_checked(fetches, feed_dict)
 
     def executable(self, fetches, feed_dict: dict | None = None) -> Executable:
         """The Executable this session runs for `fetches` with the keys of `feed_dict` fed."""
         fetch_names = tuple(node_name(self.graph, f, "fetch") for f in F.flatten(fetches))
-        feed_names = tuple(node_name(self.graph, k, "feed key") for k in (feed_dict or {}))
+        feed_names = tuple(node_name(self.graph, k, "feed key") for k, _ in feed_items(feed_dict))
         return self._executable(fetch_names, feed_names)
 
-    def _run_checked(self, fetches, feed_dict: dict):
+    def _run_checked(self, fetches, feed_dict):
         if self._closed:
             raise FailedPreconditionError("this session is closed; create a new sg.Session")
+        items = feed_items(feed_dict)
         leaves = F.flatten(fetches)
         if not leaves:
             raise InvalidArgumentError("nothing to fetch: fetches is empty")
         fetch_names = tuple(node_name(self.graph, f, "fetch") for f in leaves)
         feeds, unchanged = {}, True
-        for k, value in feed_dict.items():
+        for k, value in items:
             name = node_name(self.graph, k, "feed key")
             feeds[name] = check_feed(self.graph, name, value)
             unchanged = unchanged and feeds[name] is value
         exe = self._executable(fetch_names, tuple(feeds))
         values = [feeds[name] for name in exe.run_feeds]
-        outputs = exe.run_checked(values, self._store)
-        if unchanged and len(feeds) == len(feed_dict):
+        evictions = exe.evictions
+        try:
+            outputs = exe.run_checked(values, self._store)
+        finally:
+            if exe.evictions != evictions:
+                self._forget_evicted()
+        if unchanged and len(feeds) == len(items):
             self._remember(fetches, feed_dict, exe, list(feeds), tuple(v.shape for v in values))
         return F.unflatten(fetches, outputs)
+
+    def _forget_evicted(self) -> None:
+        """Drop the short paths of variants their executable no longer keeps (which frees
+        their programs and buffers)."""
+        with self._lock:
+            for key in [k for k, kept in self._kept.items() if kept[2].evicted]:
+                self._fast.pop(key, None)
+                self._kept.pop(key, None)
 
     def _remember(self, fetches, feed_dict: dict, exe: Executable, feed_names: list,
                   signature: tuple) -> None:
@@ -105,8 +148,11 @@ class Session:
                 or not all(isinstance(f, (Tensor, str)) for f in direct):
             return
         variant = exe.variant(signature)
-        self._kept[key] = (list(direct), list(feed_dict))
-        self._fast[key] = variant.bind(_slots(exe, variant, feed_names), self._store, type(fetches))
+        run = variant.bind(_slots(exe, variant, feed_names), self._store, type(fetches))
+        with self._lock:
+            if not variant.evicted:
+                self._kept[key] = (list(direct), list(feed_dict or ()), variant)
+                self._fast[key] = run
 
     def _executable(self, fetch_names: tuple, feed_names: tuple) -> Executable:
         key = (fetch_names, frozenset(feed_names))
@@ -127,7 +173,7 @@ class Session:
     def load_variable_values(self, values: dict) -> None:
         """Set several variables at once (used by `sg.train.Saver.restore`) to copies of
         `values`: the session's arrays are its own."""
-        self._store.commit({name: np.array(value, copy=True) for name, value in values.items()})
+        self._store.replace({name: np.array(value, copy=True) for name, value in values.items()})
 
     def close(self) -> None:
         """Release the variables; later runs fail."""

@@ -24,15 +24,39 @@ _HELD_BY_THE_DICT_ONLY = _references({"probe": np.empty(0)}, "probe")
 class VariableStore:
     """Variable values by node name. An array is changed in place only by a run's update when
     no one else holds it (see `RunState.update_in_place`); otherwise values are replaced whole,
-    so arrays handed out as read-only views never change. `lock` guards both."""
+    so arrays handed out as read-only views never change. `lock` guards both, briefly.
+
+    Each variable also has an update lock (`locks`): a run that may update a variable holds it
+    from before its first read to its commit, so two runs' read-modify-write updates of one
+    variable never interleave (see `staticgraph.runtime.executor`). Update locks are taken in
+    name order and before `lock`, so no two runs wait on each other in a cycle.
+    """
 
     def __init__(self) -> None:
         self.values: dict[str, np.ndarray] = {}
         self.lock = threading.Lock()
+        self._update_locks: dict[str, threading.Lock] = {}
+
+    def locks(self, names) -> tuple:
+        """The update locks of the variables `names`, in name order."""
+        with self.lock:
+            return tuple(self._update_locks.setdefault(name, threading.Lock())
+                         for name in sorted(set(names)))
 
     def commit(self, writes: dict[str, np.ndarray]) -> None:
         with self.lock:
             self.values.update(writes)
+
+    def replace(self, writes: dict[str, np.ndarray]) -> None:
+        """Commit `writes` from outside a run (a restore), in turn with runs updating them."""
+        locks = self.locks(writes)
+        for lock in locks:
+            lock.acquire()
+        try:
+            self.commit(writes)
+        finally:
+            for lock in locks:
+                lock.release()
 
     def read_only(self) -> dict[str, np.ndarray]:
         """The values by name, as read-only views (a held view keeps its array from being

@@ -17,16 +17,19 @@ import numpy as np
 
 from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError, StaticGraphError
+from staticgraph.compiler.verify import verify
 from staticgraph.graph import ROLES, Graph
-from staticgraph.ops.subgraph import FuncGraph
-from staticgraph.ops.registry import REGISTRY, Spec, get_op
+from staticgraph.io.graph_schema import check_schema
+from staticgraph.ops.registry import REGISTRY, Spec, get_op, infer_spec
 from staticgraph.ops.state import Variable
+from staticgraph.ops.subgraph import FuncGraph
 
 FORMAT = "staticgraph-graph"
 VERSION = 1
 MAX_NODES = 1_000_000
 MAX_ELEMENTS = 1 << 31
 MAX_DEPTH = 64
+DEFAULT_MAX_BYTES = 1 << 30
 
 
 class GraphFileError(InvalidArgumentError):
@@ -96,17 +99,42 @@ def _encode(value):
 
 
 # ----- loading -----------------------------------------------------------------------------------
-def load_graph(path) -> Graph:
-    """Read a graph written by `save_graph`; raise InvalidArgumentError (GraphFileError) if bad."""
+def load_graph(path, max_bytes: int = DEFAULT_MAX_BYTES) -> Graph:
+    """Read a graph written by `save_graph`, checking everything the file says before using it.
+
+    Each node is checked against its op's schema (`staticgraph.io.graph_schema`: its number of
+    inputs and exactly the attributes its kernel takes), its dtype against the supported set, and
+    its stored shape and dtype against its op's shape rule re-run on its inputs; a node that reads
+    or writes a variable must agree with the variable's shape and dtype.
+
+    Args:
+        path: the file.
+        max_bytes: the largest file accepted, and the most any one node may hold by its static
+            shape (a constant, a `fill`, a `one_hot`...); 1 GiB by default.
+    Returns:
+        a new Graph with the file's nodes, variables and sub-graphs.
+    Raises:
+        InvalidArgumentError (GraphFileError) naming the file and the culprit, for any file
+        that is not a well-formed, consistent graph within the limits.
+    """
     try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
         raise GraphFileError(f"load_graph: cannot read {path}: {exc}") from None
-    return loads_graph(text, where=str(path))
+    if len(data) > max_bytes:
+        raise GraphFileError(f"load_graph: {path} is larger than max_bytes={max_bytes}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GraphFileError(f"load_graph: {path} is not UTF-8 text: {exc}") from None
+    return loads_graph(text, where=str(path), max_bytes=max_bytes)
 
 
-def loads_graph(text: str, where: str = "<string>") -> Graph:
+def loads_graph(text: str, where: str = "<string>", max_bytes: int = DEFAULT_MAX_BYTES) -> Graph:
     """`load_graph` from a JSON string."""
+    if len(text) > max_bytes:
+        raise GraphFileError(f"load_graph: {where} is larger than max_bytes={max_bytes}")
     try:
         document = json.loads(text)
     except (json.JSONDecodeError, RecursionError, ValueError) as exc:
@@ -117,11 +145,11 @@ def loads_graph(text: str, where: str = "<string>") -> Graph:
         _expect(document.get("version") == VERSION,
                 f"unknown version {document.get('version')!r}; this staticgraph reads version {VERSION}")
         graph = Graph()
-        _decode_into(graph, document, depth=0)
-        return graph
-    except GraphFileError as exc:
+        _decode_into(graph, document, depth=0, max_bytes=max_bytes)
+        return verify(graph)
+    except StaticGraphError as exc:
         raise GraphFileError(f"load_graph: {where}: {exc}") from None
-    except (StaticGraphError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError,
             OverflowError, RecursionError, MemoryError) as exc:
         raise GraphFileError(f"load_graph: {where}: malformed graph ({type(exc).__name__}: {exc})") from None
 
@@ -131,24 +159,44 @@ def _expect(condition: bool, message: str) -> None:
         raise GraphFileError(message)
 
 
-def _decode_into(graph: Graph, doc: dict, depth: int) -> None:
+def _decode_into(graph: Graph, doc: dict, depth: int, max_bytes: int) -> None:
     _expect(depth < MAX_DEPTH, "sub-graphs nested too deeply")
     _expect(isinstance(doc, dict), "a graph must be an object")
     nodes, edges = doc.get("nodes"), doc.get("edges")
     _expect(isinstance(nodes, list) and isinstance(edges, list), "'nodes' and 'edges' must be lists")
     _expect(len(nodes) <= MAX_NODES, f"absurd node count {len(nodes)}")
     data_in, other_in = _check_edges(nodes, edges)
-    variables = {v["name"]: v for v in _list(doc.get("variables", []), "variables")}
+    variables = {}
+    for info in _list(doc.get("variables", []), "variables"):
+        _expect(isinstance(info, dict) and isinstance(info.get("name"), str) and
+                info["name"] not in variables, f"bad or repeated variable entry {info!r}")
+        variables[info["name"]] = info
     for node in nodes:
-        _add(graph, node, data_in.get(node["name"], []), other_in.get(node["name"], []), variables, depth)
+        try:
+            _add(graph, node, data_in.get(node["name"], []), other_in.get(node["name"], []),
+                 variables, depth, max_bytes)
+        except GraphFileError:
+            raise
+        except StaticGraphError as exc:
+            raise GraphFileError(f"node {node['name']!r}: {exc}") from None
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            raise GraphFileError(f"node {node['name']!r}: malformed ({type(exc).__name__}: {exc})") from None
+    for name in graph.nx:
+        if "var" in graph.node(name)["attrs"]:
+            _check_variable_reference(graph, name)
     _attach_variables(graph, variables)
     if isinstance(graph, FuncGraph):
-        graph.params = [graph.tensor(n) for n in _list(doc.get("params"), "params")]
-        graph.outputs = [graph.tensor(n) for n in _list(doc.get("outputs"), "outputs")]
+        graph.params = [graph.tensor(n) for n in _names(doc.get("params"), "params")]
+        graph.outputs = [graph.tensor(n) for n in _names(doc.get("outputs"), "outputs")]
 
 
 def _list(value, what: str) -> list:
     _expect(isinstance(value, list), f"'{what}' must be a list")
+    return value
+
+
+def _names(value, what: str) -> list:
+    _expect(all(isinstance(n, str) for n in _list(value, what)), f"'{what}' must be node names")
     return value
 
 
@@ -186,29 +234,69 @@ def _check_edges(nodes: list, edges: list) -> tuple[dict, dict]:
     return ordered, other_in
 
 
-def _add(graph: Graph, node: dict, inputs: list, others: list, variables: dict, depth: int) -> None:
+def _add(graph: Graph, node: dict, inputs: list, others: list, variables: dict, depth: int,
+         max_bytes: int) -> None:
     name, op_name = node["name"], node.get("op")
-    _expect(op_name in REGISTRY, f"unknown op {op_name!r} at node {name!r}")
+    _expect(isinstance(op_name, str) and op_name in REGISTRY, f"unknown op {op_name!r} at node {name!r}")
     op = get_op(op_name)
     attrs = node.get("attrs", {})
     _expect(isinstance(attrs, dict), f"attrs of {name!r} must be an object")
-    attrs = {k: _decode(v, graph, depth) for k, v in attrs.items()}
+    check_schema(op, name, len(inputs), attrs)
+    attrs = {k: _decode(v, graph, depth, max_bytes) for k, v in attrs.items()}
     shape, dtype = _shape(node.get("shape"), name), _dtype(node.get("dtype"), name)
+    _expect(_bytes(shape, dtype) <= max_bytes,
+            f"node {name!r} would hold {_bytes(shape, dtype)} bytes, over max_bytes={max_bytes}")
     role = node.get("role", "forward")
-    _expect(role in ROLES, f"unknown role {role!r} at node {name!r}")
+    _expect(isinstance(role, str) and role in ROLES, f"unknown role {role!r} at node {name!r}")
+    source = node.get("source", "<file>")
+    _expect(isinstance(source, str), f"bad source at node {name!r}")
     for src in inputs:
         _expect(src in graph, f"input {src!r} of {name!r} comes after it")
     specs = [Spec(graph.node(i)["shape"], graph.node(i)["dtype"]) for i in inputs]
-    expected = op.shape_rule(*specs, **attrs)
-    _expect(tuple(expected.shape) == shape and np.dtype(expected.dtype) == dtype,
+    expected = infer_spec(op, specs, attrs, source)
+    _expect(_same_shape(expected.shape, shape) and expected.dtype == dtype,
             f"node {name!r}: stored {dtype.name}{shape} but {op_name}'s shape rule gives "
             f"{np.dtype(expected.dtype).name}{tuple(expected.shape)}")
     handle = Variable.__new__(Variable) if name in variables else None
-    graph.add_node(op_name, [graph.tensor(i) for i in inputs], attrs, shape, dtype,
-                   str(node.get("source", "<file>")), name=name, role=role, handle=handle,
-                   exact_name=True)
+    graph.add_node(op_name, [graph.tensor(i) for i in inputs], attrs, shape, dtype, source,
+                   name=name, role=role, handle=handle, exact_name=True)
     for src, kind in others:
         graph.nx.add_edge(src, name, **({"control": True} if kind == "control" else {"ref": True}))
+
+
+def _same_shape(inferred: tuple, stored: tuple) -> bool:
+    """Equal dim by dim, and each a true int or None (a rule passing on a file's 2.0 or True
+    as a dim does not match a stored 2 or 1)."""
+    def key(d):
+        return d if d is None else int(d) if isinstance(d, (int, np.integer)) and \
+            not isinstance(d, (bool, np.bool_)) else repr(d)
+    return len(inferred) == len(stored) and all(key(a) == key(b) for a, b in zip(inferred, stored))
+
+
+def _bytes(shape: tuple, dtype: np.dtype) -> int:
+    """The bytes the known dims of `shape` take (a lower bound when some dim is unknown)."""
+    size = 1 if dtype == dtypes.packed else dtype.itemsize
+    for d in shape:
+        size *= 1 if d is None else d
+    return size
+
+
+def _check_variable_reference(graph: Graph, name: str) -> None:
+    """A node naming a variable (its own node, a read, an assign) agrees with that variable."""
+    node = graph.node(name)
+    var, op_name = node["attrs"]["var"], node["op"]
+    _expect(isinstance(var, str), f"node {name!r}: 'var' must be a variable's name")
+    owner = graph
+    while owner is not None and var not in owner:
+        owner = owner.outer
+    target = owner.node(var) if owner is not None else None
+    _expect(target is not None and target["op"] == "variable" and target["attrs"]["var"] == var,
+            f"node {name!r}: {op_name} names {var!r}, which is not a variable")
+    shape, dtype = node["attrs"].get("shape"), node["attrs"].get("dtype")
+    _expect(isinstance(shape, (list, tuple)) and _same_shape(shape, target["shape"]) and
+            dtype == target["dtype"],
+            f"node {name!r}: {op_name} says variable {var!r} is {dtype}{shape}, but it is "
+            f"{target['dtype'].name}{target['shape']}")
 
 
 def _shape(value, name: str) -> tuple:
@@ -227,18 +315,18 @@ def _dtype(value, name: str) -> np.dtype:
     return np.dtype(value)
 
 
-def _decode(value, graph: Graph, depth: int):
+def _decode(value, graph: Graph, depth: int, max_bytes: int):
     _expect(depth < MAX_DEPTH, "attributes nested too deeply")
     if isinstance(value, list):
-        return [_decode(v, graph, depth + 1) for v in value]
+        return [_decode(v, graph, depth + 1, max_bytes) for v in value]
     if not isinstance(value, dict):
         return value
     _expect(len(value) == 1, f"unknown attribute encoding {sorted(value)}")
     tag, body = next(iter(value.items()))
     if tag == "__tuple__":
-        return tuple(_decode(v, graph, depth + 1) for v in _list(body, tag))
+        return tuple(_decode(v, graph, depth + 1, max_bytes) for v in _list(body, tag))
     if tag == "__ndarray__":
-        return _array(body)
+        return _array(body, max_bytes)
     if tag == "__dtype__":
         return _dtype(body, "<attribute>")
     if tag == "__slice__":
@@ -248,24 +336,30 @@ def _decode(value, graph: Graph, depth: int):
     if tag == "__ellipsis__":
         return Ellipsis
     if tag == "__spec__":
-        _expect(isinstance(body, list) and len(body) == 2, "bad spec")
-        return Spec(_shape(body[0], "<spec>"), _decode(body[1], graph, depth + 1))
+        _expect(isinstance(body, list) and len(body) == 2 and isinstance(body[1], dict), "bad spec")
+        dtype = _decode(body[1], graph, depth + 1, max_bytes)
+        _expect(isinstance(dtype, np.dtype), "bad spec dtype")
+        return Spec(_shape(body[0], "<spec>"), dtype)
     if tag == "__graph__":
-        sub = FuncGraph(graph, str(body.get("name", "sub")) if isinstance(body, dict) else "sub")
-        _decode_into(sub, body, depth + 1)
-        for outer, inner in _list(body.get("captures", []), "captures"):
+        _expect(isinstance(body, dict), "bad sub-graph")
+        sub = FuncGraph(graph, str(body.get("name", "sub")))
+        _decode_into(sub, body, depth + 1, max_bytes)
+        for pair in _list(body.get("captures", []), "captures"):
+            _expect(isinstance(pair, list) and len(pair) == 2, "bad capture")
+            outer, inner = _names(pair, "captures")
             sub.captured[outer] = (graph.tensor(outer), sub.tensor(inner))
         return sub
     raise GraphFileError(f"unknown attribute tag {tag!r}")
 
 
-def _array(body) -> np.ndarray:
+def _array(body, max_bytes: int) -> np.ndarray:
     _expect(isinstance(body, dict), "bad array")
     dtype = _dtype(body.get("dtype"), "<array>")
     shape = _shape(body.get("shape"), "<array>")
-    _expect(int(np.prod(shape, dtype=np.int64)) <= MAX_ELEMENTS, f"absurd array size {shape}")
+    _expect(None not in shape and _bytes(shape, dtype) <= max_bytes,
+            f"array of {dtype.name}{shape} over max_bytes={max_bytes}")
     data = base64.b64decode(str(body.get("data", "")), validate=True)
-    _expect(len(data) == int(np.prod(shape, dtype=np.int64)) * dtype.itemsize,
+    _expect(len(data) == _bytes(shape, dtype),
             f"array data of {len(data)} bytes does not fit {dtype.name}{shape}")
     array = np.frombuffer(data, dtype=dtype).reshape(shape).copy()
     array.flags.writeable = False
@@ -274,12 +368,17 @@ def _array(body) -> np.ndarray:
 
 def _attach_variables(graph: Graph, variables: dict) -> None:
     for name, info in variables.items():
+        _expect(name in graph and graph.node(name)["op"] == "variable" and
+                graph.node(name)["attrs"]["var"] == name, f"variable {name!r} is not a variable node")
         handle = graph.tensor(name)
-        _expect(isinstance(handle, Variable), f"variable {name!r} is not a variable node")
-        handle.initializer = graph.tensor(info["initializer"])
-        handle.initial_value = graph.tensor(info["initial_value"])
+        initializer, initial_value = info.get("initializer"), info.get("initial_value")
+        _expect(isinstance(initializer, str) and initializer in graph and
+                graph.node(initializer)["attrs"].get("var") == name and
+                graph.inputs(initializer)[:1] == [initial_value],
+                f"variable {name!r}: its initializer must assign its initial value to it")
+        handle.initializer = graph.tensor(initializer)
+        handle.initial_value = graph.tensor(initial_value)
         handle.trainable = bool(info.get("trainable", True))
         graph.add_to_collection("variables", handle)
         if handle.trainable:
             graph.add_to_collection("trainable_variables", handle)
-

@@ -105,3 +105,127 @@ def test_no_pickle_anywhere_in_the_package():
     for path in root.rglob("*.py"):
         text = path.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, path
+
+
+# ----- hostile files: each node is checked against its op's schema before anything runs -----
+def _small():
+    g = sg.Graph()
+    with g.as_default():
+        w = sg.Variable(np.array([1.0, 2.0]), name="w")
+        c = sg.constant(np.array([5.0, -1.0]), name="c")
+        sg.maximum(c, sg.constant(np.array([0.0, 0.0]), name="zero"), name="y")
+        sg.fill((3,), sg.constant(7.0, dtype=sg.float64), name="f")
+        w.assign(sg.constant(np.array([3.0, 4.0]), name="c2") * 2.0, name="set_w")
+    from staticgraph.io.graph_json import _encode_graph
+    return {"format": "staticgraph-graph", "version": 1, **_encode_graph(g)}
+
+
+def _node(doc, name):
+    return next(n for n in doc["nodes"] if n["name"] == name)
+
+
+def _refused(doc, match, **kwargs):
+    with pytest.raises(InvalidArgumentError, match=match):
+        loads_graph(json.dumps(doc), **kwargs)
+
+
+def test_an_extra_input_is_refused_not_passed_as_numpys_out():
+    # A third input to maximum used to reach np.maximum as out= and overwrite w's array.
+    doc = _small()
+    doc["edges"].append({"src": "w", "dst": "y", "kind": "data", "index": 2})
+    _refused(doc, "maximum takes 2 inputs, the file gives 3")
+    doc = _small()
+    doc["edges"] = [e for e in doc["edges"] if not (e["dst"] == "y" and e.get("index") == 1)]
+    _refused(doc, "maximum takes 2 inputs, the file gives 1")
+
+
+@pytest.mark.parametrize("name, value", [("where", False), ("out", None), ("dtype", {"__dtype__": "float32"}),
+                                         ("casting", "unsafe")])
+def test_attributes_the_op_does_not_declare_are_refused(name, value):
+    # "where": False used to reach np.maximum and return uninitialised memory.
+    doc = _small()
+    _node(doc, "y")["attrs"][name] = value
+    _refused(doc, rf"maximum takes the attributes \[\]; the file adds \['{name}'\]")
+
+
+def test_missing_and_executor_attributes_are_refused():
+    doc = _small()
+    del _node(doc, "f")["attrs"]["shape"]
+    _refused(doc, r"fill takes the attributes \['shape'\]; the file lacks \['shape'\]")
+    doc = _small()
+    _node(doc, "set_w")["attrs"]["in_place"] = True
+    _refused(doc, r"the file adds \['in_place'\]")
+
+
+@pytest.mark.parametrize("where", ["node", "array", "tag"])
+def test_object_dtype_is_refused(where):
+    doc = _small()
+    if where == "node":
+        _node(doc, "c")["dtype"] = "object"
+    elif where == "array":
+        _node(doc, "c")["attrs"]["value"]["__ndarray__"]["dtype"] = "object"
+    else:
+        _node(doc, "f")["attrs"]["shape"] = {"__dtype__": "O"}
+    _refused(doc, "unknown dtype")
+
+
+def test_an_assign_must_agree_with_its_variable():
+    doc = _small()
+    node = _node(doc, "set_w")   # claims w is float64 (3,), and is consistent with that claim
+    node["attrs"]["shape"] = {"__tuple__": [3]}
+    node["shape"] = [3]
+    _node(doc, "multiply")["shape"] = [3]
+    _node(doc, "c2").update(shape=[3])
+    _node(doc, "c2")["attrs"]["value"]["__ndarray__"].update(shape=[3], data="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    _refused(doc, r"assign says variable 'w' is float64\(3,\), but it is float64\(2,\)")
+    doc = _small()
+    _node(doc, "set_w")["attrs"]["var"] = "c"
+    _refused(doc, "names 'c', which is not a variable")
+
+
+def test_stored_shapes_are_compared_as_ints():
+    # A shape attribute of 2.0 equals 2 in Python, but is not a dim: np.full would refuse it at run time.
+    doc = _small()
+    _node(doc, "f")["attrs"]["shape"] = {"__tuple__": [3.0]}
+    _refused(doc, r"stored float64\(3,\) but fill's shape rule gives")
+
+
+def test_sizes_are_capped_and_the_cap_is_configurable(tmp_path):
+    doc = _small()
+    _node(doc, "f")["attrs"]["shape"] = {"__tuple__": [2 ** 30, 2 ** 20]}
+    _node(doc, "f")["shape"] = [2 ** 30, 2 ** 20]
+    _refused(doc, "over max_bytes=1073741824")
+    doc = _small()
+    _node(doc, "f")["attrs"]["shape"] = {"__tuple__": [10 ** 6]}
+    _node(doc, "f")["shape"] = [10 ** 6]
+    text = json.dumps(doc)
+    assert loads_graph(text).node("f")["shape"] == (10 ** 6,)
+    _refused(doc, "node 'f' would hold 8000000 bytes, over max_bytes=7999999", max_bytes=7999999)
+    path = tmp_path / "g.json"
+    path.write_text(text)
+    with pytest.raises(InvalidArgumentError, match="node 'f' would hold"):
+        sg.load_graph(path, max_bytes=len(text))
+    with pytest.raises(InvalidArgumentError, match="larger than max_bytes"):
+        sg.load_graph(path, max_bytes=len(text) - 1)
+
+
+def test_a_loaded_graph_runs_to_the_saved_values():
+    graph = loads_graph(json.dumps(_small()))
+    sess = sg.Session(graph)
+    sess.run(sg.global_variables_initializer(graph))
+    np.testing.assert_array_equal(sess.run("y"), [5.0, 0.0])
+    np.testing.assert_array_equal(sess.run("w"), [1.0, 2.0])
+    np.testing.assert_array_equal(sess.run("f"), [7.0, 7.0, 7.0])
+
+
+def test_every_op_has_a_schema_derived_from_its_signatures():
+    from staticgraph.io.graph_schema import Schema, op_schema
+    from staticgraph.ops.registry import REGISTRY, get_op
+    for op in REGISTRY.values():
+        op_schema(op)
+    assert op_schema(get_op("maximum")) == Schema(2, 2, frozenset())
+    assert op_schema(get_op("where")) == Schema(3, 3, frozenset())
+    assert op_schema(get_op("relu")) == Schema(1, 1, frozenset())
+    assert op_schema(get_op("assign")) == Schema(1, 1, frozenset({"var", "shape", "dtype"}))
+    assert op_schema(get_op("sum")) == Schema(1, 1, frozenset({"axis", "keepdims"}))
+    assert op_schema(get_op("concat")) == Schema(0, None, frozenset({"axis"}))

@@ -107,7 +107,7 @@ def test_grad_ys_of_another_shape_are_refused():
         sg.gradients(y, [x], grad_ys=np.ones((1, 3)))
     with pytest.raises(errors.ShapeError, match="grad_ys for y"):
         sg.gradients(y, [x], grad_ys=sg.constant(1.0, sg.float64))
-    with pytest.raises(errors.InvalidArgumentError, match="grad_ys for y .* float32, but y is float64"):
+    with pytest.raises(errors.InvalidArgumentError, match="grad_ys for y .* float32, y is float64"):
         sg.gradients(y, [x], grad_ys=sg.constant(np.ones(3), sg.float32))
 
 
@@ -255,3 +255,14 @@ def test_gradients_accepts_tf1_arguments_without_effect():
                          colocate_gradients_with_ops=True)
     xv = np.array([0.4, -2.0])
     np.testing.assert_allclose(_run(dx, {x: xv}), np.cos(xv) * xv + np.sin(xv))
+
+
+def test_jvp_tangents_of_unknown_shape_are_checked_when_run():
+    x = sg.placeholder(sg.float64, (None,), name="x")
+    t = sg.placeholder(sg.float64, (None,), name="t")
+    (ty,) = sg.jvp(sg.sin(x), [x], [t])
+    np.testing.assert_allclose(_run(ty, {x: [0.0, 1.0], t: [2.0, 3.0]}), [2.0, 3.0 * np.cos(1.0)])
+    with pytest.raises(errors.ShapeError, match="tangent for 'x'"):
+        _run(ty, {x: [0.0, 1.0], t: [2.0]})  # would broadcast without the check
+    with pytest.raises(errors.ShapeError, match="tangent for 'x'"):
+        sg.jvp(sg.sin(x), [x], [np.ones((2, 1))])

@@ -11,11 +11,11 @@ from __future__ import annotations
 import networkx as nx
 
 from staticgraph import dtypes
-from staticgraph.autodiff.reverse import as_list, common_graph, path_nodes
+from staticgraph.autodiff.reverse import as_list, common_graph, matching, path_nodes
 from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops import create, math
-from staticgraph.ops.registry import NOT_DIFFERENTIABLE, get_op, is_tensor
+from staticgraph.ops.registry import NOT_DIFFERENTIABLE, get_op
 from staticgraph.ops.shapes import compatible, fmt
 from staticgraph.sourceinfo import user_source
 
@@ -29,8 +29,9 @@ def jvp(ys, xs, tangents=None) -> list:
     Args:
         ys: a Tensor or list of Tensors.
         xs: a Tensor or list of float Tensors (placeholders, variables or any node).
-        tangents: one per x (same structure), each a Tensor or array of x's shape and dtype;
-            None (the default) means ones for every x, so a scalar x gives dy/dx.
+        tangents: one per x (same structure), each a Tensor or array of x's shape and dtype
+            (checked when built, or when run where a dim is None); None (the default) means
+            ones for every x, so a scalar x gives dy/dx.
     Returns:
         A list with one Tensor per y, of y's shape: sum over x of (dy/dx) . tangent. A y that
         does not depend on any x (through differentiable ops) gets `zeros_like(y)`.
@@ -68,15 +69,7 @@ def _seed(x: Tensor, tangent) -> Tensor:
                                    f"tangents at {user_source()}")
     if tangent is None:
         return create.ones_like(x, name="seed")
-    if not is_tensor(tangent):
-        tangent = create.constant(tangent, dtype=x.dtype, name="seed")
-    if tangent.dtype != x.dtype:
-        raise InvalidArgumentError(f"jvp: the tangent for {x.name!r} is {tangent.dtype.name}, "
-                                   f"x is {x.dtype.name} at {user_source()}")
-    if not compatible(tangent.shape, x.shape):
-        raise InvalidArgumentError(f"jvp: the tangent for {x.name!r} has shape {fmt(tangent.shape)}, "
-                                   f"x has {fmt(x.shape)} at {user_source()}")
-    return tangent
+    return matching(tangent, x, f"jvp: the tangent for {x.name!r}", "x", "seed")
 
 
 def _push_forward(graph: Graph, seeds: dict, between: set[str]) -> dict:

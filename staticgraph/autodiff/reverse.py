@@ -125,33 +125,33 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: 
     before = set(graph.nx)
     with graph.as_default(), graph.name_scope("gradients"), graph.role_scope("gradient"), \
             graph.control_dependencies(None):
-        seeds = [_seed(y, gy) for y, gy in zip(ys, grad_ys)]
+        seeds = [gy if gy is None else matching(gy, y, f"gradients: grad_ys for y {y.name!r}", "y",
+                                                  f"{_base(y.name)}_grad_seed")
+                 for y, gy in zip(ys, grad_ys)]
         cotangents = _backpropagate(graph, ys, seeds, between, stop_names)
         results = [_result(x, cotangents.get(x.name), unconnected_gradients, ys, stops) for x in xs]
     _drop_unused(graph, before, results)
     return results
 
 
-def _seed(y: Tensor, grad_y):
-    """grad_y as a Tensor of y's dtype whose shape is y's (checked when run where the shapes
-    leave it open), or None for the default ones."""
-    if grad_y is None:
-        return None
-    what = f"gradients: grad_ys for y {y.name!r}"
-    if not is_tensor(grad_y):
+def matching(value, like: Tensor, what: str, whose: str, name: str) -> Tensor:
+    """`value` (a Tensor, array or number) as a Tensor of like's dtype and shape: refused when
+    built where they differ, checked when run where a dim is None (instead of broadcasting).
+    Errors say "`what` has shape (2,), `whose` has (3,)"."""
+    if not is_tensor(value):
         try:
-            grad_y = create.constant(grad_y, dtype=y.dtype, name=f"{_base(y.name)}_grad_seed")
+            value = create.constant(value, dtype=like.dtype, name=name)
         except InvalidArgumentError as exc:
             raise InvalidArgumentError(f"{what}: {exc}") from None
-    if grad_y.dtype != y.dtype:
-        raise InvalidArgumentError(f"{what} is {grad_y.dtype.name}, but y is {y.dtype.name} "
+    if value.dtype != like.dtype:
+        raise InvalidArgumentError(f"{what} is {value.dtype.name}, {whose} is {like.dtype.name} "
                                    f"at {user_source()}")
-    if not compatible(grad_y.shape, y.shape):
-        raise ShapeError(f"{what} has shape {fmt(grad_y.shape)}, but y has {fmt(y.shape)} "
+    if not compatible(value.shape, like.shape):
+        raise ShapeError(f"{what} has shape {fmt(value.shape)}, {whose} has {fmt(like.shape)} "
                          f"at {user_source()}")
-    if tuple(grad_y.shape) == tuple(y.shape) and known(y.shape):
-        return grad_y
-    return debug.ensure_shape_like(grad_y, y, what)
+    if tuple(value.shape) == tuple(like.shape) and known(like.shape):
+        return value
+    return debug.ensure_shape_like(value, like, what)
 
 
 def _drop_unused(graph: Graph, before: set, results: list) -> None:

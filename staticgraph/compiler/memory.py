@@ -19,16 +19,22 @@ Outside "naive" mode, a variable update (assign, assign_add, assign_sub, assign_
 may also write into the variable's own array instead of a new one, as TensorFlow and PyTorch
 optimisers do, when nothing can tell: it is the only update of that variable, every value that
 may share the variable's storage is dead before it (none is fetched), and no step after it can
-fail, so a failed run still changes no variable. A step cannot fail when its op is "total" or
-updates a variable and its shapes are known, or when it reads a variable (the run checks first
-that every variable it touches is set). The runtime still falls back to a new array when someone
-else holds the old one or when numpy's floating-point errors may raise (see
-`RunState.update_in_place`).
+fail, so a failed run still changes no variable. A step cannot fail when it reads a variable
+(the run checks first that every variable it touches is set), or when its op is "total" or
+updates a variable and its shape and its inputs' shapes are trusted: known, and computed by
+shape rules from trusted shapes alone, back to the fed values, constants and variables (a fed
+value's shape is checked against the graph's feed before a run; a graph specialised to the fed
+shapes has every shape known). A shape derived through an unknown dim is not trusted, even
+where a rule claims it, so a wrong claim cannot let a step that fails follow an update in place.
+The runtime still falls back to a new array when someone else holds the old one or when numpy's
+floating-point errors may raise (see `RunState.update_in_place`).
 """
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+
+import networkx as nx
 
 from staticgraph.compiler.remat import RECOMPUTE, backward_nodes
 from staticgraph.compiler.rewrite import UPDATES, VARIABLE, by_variable, fetches_of
@@ -201,8 +207,9 @@ def _updates_in_place(graph: Graph, live: "_Liveness") -> dict:
     updates = by_variable(graph, live.schedule, UPDATES)
     if not updates:
         return {}
+    trusted = _trusted_shapes(graph, live.specs)
     after = 1 + max((t for t, name in enumerate(live.schedule)
-                     if not _cannot_fail(graph, live, name)), default=-1)
+                     if not _cannot_fail(graph, name, trusted)), default=-1)
     reads = by_variable(graph, live.schedule, (VARIABLE,))
     chosen = {}
     for var, (update, *others) in updates.items():
@@ -215,13 +222,22 @@ def _updates_in_place(graph: Graph, live: "_Liveness") -> dict:
     return chosen
 
 
-def _cannot_fail(graph: Graph, live: "_Liveness", name: str) -> bool:
+def _trusted_shapes(graph: Graph, specs: dict) -> set:
+    """The nodes whose static shape every run agrees with: known, and with every input's
+    shape trusted too (see the module doc)."""
+    trusted: set = set()
+    for name in nx.topological_sort(graph.nx):
+        if known(specs[name].shape) and all(i in trusted for i, _ in graph.nx.in_edges(name)):
+            trusted.add(name)
+    return trusted
+
+
+def _cannot_fail(graph: Graph, name: str, trusted: set) -> bool:
     """True when step `name` cannot raise (see the module doc)."""
     op = graph.nx.nodes[name]["op"]
     if op == VARIABLE:
         return True
-    return (op in UPDATES or "total" in get_op(op).traits) and known(live.specs[name].shape) \
-        and all(known(live.specs[i].shape) for i, _ in graph.nx.in_edges(name))
+    return (op in UPDATES or "total" in get_op(op).traits) and name in trusted
 
 
 def _phases(graph: Graph, live: "_Liveness", shares: bool) -> tuple[int, tuple, int]:

@@ -42,7 +42,7 @@ def _unfed(*, dtype, shape):
 
 
 def _placeholder_rule(*, dtype, shape):
-    return Spec(as_shape(shape, "placeholder", unknown=True), dtype)
+    return Spec(shape, dtype)
 
 
 _placeholder = defop("placeholder", kernel=_unfed, shape_rule=_placeholder_rule,
@@ -71,7 +71,7 @@ def placeholder(dtype, shape, name: str | None = None):
 
 
 def _filled_rule(*, shape, dtype, value):
-    return Spec(as_shape(shape, "filled"), dtype)
+    return Spec(shape, dtype)
 
 
 _filled = defop("filled", kernel=lambda *, shape, dtype, value: np.full(shape, value, dtype),
@@ -94,7 +94,7 @@ def ones(shape, dtype=dtypes.float32, name: str | None = None):
 def _fill_rule(value: Spec, *, shape):
     if value.shape != ():
         raise ShapeError(f"the fill value must be a scalar, got shape {value.shape}")
-    return Spec(as_shape(shape, "fill"), value.dtype)
+    return Spec(shape, value.dtype)
 
 
 fill_ = defop("fill", kernel=lambda value, *, shape: np.full(shape, value),

@@ -1,16 +1,12 @@
-"""Saver: variable checkpoints as `.npz` files (no pickle), written atomically, restored all-or-nothing."""
+"""Saver: variable checkpoints as `.npz` files (see `staticgraph.io.checkpoint`), restored all-or-nothing."""
 from __future__ import annotations
 
-import os
-import tempfile
-import zipfile
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from staticgraph.errors import InvalidArgumentError, NotFoundError
-from staticgraph.ops.shapes import fmt
+from staticgraph.io.checkpoint import read_npz, write_npz
 from staticgraph.ops.state import Variable, global_variables
 
 
@@ -39,7 +35,7 @@ class Saver:
         return self._var_list if self._var_list is not None else global_variables(session.graph)
 
     def save(self, session, path) -> str:
-        """Write every variable's current value to `path` (.npz); return the path."""
+        """Write every variable's current value to `path` (.npz, no pickle); return the path."""
         path = str(path)
         values = {}
         for var in self._variables(session):
@@ -47,36 +43,24 @@ class Saver:
             if value is None:
                 raise InvalidArgumentError(f"Saver.save: variable {var.name!r} is not initialised")
             values[var.name] = np.asarray(value)
-        directory = os.path.dirname(os.path.abspath(path))
-        # Write beside the target, then rename over it, so a crash never leaves half a file.
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **values)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_npz(path, values)
         return path
 
     def restore(self, session, path) -> None:
-        """Load every variable from `path`; names, shapes and dtypes must match, else nothing changes."""
+        """Load every variable from `path`; names, shapes and dtypes must match, else nothing changes.
+
+        Only the variables' entries are read, each checked (declared size, header, dtype, shape)
+        before it is inflated; an entry in the other byte order is converted.
+
+        Raises:
+            NotFoundError for a variable the checkpoint lacks; InvalidArgumentError for a file
+            that is not a checkpoint of these variables.
+        """
         try:
-            with np.load(str(path), allow_pickle=False) as archive:
-                stored = {name: archive[name] for name in archive.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise InvalidArgumentError(f"Saver.restore: cannot read checkpoint {path}: {exc}") from None
-        values = {}
-        for var in self._variables(session):
-            if var.name not in stored:
-                raise NotFoundError(f"Saver.restore: checkpoint {path} has no value for variable "
-                                    f"{var.name!r} (it has {sorted(stored)})")
-            value = stored[var.name]
-            if value.dtype != var.dtype or len(value.shape) != len(var.shape) or any(
-                    d is not None and d != s for d, s in zip(var.shape, value.shape)):
-                raise InvalidArgumentError(
-                    f"Saver.restore: variable {var.name!r} is {var.dtype.name}{fmt(var.shape)} but the "
-                    f"checkpoint holds {value.dtype.name}{fmt(value.shape)}")
+            values = read_npz(str(path), {var.name: (var.shape, var.dtype)
+                                          for var in self._variables(session)})
+        except (InvalidArgumentError, NotFoundError) as exc:
+            raise type(exc)(f"Saver.restore: {exc}") from None
+        for value in values.values():
             value.flags.writeable = False
-            values[var.name] = value
         session.load_variable_values(values)

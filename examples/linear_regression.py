@@ -63,7 +63,7 @@ def train_eager(features, targets, w0, b0, steps: int):
         loss.backward()
         optimizer.step()
     print(f"eager: each step recorded {len(loss.recorded_graph())} nodes and ran them at once")
-    return w.numpy(), b.numpy(), loss_fn(x, y, w, b).numpy()
+    return w.detach().numpy(), b.detach().numpy(), loss_fn(x, y, w, b).detach().numpy()
 
 
 def main(quick: bool = False) -> bool:

@@ -75,4 +75,4 @@ class Workload:
 
 def as_numpy(values: dict) -> dict:
     """`values` as numpy arrays (eager tensors read, numpy scalars kept as 0-d arrays)."""
-    return {k: np.array(v.numpy() if hasattr(v, "numpy") else v) for k, v in values.items()}
+    return {k: np.array(v.detach().numpy() if hasattr(v, "detach") else v) for k, v in values.items()}

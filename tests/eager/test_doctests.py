@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-MODULES = ["staticgraph.eager", "staticgraph.eager.tensor", "staticgraph.eager.backward",
+MODULES = ["staticgraph.eager", "staticgraph.eager.tensor", "staticgraph.eager.autograd",
            "staticgraph.eager.factories", "staticgraph.eager.recorded", "staticgraph.eager.mode",
            "staticgraph.eager.optim", "staticgraph.function"]
 

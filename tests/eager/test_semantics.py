@@ -18,7 +18,7 @@ def test_notes_simple_example_prints_like_pytorch():
     x.requires_grad_(True)
     assert x.grad is None
     y = 2 * eager.dot(x, x)
-    assert repr(y) == "tensor(28., grad_fn=<MultiplyBackward>)" and float(y) == 28.0
+    assert repr(y) == "tensor(28., grad_fn=<MulBackward0>)" and float(y) == 28.0
     y.backward()
     assert repr(x.grad) == "tensor([ 0.,  4.,  8., 12.])"
     assert repr(x.grad == 4 * x) == "tensor([True, True, True, True])"
@@ -55,7 +55,7 @@ def test_gradient_argument_weights_and_is_checked():
     x = eager.arange(3.0, requires_grad=True)
     (x * x).backward(gradient=[1.0, 0.0, 2.0])
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 8.0])
-    with pytest.raises(InvalidArgumentError, match="Mismatch in shape"):
+    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of torch.Size\(\[4\]\)"):
         (x * x).backward(eager.ones(4))
 
 
@@ -91,10 +91,10 @@ def test_create_graph_gives_higher_order_gradients():
     (x ** 3).sum().backward(create_graph=True)
     first = x.grad
     assert first.requires_grad and not first.is_leaf
-    np.testing.assert_allclose(first.numpy(), 3 * x.numpy() ** 2)
+    np.testing.assert_allclose(first.detach().numpy(), 3 * x.detach().numpy() ** 2)
     x.grad = None
     first.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 6 * x.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.detach().numpy())
 
 
 def test_grad_function_returns_gradients_without_touching_dot_grad():
@@ -119,8 +119,8 @@ def test_only_leaves_keep_grad_unless_retained():
     (y.sum() + (z * z).sum()).backward()
     assert x.is_leaf and not y.is_leaf
     assert y.grad is None
-    np.testing.assert_array_equal(z.grad.numpy(), 2 * z.numpy())
-    np.testing.assert_array_equal(x.grad.numpy(), 2 + 18 * x.numpy())
+    np.testing.assert_array_equal(z.grad.numpy(), 2 * z.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), 2 + 18 * x.detach().numpy())
 
 
 def test_no_grad_stops_recording_as_block_and_decorator():
@@ -132,7 +132,7 @@ def test_no_grad_stops_recording_as_block_and_decorator():
             z = x * 2
     assert eager.is_grad_enabled()
     assert not y.requires_grad and y.is_leaf
-    assert z.requires_grad and z.grad_fn.name == "MultiplyBackward"
+    assert z.requires_grad and z.grad_fn.name() == "MulBackward0"
     double = eager.no_grad()(lambda t: t * 2)
     assert not double(x).requires_grad
 
@@ -143,10 +143,10 @@ def test_requires_grad_rules():
     assert x.requires_grad_() is x and x.requires_grad
     x.requires_grad = False
     assert not (x * 2).requires_grad
-    with pytest.raises(InvalidArgumentError, match="only float tensors"):
+    with pytest.raises(RuntimeError, match="only Tensors of floating point"):
         eager.tensor([1, 2], requires_grad=True)
     y = eager.tensor([1.0], requires_grad=True) * 2
-    with pytest.raises(InvalidArgumentError, match="leaf"):
+    with pytest.raises(RuntimeError, match="leaf variables"):
         y.requires_grad_(False)
     with pytest.raises(RuntimeError, match="does not require grad"):
         eager.tensor(1.0).backward()
@@ -170,7 +170,7 @@ def test_notes_control_flow_gradient_is_f_over_a(seed):
     a = eager.randn(size=(), requires_grad=True)
     d = notes_f(a)
     d.backward()
-    np.testing.assert_allclose(a.grad.numpy(), (d / a).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.grad.numpy(), (d / a).detach().numpy(), rtol=1e-6)
     k = float(a.grad)
     assert k == 2.0 ** round(np.log2(k)) or k / 100 == 2.0 ** round(np.log2(k / 100))
     if float(a) > 0:
@@ -186,7 +186,7 @@ def test_python_scalars_bool_len_and_iteration():
     np.testing.assert_array_equal(x.grad.numpy(), [[3.0, 4.0], [1.0, 2.0]])
     assert bool(x.sum() > 9) and float(x.sum()) == 10.0 and int(x[1, 1]) == 4
     assert x[0, 0].item() == 1.0 and f"{x.sum():.1f}" == "10.0"
-    with pytest.raises(ValueError, match="ambiguous"):
+    with pytest.raises(RuntimeError, match="ambiguous"):
         bool(x > 0)
     with pytest.raises(TypeError, match="0-d"):
         len(x.sum())
@@ -222,23 +222,28 @@ def test_fill_and_full_make_eager_tensors():
 def test_numpy_arrays_on_either_side_are_recorded():
     x = eager.arange(3.0, requires_grad=True)
     y = np.array([1.0, 2.0, 3.0]) * x
-    assert isinstance(y, eager.Tensor) and y.dtype == sg.float32
+    # a float64 array with dims decides the dtype, as PyTorch promotes
+    assert isinstance(y, eager.Tensor) and y.dtype == sg.float64
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 3.0])
     assert np.asarray(x).dtype == np.float32
-    assert not x.numpy().flags.writeable
+    with pytest.raises(RuntimeError, match=r"Use tensor.detach\(\).numpy\(\)"):
+        x.numpy()
+    x.detach().numpy()[0] = 5.0  # numpy() shares the storage, as in PyTorch
+    assert float(x[0]) == 5.0
 
 
 # ----- in-place updates ----------------------------------------------------------------------
 def test_in_place_updates_need_no_grad_for_tensors_that_require_grad():
     w = eager.tensor([1.0, 2.0], requires_grad=True)
     (w * w).sum().backward()
-    with pytest.raises(FailedPreconditionError, match="in-place"):
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an "
+                                           "in-place operation"):
         w -= 0.1 * w.grad
     with eager.no_grad():
         w -= 0.25 * w.grad
     assert w.is_leaf and w.requires_grad and w.version == 1
-    np.testing.assert_allclose(w.numpy(), [0.5, 1.0])
+    np.testing.assert_allclose(w.detach().numpy(), [0.5, 1.0])
 
 
 def test_backward_refuses_values_changed_in_place_since_recorded():
@@ -246,7 +251,7 @@ def test_backward_refuses_values_changed_in_place_since_recorded():
     scale = eager.tensor([3.0, 4.0])
     y = (x * scale).sum()
     scale += 1
-    with pytest.raises(FailedPreconditionError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
 
 

@@ -19,7 +19,7 @@ from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError, StaticGraphError
 from staticgraph.compiler.verify import verify
 from staticgraph.graph import ROLES, Graph
-from staticgraph.io.graph_schema import check_schema
+from staticgraph.io.graph_schema import check_packed_read, check_schema, check_variable_reference, same_shape
 from staticgraph.ops.registry import REGISTRY, Spec, get_op, infer_spec
 from staticgraph.ops.state import Variable
 from staticgraph.ops.subgraph import FuncGraph
@@ -183,7 +183,8 @@ def _decode_into(graph: Graph, doc: dict, depth: int, max_bytes: int) -> None:
             raise GraphFileError(f"node {node['name']!r}: malformed ({type(exc).__name__}: {exc})") from None
     for name in graph.nx:
         if "var" in graph.node(name)["attrs"]:
-            _check_variable_reference(graph, name)
+            check_variable_reference(graph, name)
+        check_packed_read(graph, name)
     _attach_variables(graph, variables)
     if isinstance(graph, FuncGraph):
         graph.params = [graph.tensor(n) for n in _names(doc.get("params"), "params")]
@@ -254,7 +255,7 @@ def _add(graph: Graph, node: dict, inputs: list, others: list, variables: dict, 
         _expect(src in graph, f"input {src!r} of {name!r} comes after it")
     specs = [Spec(graph.node(i)["shape"], graph.node(i)["dtype"]) for i in inputs]
     expected = infer_spec(op, specs, attrs, source)
-    _expect(_same_shape(expected.shape, shape) and expected.dtype == dtype,
+    _expect(same_shape(expected.shape, shape) and expected.dtype == dtype,
             f"node {name!r}: stored {dtype.name}{shape} but {op_name}'s shape rule gives "
             f"{np.dtype(expected.dtype).name}{tuple(expected.shape)}")
     handle = Variable.__new__(Variable) if name in variables else None
@@ -264,39 +265,12 @@ def _add(graph: Graph, node: dict, inputs: list, others: list, variables: dict, 
         graph.nx.add_edge(src, name, **({"control": True} if kind == "control" else {"ref": True}))
 
 
-def _same_shape(inferred: tuple, stored: tuple) -> bool:
-    """Equal dim by dim, and each a true int or None (a rule passing on a file's 2.0 or True
-    as a dim does not match a stored 2 or 1)."""
-    def key(d):
-        return d if d is None else int(d) if isinstance(d, (int, np.integer)) and \
-            not isinstance(d, (bool, np.bool_)) else repr(d)
-    return len(inferred) == len(stored) and all(key(a) == key(b) for a, b in zip(inferred, stored))
-
-
 def _bytes(shape: tuple, dtype: np.dtype) -> int:
     """The bytes the known dims of `shape` take (a lower bound when some dim is unknown)."""
     size = 1 if dtype == dtypes.packed else dtype.itemsize
     for d in shape:
         size *= 1 if d is None else d
     return size
-
-
-def _check_variable_reference(graph: Graph, name: str) -> None:
-    """A node naming a variable (its own node, a read, an assign) agrees with that variable."""
-    node = graph.node(name)
-    var, op_name = node["attrs"]["var"], node["op"]
-    _expect(isinstance(var, str), f"node {name!r}: 'var' must be a variable's name")
-    owner = graph
-    while owner is not None and var not in owner:
-        owner = owner.outer
-    target = owner.node(var) if owner is not None else None
-    _expect(target is not None and target["op"] == "variable" and target["attrs"]["var"] == var,
-            f"node {name!r}: {op_name} names {var!r}, which is not a variable")
-    shape, dtype = node["attrs"].get("shape"), node["attrs"].get("dtype")
-    _expect(isinstance(shape, (list, tuple)) and _same_shape(shape, target["shape"]) and
-            dtype == target["dtype"],
-            f"node {name!r}: {op_name} says variable {var!r} is {dtype}{shape}, but it is "
-            f"{target['dtype'].name}{target['shape']}")
 
 
 def _shape(value, name: str) -> tuple:

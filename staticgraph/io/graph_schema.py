@@ -1,4 +1,5 @@
-"""What a graph file may say about a node, derived from its op's kernel and shape rule signatures.
+"""What a graph file may say about a node: its op's schema (derived from the kernel's and shape
+rule's signatures), and agreement with the variables and packed values it names.
 
 No second table of ops: an op's inputs and attributes are what its kernel accepts and its shape
 rule agrees with. A numpy ufunc kernel takes exactly `nin` inputs and no attributes (its keywords,
@@ -16,7 +17,8 @@ from typing import NamedTuple
 import numpy as np
 
 from staticgraph.errors import InvalidArgumentError
-from staticgraph.ops.registry import OpDef
+from staticgraph.graph import Graph
+from staticgraph.ops.registry import OpDef, Spec
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -95,3 +97,53 @@ def check_schema(op: OpDef, node: str, n_inputs: int, attrs) -> None:
             f"node {node!r}: {op.name} takes the attributes {sorted(schema.attrs)}; the file "
             + (f"adds {unknown}" if unknown else "") + (" and " if unknown and missing else "")
             + (f"lacks {missing}" if missing else ""))
+
+
+def same_shape(inferred: tuple, stored: tuple) -> bool:
+    """Equal dim by dim, and each a true int or None (a rule passing on a file's 2.0 or True
+    as a dim does not match a stored 2 or 1)."""
+    def key(d):
+        return d if d is None else int(d) if isinstance(d, (int, np.integer)) and \
+            not isinstance(d, (bool, np.bool_)) else repr(d)
+    return len(inferred) == len(stored) and all(key(a) == key(b) for a, b in zip(inferred, stored))
+
+
+def check_variable_reference(graph: Graph, name: str) -> None:
+    """A node naming a variable (its own node, a read, an assign) agrees with that variable."""
+    node = graph.node(name)
+    var, op_name = node["attrs"]["var"], node["op"]
+    _expect(isinstance(var, str), f"node {name!r}: 'var' must be a variable's name")
+    owner = graph
+    while owner is not None and var not in owner:
+        owner = owner.outer
+    target = owner.node(var) if owner is not None else None
+    _expect(target is not None and target["op"] == "variable" and target["attrs"]["var"] == var,
+            f"node {name!r}: {op_name} names {var!r}, which is not a variable")
+    shape, dtype = node["attrs"].get("shape"), node["attrs"].get("dtype")
+    _expect(isinstance(shape, (list, tuple)) and same_shape(shape, target["shape"]) and
+            dtype == target["dtype"],
+            f"node {name!r}: {op_name} says variable {var!r} is {dtype}{shape}, but it is "
+            f"{target['dtype'].name}{target['shape']}")
+
+
+def check_packed_read(graph: Graph, name: str) -> None:
+    """A node taking element `index` of a packed value (a cond's or while_loop's outputs) says
+    the shape and dtype its producer's `out_specs` give that element."""
+    node, inputs = graph.node(name), graph.inputs(name)
+    producer = graph.node(inputs[0]) if inputs else None
+    if producer is None or "out_specs" not in producer["attrs"] or \
+            not {"index", "shape", "dtype"} <= set(node["attrs"]):
+        return
+    index, specs = node["attrs"]["index"], producer["attrs"]["out_specs"]
+    _expect(isinstance(specs, tuple) and isinstance(index, int) and not isinstance(index, bool)
+            and 0 <= index < len(specs) and isinstance(specs[index], Spec),
+            f"node {name!r}: element {index!r} of {inputs[0]!r} does not exist")
+    _expect(same_shape(node["attrs"]["shape"], specs[index].shape) and
+            node["attrs"]["dtype"] == specs[index].dtype,
+            f"node {name!r}: element {index} of {inputs[0]!r} is {specs[index].dtype.name}"
+            f"{tuple(specs[index].shape)}, not {node['attrs']['dtype']}{tuple(node['attrs']['shape'])}")
+
+
+def _expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise InvalidArgumentError(message)

@@ -229,3 +229,17 @@ def test_every_op_has_a_schema_derived_from_its_signatures():
     assert op_schema(get_op("assign")) == Schema(1, 1, frozenset({"var", "shape", "dtype"}))
     assert op_schema(get_op("sum")) == Schema(1, 1, frozenset({"axis", "keepdims"}))
     assert op_schema(get_op("concat")) == Schema(0, None, frozenset({"axis"}))
+
+
+def test_an_element_of_a_cond_must_have_the_shape_its_cond_gives():
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float64, (2,), name="x")
+        sg.identity(sg.cond(sg.sum(x) > 0, lambda: x * 2.0, lambda: sg.sin(x)), name="y")
+    from staticgraph.io.graph_json import _encode_graph
+    doc = {"format": "staticgraph-graph", "version": 1, **_encode_graph(g)}
+    for node in doc["nodes"]:  # claims (3,) for the (2,) value: once loaded, it ran to [2, 4]
+        if node["op"] in ("tuple_get", "identity"):
+            node["shape"] = [3]
+            node["attrs"].update({"shape": {"__tuple__": [3]}} if node["op"] == "tuple_get" else {})
+    _refused(doc, r"node 'cond_out0': element 0 of 'cond' is float64\(2,\), not float64\(3,\)")

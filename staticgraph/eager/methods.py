@@ -106,6 +106,14 @@ _METHODS = {
 }
 
 
+def _method(fn):
+    """`fn` as a method (op definitions are callables, not functions, so they do not bind)."""
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__, method.__doc__ = getattr(fn, "__name__", "method"), fn.__doc__
+    return method
+
+
 def _inplace(fn, name=None):
     """The in-place form of `fn(self, *args)`."""
     return lambda self, *args, **kwargs: inplace.update(
@@ -144,7 +152,7 @@ _INPLACE = {
 def install(cls) -> None:
     """Give `cls` PyTorch's tensor methods and properties."""
     for name, fn in _METHODS.items():
-        setattr(cls, name, fn)
+        setattr(cls, name, _method(fn))
     for name, fn in _INPLACE.items():
         setattr(cls, name, _inplace(fn))
     cls.zero_ = lambda self: inplace.update(self, lambda t: C.zeros_like(t))

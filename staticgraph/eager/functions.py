@@ -89,14 +89,14 @@ def _arg(reduce, input, dim, keepdim):
     return A.expand_dims(out, dim) if keepdim else out
 
 
-def argmax(input, dim=None, keepdim: bool = False):
+def argmax(input, dim=None, keepdim: bool = False, *, axis=None):
     """The index of the largest element (of the flattened tensor when `dim` is None)."""
-    return _arg(R.argmax, input, dim, keepdim)
+    return _arg(R.argmax, input, _dim(dim, axis), keepdim)
 
 
-def argmin(input, dim=None, keepdim: bool = False):
+def argmin(input, dim=None, keepdim: bool = False, *, axis=None):
     """The index of the smallest element (of the flattened tensor when `dim` is None)."""
-    return _arg(R.argmin, input, dim, keepdim)
+    return _arg(R.argmin, input, _dim(dim, axis), keepdim)
 
 
 def norm(input, p="fro", dim=None, keepdim: bool = False):

@@ -21,6 +21,7 @@ from staticgraph.compiler import needed_nodes
 from staticgraph.compiler.explain_passes import explain_passes, summary
 from staticgraph.io.dot import FORMATS, graphviz_available, to_dot, write_dot
 from staticgraph.runtime.executor import compile
+from staticgraph.tf1_check import check_script
 from staticgraph.runtime.memory_modes import (compare_memory_modes, format_table,
                                               initialised_store, parse_bytes, sample_feeds)
 
@@ -248,6 +249,17 @@ def _memory(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----- staticgraph tf1-check ----------------------------------------------------------------
+def _tf1_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("script", type=Path, help="a TensorFlow 1 script (read, not run)")
+
+
+def _tf1_check(args: argparse.Namespace) -> int:
+    report = check_script(args.script)
+    print(report.format(str(args.script)))
+    return 1 if report.missing else 0
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("run the notes' examples (§3.1-3.3) and draw their graph",
                     _demo_arguments, _demo),
@@ -264,6 +276,8 @@ COMMANDS: dict[str, Command] = {
     "memory": Command("run a script that builds a graph; compare naive, plan and remat memory "
                       "(peak, bytes, time) and draw the live bytes of each",
                       _memory_arguments, _memory),
+    "tf1-check": Command("list the TensorFlow 1 names a script uses that staticgraph lacks",
+                         _tf1_check_arguments, _tf1_check),
 }
 
 

@@ -34,7 +34,9 @@ class Session:
     the run with a NumericsError naming it; see `sg.compile`) and "max_cached_variants"
     (default 32): for each set of fetches and feeds, the session keeps a memory plan, a
     program and its buffers per distinct tuple of fed shapes, at most this many; beyond it the
-    least recently used is dropped (and made again if its shapes come back).
+    least recently used is dropped, with its buffers (and made again if its shapes come back).
+    Use is counted when a run checks its feeds; the short path that repeated runs with the same
+    fetch and feed objects take does not count (it would cost every run).
 
     Threads may share a session and run at the same time. What each run is promised:
     - it reads every variable whole: as some run's commit (or in-place update) left it,

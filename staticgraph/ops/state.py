@@ -134,7 +134,14 @@ def _assign(op, ref, value, name) -> Tensor:
         raise InvalidArgumentError(f"{op.name}: the target must be an sg.Variable, got {ref!r} "
                                    f"at {user_source()}")
     attrs = {"var": ref.name, "shape": ref.shape, "dtype": ref.dtype}
-    return apply_static(ref.graph, op, [value], attrs, name=name, refs=(ref.name,))
+    graph = get_default_graph()
+    if graph is ref.graph or not graph.encloses(ref.graph):
+        return apply_static(ref.graph, op, [value], attrs, name=name, refs=(ref.name,))
+    # Built in a cond branch or loop body: the update belongs there, so that it runs only when
+    # the branch is taken, once per iteration (as in TF1); it refers to a read of the variable
+    # made in that sub-graph.
+    handle = apply_static(graph, variable_, [], ref.node["attrs"], name=ref.name.split("/")[-1])
+    return apply_static(graph, op, [value], attrs, name=name, refs=(handle.name,))
 
 
 def assign(ref: "Variable", value, name: str | None = None) -> Tensor:

@@ -51,10 +51,12 @@ def test_random_graph_with_unknown_dims_agrees_with_eager_and_finite_differences
         grads = sg.gradients(y, xs, unconnected_gradients="zero")
     rng = np.random.default_rng(seed + 1)
     directions = [rng.normal(size=s) for s in shapes]
+    fetches = [y] + grads + nodes  # one fetch list: the session compiles it once
     with sg.Session(graph=g) as sess:
-        y_value, *rest = sess.run([y] + grads + nodes, dict(zip(xs, values)))
+        y_value, *rest = sess.run(fetches, dict(zip(xs, values)))
         g_values, node_values = rest[:len(xs)], rest[len(xs):]
-        plus, minus = (sess.run(y, {x: v + sign * H * u for x, v, u in zip(xs, values, directions)})
+        plus, minus = (sess.run(fetches, {x: v + sign * H * u
+                                          for x, v, u in zip(xs, values, directions)})[0]
                        for sign in (1, -1))
     for node, value in zip(nodes, node_values):
         _assert_sound(node.shape, value, node.name)

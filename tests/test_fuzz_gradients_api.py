@@ -21,6 +21,17 @@ def _distinct(values) -> list[int]:
     return [i for i, v in enumerate(values) if ids.count(id(v)) == 1]
 
 
+def _program_graph(shapes, steps):
+    """A new graph holding the program on placeholders: (graph, placeholders, every value, the
+    program's scalar result)."""
+    g = sg.Graph()
+    with g.as_default():
+        xs = [sg.placeholder(sg.float64, s, name=f"in{i}") for i, s in enumerate(shapes)]
+        nodes = []
+        y = build(steps, xs, Plan(), nodes)
+    return g, xs, nodes, y
+
+
 @SETTINGS
 @given(programs(with_slices=True), st.data())
 def test_stop_gradients_give_the_partial_derivatives_of_the_cut_graph(program, data):
@@ -28,11 +39,7 @@ def test_stop_gradients_give_the_partial_derivatives_of_the_cut_graph(program, d
     each stopped value is a placeholder fed its value, also when a stopped value is in xs."""
     shapes, steps, seed = program
     values = feeds(shapes, seed)
-    g = sg.Graph()
-    with g.as_default():
-        xs = [sg.placeholder(sg.float64, s, name=f"in{i}") for i, s in enumerate(shapes)]
-        nodes = []
-        y = build(steps, xs, Plan(), nodes)
+    g, xs, nodes, y = _program_graph(shapes, steps)
     candidates = st.sampled_from(_distinct(nodes) or [0])
     stops = data.draw(st.lists(candidates, unique=True, max_size=3))
     wrt = sorted(set(range(len(xs))) | set(i for i in stops if i >= len(xs))
@@ -98,12 +105,9 @@ def _wrong_shapes(shape: tuple) -> list[tuple]:
 def test_grad_ys_weight_the_outputs_and_a_wrong_shape_is_refused(program, data):
     shapes, steps, seed = program
     values = feeds(shapes, seed)
-    g = sg.Graph()
+    g, xs, nodes, _ = _program_graph(shapes, steps)
+    v = nodes[-1]
     with g.as_default():
-        xs = [sg.placeholder(sg.float64, s, name=f"in{i}") for i, s in enumerate(shapes)]
-        nodes = []
-        build(steps, xs, Plan(), nodes)
-        v = nodes[-1]
         weights = np.random.default_rng(seed).normal(size=v.shape)
         grads = sg.gradients(v, xs, grad_ys=weights, unconnected_gradients="zero")
         want = sg.gradients(sg.sum(v * weights), xs, unconnected_gradients="zero")
@@ -120,12 +124,9 @@ def test_grad_ys_weight_the_outputs_and_a_wrong_shape_is_refused(program, data):
 def test_a_fed_grad_ys_of_the_wrong_shape_fails_the_run(program, data):
     shapes, steps, seed = program
     values = feeds(shapes, seed)
-    g = sg.Graph()
+    g, xs, nodes, _ = _program_graph(shapes, steps)
+    v = nodes[-1]
     with g.as_default():
-        xs = [sg.placeholder(sg.float64, s, name=f"in{i}") for i, s in enumerate(shapes)]
-        nodes = []
-        build(steps, xs, Plan(), nodes)
-        v = nodes[-1]
         dv = sg.placeholder(sg.float64, (None,) * len(v.shape), name="dv")
         grads = sg.gradients(v, xs, grad_ys=dv, unconnected_gradients="zero")
     bad = data.draw(st.sampled_from(_wrong_shapes(tuple(v.shape))))
@@ -183,10 +184,8 @@ def test_integer_graphs_at_the_edges_of_their_range_match_numpy(dtype, steps, da
 @given(programs())
 def test_threads_sharing_a_session_get_each_its_own_results(program):
     shapes, steps, seed = program
-    g = sg.Graph()
+    g, xs, _, y = _program_graph(shapes, steps)
     with g.as_default():
-        xs = [sg.placeholder(sg.float64, s, name=f"in{i}") for i, s in enumerate(shapes)]
-        y = build(steps, xs, Plan())
         grads = sg.gradients(y, xs, unconnected_gradients="zero")
     feeds_by_thread = [feeds(shapes, seed + k) for k in range(4)]
     with sg.Session(graph=g) as sess:

@@ -49,11 +49,17 @@ class Graph:
     @contextlib.contextmanager
     def as_default(self) -> Iterator["Graph"]:
         """Make this graph the default one inside the `with` block."""
-        _stack().append(self)
+        stack = _stack()
+        stack.append(self)
         try:
             yield self
         finally:
-            _stack().pop()
+            # The innermost entry for this graph, on the stack of the thread that entered:
+            # an InteractiveSession may leave its graph's block out of nesting order.
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i] is self:
+                    del stack[i]
+                    break
 
     @contextlib.contextmanager
     def name_scope(self, name: str) -> Iterator[str]:
@@ -306,8 +312,31 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def eval(self, feed_dict: dict | None = None, session=None):
+        """This tensor's value, computed by `session`, else by the default session (as TF1's
+        `Tensor.eval`); an op without a value gives None.
+
+        Raises InvalidArgumentError when no session is given and none is the default, or the
+        session runs another graph.
+        """
+        return _SESSION_RUNNER[0](self, feed_dict, session, "eval")
+
+    def run(self, feed_dict: dict | None = None, session=None) -> None:
+        """Run this op (e.g. a train step or an initializer) in `session`, else in the default
+        session, as TF1's `Operation.run`; returns None."""
+        _SESSION_RUNNER[0](self, feed_dict, session, "run")
+
     def __repr__(self) -> str:
         return f"<sg.Tensor {self.name!r} shape={self.shape} dtype={self.dtype.name}>"
+
+
+_SESSION_RUNNER: list = []
+
+
+def set_session_runner(fn) -> None:
+    """Install what `Tensor.eval` / `Tensor.run` call (staticgraph.runtime does, on import):
+    `fn(tensor, feed_dict, session, method)`."""
+    _SESSION_RUNNER[:] = [fn]
 
 
 def _stack() -> list[Graph]:

@@ -6,6 +6,7 @@ and fed arrays look like an earlier successful run's takes a short path that ski
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ import numpy as np
 from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.runtime import fetches as F
+from staticgraph.runtime.default_session import default_session
 from staticgraph.runtime.executor import MAX_CACHED_VARIANTS, Executable, compile
 from staticgraph.runtime.feeds import check_feed, feed_items, node_name
 from staticgraph.runtime.state import VariableStore
@@ -88,6 +90,7 @@ class Session:
         # holds, and its variant
         self._lock = threading.Lock()
         self._closed = False
+        self._entered: list[contextlib.ExitStack] = []  # one per `with sess:` block open
 
     def run(self, fetches, feed_dict: dict | None = None):
         """Compute `fetches` (a Tensor, op, node name, or nested list/tuple/dict of them).
@@ -184,14 +187,65 @@ class Session:
         self._kept.clear()
         self._store.clear()
 
+    def as_default(self):
+        """A context manager making this session the calling thread's default session (what
+        `Tensor.eval()` and `op.run()` use); it does not close the session on exit.
+
+        Example:
+            >>> import staticgraph as sg
+            >>> c = sg.constant(3.0) * 2.0
+            >>> sess = sg.Session()
+            >>> with sess.as_default():
+            ...     float(c.eval())
+            6.0
+            >>> sess.close()
+        """
+        return default_session(self)
+
     def __enter__(self) -> "Session":
+        scope = contextlib.ExitStack()
+        scope.enter_context(self.graph.as_default())
+        scope.enter_context(self.as_default())
+        self._entered.append(scope)
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        try:
+            if self._entered:
+                self._entered.pop().close()
+        finally:
+            self.close()
 
     def __repr__(self) -> str:
         return f"<sg.Session on {self.graph!r}{' (closed)' if self._closed else ''}>"
+
+
+class InteractiveSession(Session):
+    """A Session that makes itself the default session (and its graph the default graph) of
+    the thread that creates it, until `close()`, as TF1's: for shells and notebooks, where
+    `t.eval()` and `op.run()` then need no session.
+
+    Example:
+        >>> import staticgraph as sg
+        >>> sess = sg.InteractiveSession()
+        >>> a = sg.constant(5.0)
+        >>> float((a * 6.0).eval())
+        30.0
+        >>> sess.close()
+        >>> sg.get_default_session() is None
+        True
+    """
+
+    def __init__(self, graph: Graph | None = None, config: dict | None = None) -> None:
+        super().__init__(graph, config)
+        self._installed = contextlib.ExitStack()
+        self._installed.enter_context(self.graph.as_default())
+        self._installed.enter_context(self.as_default())
+
+    def close(self) -> None:
+        """Release the variables and stop being the default session."""
+        super().close()
+        self._installed.close()
 
 
 def _fast_key(fetches, feed_dict):

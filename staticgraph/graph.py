@@ -65,14 +65,15 @@ class Graph:
     def name_scope(self, name: str) -> Iterator[str]:
         """Prefix the names of nodes created inside the block with `name/`.
 
-        A name ending in "/" is absolute: it replaces the enclosing scopes, as in TensorFlow 1.
+        A name ending in "/" is absolute: it replaces the enclosing scopes, as in TensorFlow 1;
+        "/" alone is the root scope.
         """
         absolute = name.endswith("/")
         name = name.rstrip("/")
-        if not _NAME_OK.match(name):
+        if not _NAME_OK.match(name) and not (absolute and name == ""):
             raise GraphError(f"invalid name scope {name!r}: use letters, digits, '_', '.', '-', '/'")
         saved = self._scopes
-        self._scopes = [name] if absolute else saved + [name]
+        self._scopes = ([name] if name else []) if absolute else saved + [name]
         try:
             yield "/".join(self._scopes)
         finally:

@@ -32,6 +32,7 @@ from staticgraph.autodiff.reverse import gradients
 from staticgraph.autodiff.derived import hessian, hvp, jacobian, jvp
 from staticgraph.runtime.session import InteractiveSession, Session
 from staticgraph.runtime.default_session import get_default_session
+from staticgraph import summary
 from staticgraph.runtime.executor import Executable, compile
 from staticgraph.io.dot import to_dot, write_dot
 from staticgraph.io.graph_json import load_graph, save_graph

@@ -126,6 +126,8 @@ def test_every_op_has_a_row():
     """A meta-test: each registered op appears in some row's forward or gradient graph."""
     reached = set().union(*(_ops_reached(row, unknown) for row in ROWS for unknown in (False, True)))
     missing = set(REGISTRY) - reached - {"variable", "assign", "assign_add", "assign_sub",
-                                         "assign_add_matmul", "no_op"}
+                                         "assign_add_matmul", "no_op",
+                                         # values are serialized protos: tests/tf1/test_summary.py
+                                         "summary_scalar", "summary_histogram", "summary_merge"}
     missing = {name for name in missing if not name.startswith("user_")}
     assert not missing, f"ops without a row in tests/op_table.py: {sorted(missing)}"

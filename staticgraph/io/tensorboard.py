@@ -119,7 +119,8 @@ def merge_summaries(*summaries) -> bytes:
 
 _DATA_TYPES = {"float32": "DT_FLOAT", "float64": "DT_DOUBLE", "int32": "DT_INT32",
                "int64": "DT_INT64", "bool": "DT_BOOL", "int8": "DT_INT8", "int16": "DT_INT16",
-               "uint8": "DT_UINT8", "uint16": "DT_UINT16", "float16": "DT_HALF"}
+               "uint8": "DT_UINT8", "uint16": "DT_UINT16", "float16": "DT_HALF",
+               "bytes": "DT_STRING"}
 
 
 def graph_def(graph: Graph):
@@ -140,11 +141,8 @@ def graph_def(graph: Graph):
 def _set_attrs(tb, attr, data: dict) -> None:
     value = tb.attr_value_pb2.AttrValue
     dtype = data["dtype"]
-    if dtype is not None and dtype.name in _DATA_TYPES:
+    if dtype is not None and dtype.name in _DATA_TYPES:  # not a packed tuple of values
         attr["dtype"].CopyFrom(value(type=tb.types_pb2.DataType.Value(_DATA_TYPES[dtype.name])))
-    elif dtype is not None and dtype.kind in "SO" and data["shape"] == () and \
-            data["op"].startswith("summary_"):
-        attr["dtype"].CopyFrom(value(type=tb.types_pb2.DT_STRING))
     attr["_output_shapes"].CopyFrom(value(list=value.ListValue(
         shape=[_shape_proto(tb, data["shape"])])))
     attr["role"].CopyFrom(value(s=data["role"].encode()))

@@ -8,7 +8,6 @@ history and can be differentiated again. Only nodes on a path to a target run.
 """
 from __future__ import annotations
 
-from staticgraph.eager import saved
 from staticgraph.eager.mode import recording
 from staticgraph.eager.tape import AccumulateGrad, Node, graph_nodes
 from staticgraph.errors import FailedPreconditionError
@@ -51,8 +50,7 @@ def run_backward(roots: list, seeds: list, targets: list | None, create_graph: b
             if not any(id(e) in needed for e in node.edges if e is not None):
                 continue
             ran.append(node)
-            with saved.reading(node):
-                cts = node.op.vjp(ct, *node.inputs, out=node.output, **node.attrs)
+            cts = node.vjp(ct, retain_graph)
             for edge, grad in zip(node.edges, cts):
                 if edge is not None and grad is not None and id(edge) in needed:
                     if grad._stale is not None:

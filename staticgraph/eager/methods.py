@@ -59,7 +59,14 @@ def _to(self, *args, **kwargs):
 
 
 def _getitem(self, key):
-    return A.getitem(self, inplace.index_key(key))
+    """self[key]; a basic index (ints, slices, None) gives a view, as in PyTorch, even when
+    every dim is indexed by an int (numpy would give a copied scalar there)."""
+    key = inplace.index_key(key)
+    parts = key if isinstance(key, tuple) else (key,)
+    if all(k is None or isinstance(k, (int, np.integer, slice)) and not isinstance(k, bool)
+           for k in parts):
+        key = parts + (Ellipsis,)
+    return A.getitem(self, key)
 
 
 def _cuda(self, *args, **kwargs):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 
-from staticgraph.eager import names
+from staticgraph.eager import names, saved
 from staticgraph.ops.registry import OpDef
 
 
@@ -56,6 +56,11 @@ class Node:
     def name(self) -> str:
         """PyTorch's name of this backward function, e.g. "MulBackward0"."""
         return self.torch_name
+
+    def vjp(self, ct, retain_graph: bool) -> list:
+        """The cotangent of each input given the output's, `ct` (the op's own vjp)."""
+        with saved.reading(self):
+            return self.op.vjp(ct, *self.inputs, out=self.output, **self.attrs)
 
     @property
     def next_functions(self) -> tuple:

@@ -13,10 +13,13 @@ version counter, which every in-place update bumps and backward checks.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from staticgraph import dtypes
 from staticgraph.eager import names
+from staticgraph.eager.mode import is_grad_enabled
 from staticgraph.eager.printing import format_tensor
 from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 from staticgraph.ops.overloads import install_operators
@@ -37,6 +40,11 @@ def as_value(data, dtype=None) -> np.ndarray:
     if dtype is not None and arr.dtype.kind in "biuf" and np.dtype(dtype).kind in "biuf":
         arr = arr.astype(dtypes.as_dtype(dtype))  # PyTorch converts between kinds when asked
     return np.array(as_array(arr, dtype), copy=True)
+
+
+def _live(refs: list | None) -> list:
+    """The weak references in `refs` whose tensor is alive."""
+    return [] if refs is None else [r for r in refs if r() is not None]
 
 
 class Tensor:
@@ -60,7 +68,7 @@ class Tensor:
     """
 
     __slots__ = ("_value", "_base", "_counter", "_requires_grad", "_node", "_source", "_grad",
-                 "_accumulator", "_stale", "name", "__weakref__")
+                 "_accumulator", "_stale", "name", "_views", "_view_grad", "__weakref__")
     style = "eager"
     # numpy defers `array * tensor` to Tensor.__rmul__ (so it is recorded) instead of converting.
     __array_ufunc__ = None
@@ -77,9 +85,13 @@ class Tensor:
         self._base = None if view_of is None else (
             view_of if view_of._base is None else view_of._base)
         self._counter = [0] if view_of is None else view_of._counter
-        self._node = self._grad = self._accumulator = self._stale = None
+        self._node = self._grad = self._accumulator = self._stale = self._views = None
         self._requires_grad = False
         self.name = None
+        # A view made while grad mode was on follows its base's history (see eager.inplace).
+        self._view_grad = view_of is not None and is_grad_enabled()
+        if view_of is not None:
+            self._base._views = _live(self._base._views) + [weakref.ref(self)]
 
     @classmethod
     def wrap(cls, value: np.ndarray, source: str, view_of: "Tensor | None" = None) -> "Tensor":
@@ -167,6 +179,10 @@ class Tensor:
     @property
     def _is_view(self) -> bool:
         return self._base is not None
+
+    def _live_views(self) -> list:
+        """The views of this tensor (one with storage of its own) that are still alive."""
+        return [v for v in (r() for r in _live(self._views)) if v._base is self]
 
     # ----- values -------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -281,7 +297,6 @@ class Tensor:
         if not self._requires_grad:
             raise FailedPreconditionError("can't retain_grad on Tensor that has requires_grad=False")
         if self._node is not None:
-            import weakref
             self._node.retained = weakref.ref(self)
 
     def register_hook(self, hook):

@@ -40,3 +40,10 @@ from staticgraph.function import function
 from staticgraph.kinks import get_kink_convention, kink_convention, set_kink_convention
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # tf.Summary is TensorBoard's proto class: loaded only when a program asks for it.
+    if name == "Summary":
+        return summary.Summary
+    raise AttributeError(f"module 'staticgraph' has no attribute {name!r}")

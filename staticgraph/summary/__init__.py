@@ -22,7 +22,7 @@ from staticgraph.ops.create import constant
 from staticgraph.ops.registry import apply_static
 from staticgraph.summary.ops import summary_histogram, summary_merge, summary_scalar
 from staticgraph.summary.writer import FileWriter
-from staticgraph.errors import InvalidArgumentError
+from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 
 SUMMARIES = "summaries"  # TF1's GraphKeys.SUMMARIES: the collection merge_all reads
 _INVALID_TAG_CHARACTERS = re.compile(r"[^-/\w.]", re.ASCII)
@@ -105,7 +105,11 @@ def _clean(name: str) -> str:
 
 
 def __getattr__(name: str):
-    # tf.summary.Summary: TensorBoard's Summary proto class, loaded only when asked for.
+    # tf.summary.Summary: TensorBoard's Summary proto class, loaded only when asked for;
+    # without tensorboard it is a missing attribute (hasattr is False), the message says why.
     if name == "Summary":
-        return tensorboard("tf.summary.Summary").summary_pb2.Summary
+        try:
+            return tensorboard("tf.summary.Summary").summary_pb2.Summary
+        except FailedPreconditionError as exc:
+            raise AttributeError(str(exc)) from None
     raise AttributeError(f"module 'staticgraph.summary' has no attribute {name!r}")

@@ -37,6 +37,13 @@ from staticgraph.runtime.executor import Executable, compile
 from staticgraph.io.dot import to_dot, write_dot
 from staticgraph.io.graph_json import load_graph, save_graph
 from staticgraph.function import function
+from staticgraph.initializers import (constant_initializer, glorot_normal_initializer,
+                                      glorot_uniform_initializer, ones_initializer,
+                                      random_normal_initializer, random_uniform_initializer,
+                                      truncated_normal_initializer, variance_scaling_initializer,
+                                      zeros_initializer)
+from staticgraph.variable_scope import (AUTO_REUSE, VariableScope, get_variable,
+                                        get_variable_scope, variable_scope)
 from staticgraph.kinks import get_kink_convention, kink_convention, set_kink_convention
 
 __version__ = "0.1.0"

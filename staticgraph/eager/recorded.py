@@ -2,12 +2,17 @@
 
 It holds exactly what ran: the branch Python took, and each loop iteration unrolled. Every call
 of the same Python function records (and so draws) a new graph. A `detach()` shows as a cut.
+Nodes are named as PyTorch names the grad_fn (`MulBackward0`; leaves that require grad
+`AccumulateGrad` unless the tensor has a name), as torchviz draws them, while each node's op is
+the staticgraph op that ran; a node standing for several ops (`CopySlices`, `MseLossBackward0`)
+is a name scope holding them, drawn as a cluster.
 """
 from __future__ import annotations
 
 import weakref
 
-from staticgraph.eager.tape import history
+from staticgraph.eager.composite import Composite
+from staticgraph.eager.tape import Node, graph_nodes, history
 from staticgraph.graph import Graph, Tensor as GraphTensor
 
 # id(detached tensor) -> weak reference to the tensor it was detached from. Weak, so that a
@@ -33,8 +38,8 @@ def recorded_graph(t) -> Graph:
 
     Nodes carry the same attributes as static ones: `op`, `attrs`, `shape`, `dtype`, `role`
     ("forward", or "gradient" for ops recorded by `backward(create_graph=True)`) and `source`
-    (where the op ran). Leaves that require grad become "placeholder" nodes (named by the
-    tensor's `name`, else "Placeholder"); other leaves (numbers, values computed without
+    (where the op ran), and are named by PyTorch's grad_fn names. Leaves that require grad
+    become "placeholder" nodes (named by the tensor's `name`, else "AccumulateGrad"); other leaves (numbers, values computed without
     recording) become "constant" nodes holding their value. A `detach()`ed tensor is drawn as
     the cut it is: while the tensor it was detached from is alive, a "stop_gradient" node
     (named "detach") on that tensor's own recorded graph; after, a constant named "detach"
@@ -46,16 +51,34 @@ def recorded_graph(t) -> Graph:
         >>> g = eager.recorded_graph(2 * eager.dot(x, x))
         >>> sorted(op for _, op in g.nx.nodes(data="op"))
         ['constant', 'dot', 'multiply', 'placeholder']
+        >>> sorted(g.nx)
+        ['Const', 'DotBackward0', 'MulBackward0', 'x']
     """
     graph = Graph()
     handles: dict[int, GraphTensor] = {}
     for node in history(_roots(t)):
-        inputs = [_handle(graph, x, handles) for x in node.inputs]
-        handles[id(node.output)] = graph.add_node(
-            node.op.name, inputs, node.attrs, node.output.shape, node.output.dtype, node.source,
-            role=node.role)
+        _add(graph, node, handles, "")
     _handle(graph, t, handles)
     return graph
+
+
+def _add(graph: Graph, node, handles: dict, scope: str) -> None:
+    """Node `node` of the tape as a graph node (a composite as a scope holding its ops)."""
+    if isinstance(node, Composite):
+        inner_scope = graph.unique_name(scope + node.torch_name)
+        for real, edge, stand_in in zip(node.inputs, node.edges, node.stand_ins):
+            if stand_in is not None:
+                handles[id(stand_in._node)] = _input(graph, real, edge, handles)
+        stop = {id(s._node) for s in node.stand_ins if s is not None}
+        for inner in graph_nodes([node.root], stop):
+            if id(inner) not in stop:
+                _add(graph, inner, handles, inner_scope + "/")
+        handles[id(node)] = handles[id(node.root)]
+        return
+    inputs = [_input(graph, x, edge, handles) for x, edge in zip(node.inputs, node.edges)]
+    handles[id(node)] = graph.add_node(
+        node.op.name, inputs, node.attrs, node.output.shape, node.output.dtype, node.source,
+        name=scope + node.torch_name, role=node.role)
 
 
 def _origin(t):
@@ -77,7 +100,14 @@ def _roots(t) -> list:
 
 
 def _handle(graph: Graph, t, handles: dict) -> GraphTensor:
-    return handles[id(t)] if t._node is not None else _leaf(graph, t, handles)
+    """The graph node of tensor t: its grad_fn's, or a leaf's."""
+    return handles[id(t._node)] if t._node is not None else _leaf(graph, t, handles)
+
+
+def _input(graph: Graph, t, edge, handles: dict) -> GraphTensor:
+    """The graph node of input t of a recorded node, whose grad_fn when used was `edge` (a
+    tensor updated in place, or a view of one, has another grad_fn now)."""
+    return handles[id(edge)] if isinstance(edge, Node) else _leaf(graph, t, handles)
 
 
 def _leaf(graph: Graph, t, handles: dict) -> GraphTensor:
@@ -90,7 +120,7 @@ def _leaf(graph: Graph, t, handles: dict) -> GraphTensor:
                                             t._source, name=t.name or "detach")
             return handles[id(t)]
         if t.requires_grad:
-            op, attrs, name = "placeholder", {"dtype": t.dtype, "shape": t.shape}, "Placeholder"
+            op, attrs, name = "placeholder", {"dtype": t.dtype, "shape": t.shape}, "AccumulateGrad"
         else:
             op, attrs, name = "constant", {"value": t.numpy()}, "Const"
         if id(t) in _CUTS:

@@ -135,8 +135,9 @@ def edge_of(t):
     return accumulator(t) if t._requires_grad else None
 
 
-def graph_nodes(roots: list) -> list:
-    """Every node reachable from `roots` through next_functions, producers before consumers.
+def graph_nodes(roots: list, stop: set[int] = frozenset()) -> list:
+    """Every node reachable from `roots` through next_functions, producers before consumers,
+    not going past the nodes whose ids are in `stop` (which are listed).
 
     Iterative depth-first search, so long unrolled loops do not hit Python's recursion limit.
     """
@@ -152,7 +153,8 @@ def graph_nodes(roots: list) -> list:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        stack.extend((e, False) for e in _edges(node) if e is not None and id(e) not in seen)
+        if id(node) not in stop:
+            stack.extend((e, False) for e in _edges(node) if e is not None and id(e) not in seen)
     return order
 
 

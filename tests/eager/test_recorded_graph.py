@@ -26,9 +26,11 @@ def test_dot_product_graph_has_static_attributes():
     assert _ops(graph) == Counter({"placeholder": 1, "constant": 1, "dot": 1, "multiply": 1})
     assert {d["role"] for _, d in graph.nx.nodes(data=True)} == {"forward"}
     assert graph.node("x")["shape"] == (4,) and graph.node("x")["dtype"] == sg.float32
-    assert graph.inputs("dot") == ["x", "x"], "x . x is two parallel edges, as in static graphs"
-    assert graph.inputs("multiply") == ["Const", "dot"]
-    assert graph.node("multiply")["source"].startswith("test_recorded_graph.py:")
+    assert graph.inputs("DotBackward0") == ["x", "x"], "x . x is two parallel edges, as in " \
+        "static graphs"
+    assert graph.inputs("MulBackward0") == ["Const", "DotBackward0"]
+    assert graph.node("MulBackward0")["op"] == "multiply", "named as PyTorch, the op that ran"
+    assert graph.node("MulBackward0")["source"].startswith("test_recorded_graph.py:")
     assert graph.node("Const")["attrs"]["value"] == 2
 
 
@@ -37,7 +39,7 @@ def test_recorded_graph_replays_in_a_session():
     y = eager.softmax(eager.sin(x) * x)[1:].sum()
     graph = eager.recorded_graph(y)
     with sg.Session(graph) as sess:
-        value = sess.run(_sink(graph), {"Placeholder": x.detach().numpy()})
+        value = sess.run(_sink(graph), {"AccumulateGrad": x.detach().numpy()})
     assert value == pytest.approx(float(y), rel=1e-12)
 
 
@@ -89,3 +91,19 @@ def test_to_dot_draws_an_eager_tensor():
     a = eager.tensor(0.37, requires_grad=True, name="a")
     dot = sg.to_dot(notes_f(a)).to_string()
     assert '"a"' in dot and "multiply" in dot
+
+
+def test_in_place_updates_of_views_draw_as_copy_slices_scopes_and_replay():
+    x = eager.tensor(np.array([0.3, -1.2, 2.0, 0.7]), requires_grad=True)
+    c = x.sin()
+    c[1:3] *= x[0]
+    c.mul_(2)
+    y = (c * x).sum()
+    graph = y.recorded_graph()
+    scopes = {n.rpartition("/")[0] for n in graph.nx if "/" in n}
+    assert scopes == {"CopySlices", "CopySlices_1"}, "the view's update and the item assignment"
+    assert {"SinBackward0", "SumBackward0", "AccumulateGrad"} <= set(graph.nx)
+    with sg.Session(graph) as sess:
+        value = sess.run(_sink(graph), {"AccumulateGrad": x.detach().numpy()})
+    assert value == pytest.approx(float(y), rel=1e-12)
+    assert 'cluster_CopySlices' in sg.to_dot(y).to_string()

@@ -158,10 +158,11 @@ def test_trainable_collections_and_regularizer():
         s = sg.get_variable("s", [], trainable=False, collections=["variables", "extra"])
     assert [v.name for v in sg.trainable_variables()] == ["r/w"]
     assert sg.get_default_graph().get_collection("extra") == [s]
-    (loss,) = sg.get_default_graph().get_collection("regularization_losses")
+    w_loss, s_loss = sg.get_default_graph().get_collection("regularization_losses")
     sess = sg.Session()
     sess.run(sg.global_variables_initializer())
-    np.testing.assert_allclose(sess.run(loss), 7.0)
+    np.testing.assert_allclose(sess.run(w_loss), 7.0)
+    np.testing.assert_allclose(sess.run(s_loss), 0.5 * sess.run(s) ** 2)
 
 
 def test_a_model_built_with_get_variable_trains_as_numpy():

@@ -13,6 +13,7 @@ from typing import Sequence
 
 from staticgraph.eager import names
 from staticgraph.eager.backward import run_backward
+from staticgraph.eager.function import Function, FunctionCtx, GradcheckError, gradcheck
 from staticgraph.eager.mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                     recording, set_grad_enabled)
 from staticgraph.eager.tape import AccumulateGrad, edge_of
@@ -22,7 +23,7 @@ from staticgraph.ops import create
 from staticgraph.ops import math as M
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "inference_mode"]
+           "inference_mode", "Function", "FunctionCtx", "gradcheck", "GradcheckError"]
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,

@@ -240,9 +240,8 @@ def _numerical(func, inputs: tuple, index: int, eps: float) -> list:
             moved = x._value.copy()
             moved.flat[k] += step
             args = list(inputs)
-            args[index] = Tensor(moved)
-            with no_grad():
-                values.append([np.asarray(o._value, np.float64).ravel() if isinstance(o, Tensor)
+            args[index] = Tensor(moved, requires_grad=True)  # func may differentiate itself
+            values.append([np.asarray(o._value, np.float64).ravel() if isinstance(o, Tensor)
                                else None for o in _as_tuple(func(*args))])
         columns.append([None if hi is None else (hi - lo) / (2 * eps)
                         for hi, lo in zip(*values)])

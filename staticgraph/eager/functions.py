@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from staticgraph import dtypes
+from staticgraph.eager.composite import composite
 from staticgraph.eager.promotion import constant
 from staticgraph.eager.tensor import Tensor
 from staticgraph.errors import InvalidArgumentError
@@ -193,7 +194,7 @@ def expm1(input):
 def softmax(input, dim=None, dtype=None):
     """exp(x) normalised to sum to 1 along `dim`."""
     x = input if dtype is None else to_dtype(input, dtype)
-    return named(N.softmax(x, -1 if dim is None else dim), "SoftmaxBackward0")
+    return composite("SoftmaxBackward0", lambda z: N.softmax(z, -1 if dim is None else dim), x)
 
 
 def log_softmax(input, dim=None, dtype=None):

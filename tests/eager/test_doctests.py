@@ -6,7 +6,7 @@ import pytest
 
 MODULES = ["staticgraph.eager", "staticgraph.eager.tensor", "staticgraph.eager.autograd",
            "staticgraph.eager.factories", "staticgraph.eager.recorded", "staticgraph.eager.mode",
-           "staticgraph.eager.optim", "staticgraph.function"]
+           "staticgraph.eager.optim", "staticgraph.eager.function", "staticgraph.function"]
 
 
 @pytest.mark.parametrize("name", MODULES)

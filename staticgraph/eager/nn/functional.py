@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from staticgraph import dtypes
 from staticgraph.eager import functions as F
+from staticgraph.eager.composite import composite
 from staticgraph.eager.tensor import Tensor
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.ops import array as A
@@ -34,9 +35,12 @@ def tanh(input):
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias, as `nn.Linear` computes it (weight is out x in)."""
-    out = F.matmul(input, F.t(weight) if weight.ndim == 2 else weight)
-    return out if bias is None else F.named(out + bias, "AddmmBackward0" if input.ndim == 2
-                                            else "AddBackward0")
+    if bias is None:
+        return F.matmul(input, F.t(weight) if weight.ndim == 2 else weight)
+    if input.ndim == 2 and weight.ndim == 2:  # one node, as PyTorch's addmm
+        return composite("AddmmBackward0", lambda x, w, b: F.matmul(x, F.t(w)) + b,
+                         input, weight, bias)
+    return F.matmul(input, F.t(weight) if weight.ndim == 2 else weight) + bias
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
@@ -67,8 +71,10 @@ def _check_same_shape(input, target, name):
 def mse_loss(input, target, reduction: str = "mean"):
     """The mean (or sum) of squared differences. A target of another shape is broadcast, as
     PyTorch does (it warns); compare shapes when that is not what you mean."""
-    diff = input - target
-    return F.named(_reduce(diff * diff, reduction), "MseLossBackward0")
+    def loss(x, y):
+        diff = x - y
+        return _reduce(diff * diff, reduction)
+    return composite("MseLossBackward0", loss, input, target)
 
 
 def l1_loss(input, target, reduction: str = "mean"):
@@ -79,9 +85,10 @@ def nll_loss(input, target, reduction: str = "mean"):
     """-input[i, target[i]] averaged: `input` holds log-probabilities, `target` class indices."""
     if target.dtype.kind not in "iu":
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.name}")
-    picked = A.getitem(input, (list(range(input.shape[0])), target._value.tolist())) \
-        if input.ndim == 2 else A.getitem(input, int(target.item()))
-    return F.named(_reduce(-picked, reduction), "NllLossBackward0")
+    key = (list(range(input.shape[0])), target._value.tolist()) if input.ndim == 2 else \
+        int(target.item())
+    return composite("NllLossBackward0", lambda x: _reduce(-A.getitem(x, key), reduction),
+                     input)
 
 
 def cross_entropy(input, target, reduction: str = "mean", label_smoothing: float = 0.0):

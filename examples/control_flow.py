@@ -20,7 +20,7 @@ import staticgraph as sg
 def f(a):
     """The notes' f, written with graph control flow."""
     b = a * 2
-    (b,) = sg.while_loop(lambda b: sg.norm(b) < 1000, lambda b: (b * 2,), (b,))
+    b = sg.while_loop(lambda b: sg.norm(b) < 1000, lambda b: b * 2, [b])
     return sg.cond(sg.sum(b) > 0, lambda: b, lambda: 100 * b)
 
 

@@ -11,7 +11,7 @@ from staticgraph import errors
 def notes_f(a):
     """The notes' §3.4 f(a), written with graph control flow."""
     b = a * 2
-    (b,) = sg.while_loop(lambda b: sg.norm(b) < 1000, lambda b: (b * 2,), (b,))
+    b = sg.while_loop(lambda b: sg.norm(b) < 1000, lambda b: b * 2, [b])
     return sg.cond(sg.sum(b) > 0, lambda: b, lambda: 100 * b)
 
 
@@ -113,7 +113,7 @@ def test_nested_cond_in_while_and_while_in_cond():
     def body(i, y):
         return i + 1, sg.cond(y > 1.0, lambda: y * 0.5, lambda: y * 3.0)
     _, y = sg.while_loop(lambda i, y: i < 6, body, (0, x))
-    z = sg.cond(x > 0, lambda: sg.while_loop(lambda v: v < 10.0, lambda v: (v * 1.5,), (y,))[0],
+    z = sg.cond(x > 0, lambda: sg.while_loop(lambda v: v < 10.0, lambda v: (v * 1.5,), (y,)),
                 lambda: -y)
     for value in (0.7, 2.3, -0.4):
         sg.testing.gradcheck(z, [x], {x: value})
@@ -121,7 +121,7 @@ def test_nested_cond_in_while_and_while_in_cond():
 
 def test_maximum_iterations_and_zero_iterations():
     x = sg.placeholder(sg.float64, (), name="x")
-    (y,) = sg.while_loop(lambda y: y > 0, lambda y: (y + 1.0,), (x,), maximum_iterations=7)
+    y = sg.while_loop(lambda y: y > 0, lambda y: (y + 1.0,), (x,), maximum_iterations=7)
     (g,) = sg.gradients(y, x)
     sess = sg.Session()
     assert sess.run(y, {x: 1.0}) == 8.0
@@ -132,7 +132,7 @@ def test_shape_invariants():
     x = sg.placeholder(sg.float64, (1,), name="x")
     with pytest.raises(errors.InvalidArgumentError, match=r"loop variable 0 enters as float64\(1,\)"):
         sg.while_loop(lambda v: sg.sum(v) < 10, lambda v: (sg.concat([v, v], 0),), (x,))
-    (v,) = sg.while_loop(lambda v: sg.sum(v) < 10, lambda v: (sg.concat([v, v], 0),), (x,),
+    v = sg.while_loop(lambda v: sg.sum(v) < 10, lambda v: (sg.concat([v, v], 0),), (x,),
                          shape_invariants=[(None,)])
     (g,) = sg.gradients(sg.sum(v), x)
     v_val, g_val = sg.Session().run([v, g], {x: [1.5]})
@@ -154,7 +154,9 @@ def test_while_loop_structure_and_errors():
     out = sg.while_loop(lambda s: s["v"] < 5, lambda s: {"v": s["v"] + 1}, {"v": x})
     assert isinstance(out, dict) and sg.Session().run(out["v"], {x: 0.5}) == 5.5
     one = sg.while_loop(lambda v: v < 5, lambda v: (v + 1,), (x,))
-    assert isinstance(one, tuple) and len(one) == 1
+    assert isinstance(one, sg.Tensor) and sg.Session().run(one, {x: 0.5}) == 5.5
+    kept = sg.while_loop(lambda v: v < 5, lambda v: v + 1, [x], return_same_structure=True)
+    assert isinstance(kept, list) and len(kept) == 1
     with pytest.raises(errors.InvalidArgumentError, match="one bool scalar"):
         sg.while_loop(lambda v: v, lambda v: (v,), (x,))
     with pytest.raises(errors.InvalidArgumentError, match="structure"):
@@ -251,7 +253,7 @@ def test_hessian_through_loop_with_captured_tensor(steps):
 
 def test_second_derivative_needs_loop_shapes_that_stay_the_same():
     x = sg.placeholder(sg.float64, (1,), name="x")
-    (v,) = sg.while_loop(lambda v: sg.sum(v) < 10, lambda v: (sg.concat([v, v * v], 0),), (x,),
+    v = sg.while_loop(lambda v: sg.sum(v) < 10, lambda v: (sg.concat([v, v * v], 0),), (x,),
                          shape_invariants=[(None,)])
     (g,) = sg.gradients(sg.sum(v), x)
     assert sg.Session().run(g, {x: [1.5]}).tolist() == [1.0 + 2 * 1.5 + 2 * 1.5 + 4 * 1.5 ** 3]
@@ -263,7 +265,7 @@ def test_second_derivative_needs_loop_shapes_that_stay_the_same():
 
 def test_a_shape_change_not_declared_in_shape_invariants_is_named_when_a_gradient_runs():
     x = sg.placeholder(sg.float64, (None,), name="x")
-    (v,) = sg.while_loop(lambda v: sg.sum(v) < 10, lambda v: (sg.concat([v, v], 0),), (x,))
+    v = sg.while_loop(lambda v: sg.sum(v) < 10, lambda v: (sg.concat([v, v], 0),), (x,))
     (g,) = sg.gradients(sg.sum(v), x)
     with pytest.raises(errors.InvalidArgumentError, match="loop variable 0 changed shape"):
         sg.Session().run(g, {x: [1.5]})

@@ -260,7 +260,7 @@ def test_missing_graphviz_is_a_clear_error(tmp_path, monkeypatch, model):
 def test_sub_graphs_held_by_nodes_are_drawn_as_clusters_tied_to_them():
     a = sg.placeholder(sg.float64, (), name="a")
     sg.cond(a > 0, lambda: a * 2.0, lambda: sg.sin(a))
-    (b,) = sg.while_loop(lambda b: b < 100.0, lambda b: (b * 2.0,), (a,))
+    b = sg.while_loop(lambda b: b < 100.0, lambda b: b * 2.0, [a])
     g = sg.get_default_graph()
     dot = sg.to_dot(g)
     holders = [n for n, d in g.nx.nodes(data=True) if list(nested_graphs(d["attrs"]))]

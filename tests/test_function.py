@@ -71,7 +71,7 @@ def test_python_control_flow_on_a_traced_value_raises_the_tensor_type_error():
 
 def graph_f(a):
     """The notes' f(a) with the decisions in the graph, returning f(a) and df/da."""
-    (b,) = sg.while_loop(lambda b: sg.norm(b) < 1000, lambda b: (b * 2,), (a * 2,))
+    b = sg.while_loop(lambda b: sg.norm(b) < 1000, lambda b: b * 2, [a * 2])
     c = sg.cond(sg.sum(b) > 0, lambda: b, lambda: 100 * b)
     return c, sg.gradients(c, a)[0]
 

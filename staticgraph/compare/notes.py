@@ -160,7 +160,7 @@ def _linreg_eager():
 def f_static(a):
     """The notes' f with graph control flow: the loop and the branch are nodes."""
     b = a * 2
-    (b,) = sg.while_loop(lambda b: sg.norm(b) < 1000, lambda b: (b * 2,), (b,))
+    b = sg.while_loop(lambda b: sg.norm(b) < 1000, lambda b: b * 2, [b])
     return sg.cond(sg.sum(b) > 0, lambda: b, lambda: 100 * b)
 
 

@@ -210,24 +210,34 @@ while_ = defop("while_loop", kernel=_while_kernel, shape_rule=_while_rule, vjp=_
                doc="Runs a body sub-graph while a cond sub-graph is true.")
 
 
-def while_loop(cond_fn: Callable, body_fn: Callable, loop_vars, maximum_iterations: int | None = None,
-               shape_invariants=None, name: str | None = None):
+def while_loop(cond_fn: Callable, body_fn: Callable, loop_vars, shape_invariants=None,
+               parallel_iterations: int = 10, back_prop: bool = True, swap_memory: bool = False,
+               name: str | None = None, maximum_iterations: int | None = None,
+               return_same_structure: bool = False):
     """Repeat `loop_vars = body_fn(*loop_vars)` while `cond_fn(*loop_vars)` is true, in the graph.
+
+    TensorFlow 1's signature and conventions.
 
     Args:
         cond_fn, body_fn: called once each, at build time, on placeholders for the loop
             variables (one argument per element of a tuple/list `loop_vars`).
         loop_vars: a tensor or nested structure of tensors; body_fn returns the same structure,
             with the same dtypes and shapes (dims that change must be None in `shape_invariants`).
-        maximum_iterations: stop after this many iterations even if cond_fn is still true.
+            With one loop variable, body_fn may return it bare or in a 1-tuple/list.
         shape_invariants: one shape per (flattened) loop variable, None for dims that change.
+        parallel_iterations: a positive int, accepted for TF1 compatibility (iterations run one
+            after another here); swap_memory: accepted and ignored (there is no device memory).
+        back_prop: False stops gradients at the loop's results (TF1: no gradient through it).
+        maximum_iterations: stop after this many iterations even if cond_fn is still true.
+        return_same_structure: False (TF1's default): with one loop variable the loop returns a
+            bare tensor, whatever its container; True returns loop_vars' structure.
     Returns:
-        The final loop variables, in loop_vars' structure (a one-element tuple stays a tuple).
+        The final loop variables, in loop_vars' structure (see return_same_structure).
     Raises:
         InvalidArgumentError: at build time, a cond_fn that does not return one bool scalar or a
-            body_fn whose results differ from the loop variables in structure, dtype or shape;
-            when a gradient runs, a variable whose shape changed though shape_invariants did not
-            say it may.
+            body_fn whose results differ from the loop variables in structure, dtype or shape,
+            or parallel_iterations not a positive int; when a gradient runs, a variable whose
+            shape changed though shape_invariants did not say it may.
     Differentiable: the loop saves each iteration's variables and its gradient runs in reverse.
     Second derivatives (reverse over reverse, forward over reverse) need the float variables'
     shapes to stay the same (no None in their shape_invariants).
@@ -235,17 +245,51 @@ def while_loop(cond_fn: Callable, body_fn: Callable, loop_vars, maximum_iteratio
     Example:
         >>> import staticgraph as sg
         >>> x = sg.placeholder(sg.float64, (), name="x")
-        >>> (y,) = sg.while_loop(lambda y: y < 100, lambda y: (y * 2,), (x,))
+        >>> y = sg.while_loop(lambda y: y < 100, lambda y: y * 2, [x])
         >>> float(sg.Session().run(y, {x: 3.0}))
         192.0
     """
+    if isinstance(parallel_iterations, bool) or not isinstance(parallel_iterations, int) \
+            or parallel_iterations < 1:
+        raise InvalidArgumentError(f"while_loop: parallel_iterations must be a positive integer, "
+                                   f"got {parallel_iterations!r} at {user_source()}")
+    single = _single(loop_vars)
+    if single:
+        body_fn = _one_var_body(body_fn, loop_vars)
     if any(getattr(type(t), "style", None) == "eager" for t in flatten(loop_vars)):
-        return _eager_while(cond_fn, body_fn, loop_vars, maximum_iterations)
-    varying = set() if shape_invariants is None else {
-        k for k, shape in enumerate(shape_invariants) if None in tuple(shape)}
-    node = _loop_node(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants, name,
-                      varying=varying)
-    return unflatten(loop_vars, _final_values(node))
+        result = _eager_while(cond_fn, body_fn, loop_vars, maximum_iterations)
+    else:
+        varying = set() if shape_invariants is None else {
+            k for k, shape in enumerate(shape_invariants) if None in tuple(shape)}
+        node = _loop_node(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants, name,
+                          varying=varying)
+        finals = _final_values(node)
+        if not back_prop:
+            finals = [C.stop_gradient(t) for t in finals]
+        result = unflatten(loop_vars, finals)
+    unbox = single and not return_same_structure and isinstance(result, (list, tuple))
+    return result[0] if unbox else result
+
+
+def _single(loop_vars) -> bool:
+    """True for one loop variable, bare or alone in a list or tuple (TF1's one-variable loop)."""
+    if isinstance(loop_vars, (list, tuple)):
+        return len(loop_vars) == 1 and not isinstance(loop_vars[0], (list, tuple, dict))
+    return not isinstance(loop_vars, dict)
+
+
+def _one_var_body(body_fn: Callable, loop_vars) -> Callable:
+    """body_fn made to return the loop variable in loop_vars' container: TF1 lets the body of a
+    one-variable loop return it bare or in a 1-tuple/list."""
+    contained = isinstance(loop_vars, (list, tuple))
+
+    def body(*args):
+        out = body_fn(*args)
+        boxed = isinstance(out, (list, tuple)) and len(out) == 1
+        if contained and not boxed:
+            return type(loop_vars)([out])
+        return out[0] if not contained and boxed else out
+    return body
 
 
 def _final_values(packed: Tensor) -> list[Tensor]:

@@ -29,7 +29,8 @@ from staticgraph.ops.state import (Variable, assign, assign_add, assign_sub, glo
                                    variables_initializer)
 from staticgraph.autodiff.explain import explain_gradient
 from staticgraph.autodiff.reverse import gradients
-from staticgraph.autodiff.derived import hessian, hvp, jacobian, jvp
+from staticgraph.autodiff.derived import hessian, hessians, hvp, jacobian, jvp
+from staticgraph.autodiff.custom_gradient import custom_gradient
 from staticgraph.runtime.session import InteractiveSession, Session
 from staticgraph.runtime.default_session import get_default_session
 from staticgraph import summary

@@ -10,10 +10,10 @@ import numpy as np
 
 from staticgraph import dtypes
 from staticgraph.autodiff.forward import jvp
-from staticgraph.autodiff.reverse import gradients
+from staticgraph.autodiff.reverse import as_list, gradients
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Tensor
-from staticgraph.ops import array, create
+from staticgraph.ops import array, create, math, reduce
 from staticgraph.ops.shapes import fmt, known
 from staticgraph.sourceinfo import user_source
 
@@ -85,6 +85,35 @@ def hessian(y: Tensor, x: Tensor) -> Tensor:
     _check_static(y, x, "hessian")
     (grad,) = gradients(y, x, unconnected_gradients="zero")
     return jacobian(grad, x, mode="fwd")
+
+
+def hessians(ys, xs, name: str = "hessians", colocate_gradients_with_ops: bool = False,
+             gate_gradients: bool = False, aggregation_method=None) -> list[Tensor]:
+    """TF1's `tf.hessians`: for each x, the Hessian of sum(ys) (every element of every y) with
+    respect to x alone, of shape x.shape + x.shape (no cross terms between xs).
+
+    Args:
+        ys: a float Tensor or list of them.
+        xs: a float Tensor or list of them, each of fully known shape.
+        name, colocate_gradients_with_ops, gate_gradients, aggregation_method: accepted for TF1
+            compatibility, without effect.
+    Returns:
+        A list with one Tensor per x (zeros where ys do not depend on x).
+    Example:
+        >>> import numpy as np, staticgraph as sg
+        >>> x = sg.placeholder(sg.float64, (2,), name="x")
+        >>> (h,) = sg.hessians(x[0] ** 2 * x[1], x)
+        >>> sg.Session().run(h, {x: np.array([1.0, 3.0])}).tolist()
+        [[6.0, 2.0], [2.0, 0.0]]
+    """
+    ys, xs = as_list(ys), as_list(xs)
+    for y in ys:
+        _check_static(y, xs[0], "hessians")
+    graph = ys[0].graph
+    with graph.as_default():
+        total = ys[0] if len(ys) == 1 and ys[0].shape == () else \
+            math.add_n([reduce.sum(y) for y in ys])
+    return [hessian(total, x) for x in xs]
 
 
 def hvp(y: Tensor, x: Tensor, v) -> Tensor:

@@ -40,6 +40,18 @@ def common_graph(tensors: Sequence[Tensor], pass_name: str, what: str) -> Graph:
     return graph
 
 
+def into_innermost(*groups: list) -> tuple:
+    """The lists `groups` with each tensor of an enclosing graph replaced by its capture in the
+    innermost graph among them: in a cond branch or loop body, a gradient may be taken with
+    respect to tensors of the enclosing graph that the branch or body uses (TF1)."""
+    graphs = [t.graph for group in groups for t in group if isinstance(t, Tensor)]
+    inner = next((g for g in graphs if all(g.encloses(h) for h in graphs)), None)
+    if inner is None:
+        return groups
+    return tuple([inner.capture(t) if isinstance(t, Tensor) and t.graph is not inner else t
+                  for t in group] for group in groups)
+
+
 def data_reachable(graph: Graph, starts, forward: bool, blocked=frozenset()) -> set[str]:
     """Nodes reachable from `starts` along data edges (forward: to consumers), not past `blocked`."""
     seen = set(starts)
@@ -108,6 +120,7 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: 
                                    f"got {unconnected_gradients!r}")
     ys, xs = as_list(ys), as_list(xs)
     stops = as_list(stop_gradients) if stop_gradients is not None else []
+    ys, xs, stops = into_innermost(ys, xs, stops)
     graph = common_graph(ys + xs + stops, "gradients", "ys, xs and stop_gradients")
     grad_ys = [None] * len(ys) if grad_ys is None else as_list(grad_ys)
     if len(grad_ys) != len(ys):

@@ -286,9 +286,9 @@ def _one_var_body(body_fn: Callable, loop_vars) -> Callable:
     def body(*args):
         out = body_fn(*args)
         boxed = isinstance(out, (list, tuple)) and len(out) == 1
-        if contained and not boxed:
-            return type(loop_vars)([out])
-        return out[0] if not contained and boxed else out
+        if contained:
+            return type(loop_vars)(out if boxed else [out])
+        return out[0] if boxed else out
     return body
 
 

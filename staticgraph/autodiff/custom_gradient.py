@@ -5,7 +5,7 @@ import functools
 from typing import Callable
 
 from staticgraph.autodiff.reverse import as_list, matching
-from staticgraph.errors import InvalidArgumentError
+from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.graph import Tensor
 from staticgraph.ops.registry import Spec, defop
 
@@ -25,18 +25,24 @@ def _custom_vjp(ct, y, *xs, out, grad_fn):
                      for g, x in zip(grads, xs)]
 
 
+def _no_jvp(tangents, y, *xs, out, grad_fn):
+    # As JAX's custom_vjp: the user gave a vjp only, and f's own tangent would disagree with it.
+    raise UnimplementedError("custom_gradient defines a reverse-mode gradient only: forward mode "
+                             "(jvp, hessian, hvp) through it is not supported")
+
+
 # Value: f's result y (input 0); inputs 1.. are f's tensor arguments, whose cotangents the
 # user's grad_fn (attribute) builds.
 custom_gradient_ = defop(
     "custom_gradient", kernel=lambda y, *xs, grad_fn: y, shape_rule=_custom_rule,
-    vjp=_custom_vjp, traits={"view"},
+    vjp=_custom_vjp, jvp=_no_jvp, traits={"view"},
     doc="The value of input 0; the cotangents of the other inputs are grad_fn(cotangent).")
 
 
 def custom_gradient(f: Callable) -> Callable:
     """Decorate `f(*xs) -> (y, grad_fn)`: the result is y, and a gradient through it is
     `grad_fn(dy)`, one gradient (or None) per tensor argument (TF1's `tf.custom_gradient`,
-    graph mode; y is one tensor).
+    graph mode; y is one tensor). Forward mode through it is refused (UnimplementedError).
 
     Example:
         >>> import numpy as np, staticgraph as sg

@@ -92,6 +92,8 @@ def test_custom_gradient_is_the_users_not_the_true_one():
         return x * 2.0, lambda dy: [dy, dy]
     with pytest.raises(errors.InvalidArgumentError, match="2 gradients for 1 inputs"):
         sg.gradients(wrong_count(x), [x])
+    with pytest.raises(errors.UnimplementedError, match="reverse-mode gradient only"):
+        sg.jvp(scaled_identity(x, w), [x], [np.ones(2)])
 
 
 def test_gradients_in_a_cond_branch_wrt_enclosing_tensors():

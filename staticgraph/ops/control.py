@@ -12,9 +12,10 @@ from staticgraph.graph import Tensor, get_default_graph
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import ShapeError, Spec, apply, defop
 from staticgraph.ops.shapes import fmt
-from staticgraph.ops.subgraph import (build_subgraph, capture_indices, grads_or_zeros, inline, jvp_of,
-                                      merge_spec, outputs_of, run_subgraph, same_structure, spec_of,
-                                      union_captures, unpack)
+from staticgraph.ops.subgraph import (build_subgraph, capture_indices, check_subgraph,
+                                      grads_or_zeros, inline, jvp_of, merge_spec, outputs_of,
+                                      run_subgraph, same_structure, spec_of, union_captures,
+                                      unpack)
 from staticgraph.runtime.fetches import unflatten
 from staticgraph.sourceinfo import user_source
 
@@ -22,6 +23,8 @@ from staticgraph.sourceinfo import user_source
 def _cond_rule(pred: Spec, *captures: Spec, branches, out_specs):
     if pred.shape != () or pred.dtype != dtypes.bool_:
         raise ShapeError(f"the predicate must be a bool scalar, got {pred.dtype.name}{fmt(pred.shape)}")
+    for (fg, indices), which in zip(branches, ("true", "false")):
+        check_subgraph(fg, f"the {which} branch", [captures[i] for i in indices], list(out_specs))
     return Spec((), dtypes.packed)
 
 

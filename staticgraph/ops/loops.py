@@ -17,16 +17,32 @@ from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.graph import Tensor, get_default_graph
 from staticgraph.ops import create as C
 from staticgraph.ops.array import gather
-from staticgraph.ops.registry import Spec, apply, defop
+from staticgraph.ops.registry import ShapeError, Spec, apply, defop
 from staticgraph.ops.shapes import fmt
-from staticgraph.ops.subgraph import (build_subgraph, capture_indices, grads_or_zeros, inline, jvp_of,
-                                      outputs_of, run_subgraph, same_structure, spec_of,
-                                      union_captures, unpack)
+from staticgraph.ops.subgraph import (build_subgraph, capture_indices, check_subgraph,
+                                      claims_only, grads_or_zeros, inline, jvp_of, outputs_of,
+                                      run_subgraph, same_structure, spec_of, union_captures,
+                                      unpack)
 from staticgraph.runtime.fetches import flatten, unflatten
 from staticgraph.sourceinfo import user_source
 
 
-def _while_rule(*inputs: Spec, **attrs):
+def _while_rule(*inputs: Spec, n_vars, cond_graph, body_graph, cond_index, body_index, out_specs,
+                stacked, **_):
+    # The invariants (out_specs[:n_vars]) may claim only what the initial values and every
+    # iteration guarantee; a stacked history is the invariant with an unknown leading dim.
+    invariants, captures = list(out_specs[:n_vars]), inputs[n_vars:]
+    for k, (spec, value) in enumerate(zip(invariants, inputs)):
+        if not claims_only(spec, value):
+            raise ShapeError(f"loop variable {k} is claimed {spec.dtype.name}{fmt(spec.shape)} "
+                             f"but enters as {value.dtype.name}{fmt(value.shape)}")
+    history = [Spec((None,) + invariants[k].shape, invariants[k].dtype) for k in stacked]
+    if list(out_specs[n_vars:]) != history:
+        raise ShapeError("the stacked histories do not match the loop variables")
+    check_subgraph(cond_graph, "the loop condition", invariants + [captures[i] for i in cond_index],
+                   [Spec((), dtypes.bool_)])
+    check_subgraph(body_graph, "the loop body", invariants + [captures[i] for i in body_index],
+                   invariants)
     return Spec((), dtypes.packed)
 
 

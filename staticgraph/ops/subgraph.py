@@ -16,7 +16,7 @@ from staticgraph import dtypes
 from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops import create as C
-from staticgraph.ops.registry import Spec, apply, apply_static, defop, get_op
+from staticgraph.ops.registry import ShapeError, Spec, apply, apply_static, defop, get_op
 from staticgraph.ops.shapes import fmt
 from staticgraph.runtime.fetches import flatten, unflatten
 from staticgraph.sourceinfo import user_source
@@ -138,6 +138,31 @@ def merge_spec(a: Spec, b: Spec, what: str) -> Spec:
 
 def spec_of(t: Tensor) -> Spec:
     return Spec(t.shape, t.dtype)
+
+
+def claims_only(general: Spec, specific: Spec) -> bool:
+    """True when `general` claims nothing `specific` does not: the same dtype and rank, and each
+    dim it knows known alike in `specific`."""
+    return general.dtype == specific.dtype and len(general.shape) == len(specific.shape) and all(
+        g is None or g == s for g, s in zip(general.shape, specific.shape))
+
+
+def check_subgraph(fg: FuncGraph, what: str, arg_specs: list[Spec], out_specs: list[Spec]) -> None:
+    """A sub-graph's parameters and captures may assume only what the values it is run on
+    guarantee (`arg_specs`: params then captures), and its outputs must guarantee what the
+    node claims of them (`out_specs`); a ShapeError otherwise (a graph file may lie)."""
+    inputs = fg.params + fg.inner_captures
+    if len(inputs) != len(arg_specs) or len(fg.outputs) != len(out_specs):
+        raise ShapeError(f"{what} takes {len(inputs)} values and gives {len(fg.outputs)}, but is "
+                         f"run on {len(arg_specs)} and claimed to give {len(out_specs)}")
+    for inner, spec in zip(inputs, arg_specs):
+        if not claims_only(spec_of(inner), spec):
+            raise ShapeError(f"{what}: {inner.name!r} assumes {inner.dtype.name}{fmt(inner.shape)} "
+                             f"of a {spec.dtype.name}{fmt(spec.shape)} value")
+    for out, spec in zip(fg.outputs, out_specs):
+        if not claims_only(spec, spec_of(out)):
+            raise ShapeError(f"{what}: output {out.name!r} is {out.dtype.name}{fmt(out.shape)}, "
+                             f"claimed {spec.dtype.name}{fmt(spec.shape)}")
 
 
 def jvp_of(ys, xs, tangents):

@@ -241,6 +241,11 @@ class Graph:
     def __repr__(self) -> str:
         return f"<sg.Graph with {len(self)} nodes>"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter shows the graph drawn (see `staticgraph.io.dot.Drawing`)."""
+        from staticgraph.io.dot import inline  # io sits above graph; loaded only to display
+        return inline(self, include, exclude)
+
     def _own_name(self, t) -> str:
         """The node name of `t` (a Tensor of this graph, or a node name), else a GraphError."""
         if isinstance(t, str):
@@ -329,6 +334,11 @@ class Tensor:
 
     def __repr__(self) -> str:
         return f"<sg.Tensor {self.name!r} shape={self.shape} dtype={self.dtype.name}>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter shows what computing this tensor needs, drawn (see `staticgraph.io.dot.Drawing`)."""
+        from staticgraph.io.dot import inline  # io sits above graph; loaded only to display
+        return inline(self, include, exclude)
 
 
 _SESSION_RUNNER: list = []

@@ -9,9 +9,7 @@ derivative each gradient node applies, and what value each node holds (`staticgr
 from __future__ import annotations
 
 import html
-import shutil
-import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +17,11 @@ import networkx as nx
 import numpy as np
 import pydot
 
-from staticgraph.errors import FailedPreconditionError, GraphError, InvalidArgumentError
+from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import ROLES, Graph, Tensor
 from staticgraph.io.annotate import SMALL_VALUE, label_notes
+from staticgraph.io.display import INSTALL_HINT, graphviz_available, mimebundle, render, svg_or_none  # noqa: F401 (INSTALL_HINT, graphviz_available: imported from here too)
+from staticgraph.io.listing import debugprint
 from staticgraph.ops.registry import REGISTRY
 from staticgraph.ops.shapes import fmt
 from staticgraph.runtime.session import Session
@@ -40,15 +40,14 @@ ANNOTATIONS = ("derivatives",)
 LEGEND_NODE = "sg legend"
 SMALL_CONSTANT = SMALL_VALUE  # constants with at most this many elements show their value
 FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf"}
-INSTALL_HINT = ("Graphviz's `dot` program is not on PATH, so only .dot files can be written. "
-                "Install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` "
-                "(macOS) or `conda install -c conda-forge graphviz`, or write a .dot file instead.")
+
 
 
 def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
            legend: bool = True, annotate: str | None = None, values: Mapping | None = None,
-           session: Session | None = None) -> pydot.Dot:
-    """Draw a graph as a `pydot.Dot`: roles coloured, shapes on edges, name scopes as clusters.
+           session: Session | None = None) -> "Drawing":
+    """Draw a graph as a `Drawing` (a `pydot.Dot` that a notebook shows inline as SVG): roles
+    coloured, shapes on edges, name scopes as clusters.
 
     Args:
         graph_or_fetches: a `Graph`; a Tensor or list/tuple of Tensors (then only what computing
@@ -71,7 +70,9 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
         session: the `Session` whose variables `values` uses (default: a new one, with every
             variable at its initial value).
     Returns:
-        The `pydot.Dot`; `.to_string()` gives DOT text, `write_dot` writes or renders it.
+        The `Drawing`, a `pydot.Dot`: `.to_string()` gives DOT text, `write_dot` writes or
+        renders it, and Jupyter displays it as SVG (or, without Graphviz, as a text listing
+        with a hint on installing it).
     Raises:
         InvalidArgumentError: an unknown role or annotation, a bad plan, nothing drawable
             was given, or the run for `values` failed.
@@ -89,8 +90,9 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
     if annotate is not None and annotate not in ANNOTATIONS:
         raise InvalidArgumentError(f"to_dot: unknown annotate={annotate!r}; use one of {ANNOTATIONS}")
     names = [n for n in _with_roles(graph, roles) if wanted is None or n in wanted]
-    dot = pydot.Dot(_quote("staticgraph"), graph_type="digraph", rankdir="TB", compound="true",
-                    fontname="Helvetica")
+    dot = Drawing(_quote("staticgraph"), graph_type="digraph", rankdir="TB", compound="true",
+                  fontname="Helvetica")
+    dot.text = lambda: _caption(graph_or_fetches, title) + debugprint(graph_or_fetches, file=None)
     dot.set_node_defaults(fontname="Helvetica", fontsize="10", style="filled", color="#444444")
     dot.set_edge_defaults(fontname="Helvetica", fontsize="8", color="#444444")
     if title:
@@ -103,6 +105,36 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
     if legend and drawing.kinds:
         _add_legend(dot, drawing.kinds, drawing.edge_kinds)
     return dot
+
+
+class Drawing(pydot.Dot):
+    """A `pydot.Dot` that Jupyter and IPython display inline: SVG rendered by Graphviz when
+    its display is asked for (never before), and a text listing (with how to install Graphviz
+    when it is missing) as the plain-text fallback."""
+
+    text: Callable[[], str] = staticmethod(lambda: "<sg drawing>")
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return mimebundle(self.to_string, self.text, include, exclude)
+
+    def _repr_svg_(self) -> str | None:
+        return svg_or_none(self.to_string)
+
+
+def inline(target, include=None, exclude=None) -> dict[str, str]:
+    """IPython's display of a Graph, a static Tensor (what computing it needs) or an
+    Executable (its compiled graph, each value labelled with its buffer): see `Drawing`."""
+    if hasattr(target, "schedule") and isinstance(getattr(target, "graph", None), Graph):
+        drawing = to_dot(target.graph, plan=target if target.memory is not None else None)
+        drawing.text = lambda: _caption(target) + debugprint(target, file=None)
+    else:
+        drawing = to_dot(target)
+    return drawing._repr_mimebundle_(include, exclude)
+
+
+def _caption(target, title: str | None = None) -> str:
+    """The first lines of a drawing's text: its title, then what it draws."""
+    return (f"{title}\n" if title else "") + f"{target!r}\n"
 
 
 @dataclass
@@ -356,11 +388,6 @@ def _add_legend(dot: pydot.Dot, kinds: set[str], edge_kinds: set[str]) -> None:
                             style="solid", fontsize="9"))
 
 
-def graphviz_available() -> bool:
-    """True when Graphviz's `dot` program is on PATH (needed for .svg / .png / .pdf output)."""
-    return shutil.which("dot") is not None
-
-
 def write_dot(dot_or_graph, path, **options) -> Path:
     """Write a drawing as DOT text (.dot, .gv) or render it with Graphviz (.svg, .png, .pdf).
 
@@ -392,16 +419,3 @@ def write_dot(dot_or_graph, path, **options) -> Path:
     else:
         path.write_bytes(render(source, FORMATS[suffix]))
     return path
-
-
-def render(source: str, image_format: str) -> bytes:
-    """Run Graphviz's `dot -T<image_format>` on DOT `source`; return the image bytes."""
-    program = shutil.which("dot")
-    if program is None:
-        raise FailedPreconditionError(INSTALL_HINT)
-    result = subprocess.run([program, f"-T{image_format}"], input=source.encode("utf-8"),
-                            capture_output=True, check=False)
-    if result.returncode != 0:
-        raise FailedPreconditionError(f"Graphviz's dot failed (exit {result.returncode}): "
-                                      f"{result.stderr.decode(errors='replace').strip()}")
-    return result.stdout

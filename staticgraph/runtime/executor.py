@@ -297,6 +297,11 @@ class Executable:
         return (f"<sg.Executable {len(self.fetch_names)} fetch(es), {len(self.schedule)} steps, "
                 f"memory={self.options.memory}>")
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter shows the compiled graph drawn, each value with its buffer (see sg.to_dot)."""
+        from staticgraph.io.dot import inline  # io sits above runtime; loaded only to display
+        return inline(self, include, exclude)
+
 
 def pass_table(records: list[PassRecord]) -> list[str]:
     """One line per pass and stage (prune, then specialize), one column per round it ran in."""

@@ -36,6 +36,7 @@ from staticgraph.runtime.default_session import get_default_session
 from staticgraph import summary
 from staticgraph.runtime.executor import Executable, compile
 from staticgraph.io.dot import to_dot, write_dot
+from staticgraph.io.listing import debugprint
 from staticgraph.io.graph_json import load_graph, save_graph
 from staticgraph.function import function
 from staticgraph.initializers import (constant_initializer, glorot_normal_initializer,

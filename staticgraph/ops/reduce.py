@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, max, min, norm, argmax, argmin (over `axis`, with `keepdims`).
+"""Reductions: sum, mean, max, min, prod, norm, argmax, argmin (over `axis`, with `keepdims`).
 
 max shares the cotangent among tied maxima as the kink convention says (`staticgraph.kinks`;
 equally by default); norm'(0) is taken as 0 (a subgradient).
@@ -144,6 +144,33 @@ def min(x, axis=None, keepdims: bool = False, name: str | None = None):
     return M.negative(max(M.negative(x), axis, keepdims), name=name or "min")
 
 
+def _prod_slopes(x, out, axis, keepdims):
+    """d prod / d x: the product of the other elements. That is out / x where x is nonzero;
+    at a zero it is the product of the nonzero elements when that zero is the only one, else 0."""
+    out = _keep(out, x, axis, keepdims)
+    zero = M.equal(x, 0)
+    safe = M.where(zero, C.ones_like(x), x)
+    others = prod_(safe, axis=axis, keepdims=True)
+    lone = M.equal(sum_(M.cast(zero, x.dtype), axis=axis, keepdims=True), 1)
+    at_zero = M.where(lone, others, C.zeros_like(others))
+    return M.where(zero, A.broadcast_like(at_zero, x), out / safe)
+
+
+prod_ = defop("prod",
+              kernel=lambda x, *, axis, keepdims, out=None: np.multiply.reduce(
+                  x, axis=axis, keepdims=keepdims, dtype=x.dtype, out=out),
+              shape_rule=_numeric_reduction, traits={"out", "foldable", "total"},
+              vjp=lambda ct, x, out, axis, keepdims: [
+                  _keep(ct, x, axis, keepdims) * _prod_slopes(x, out, axis, keepdims)],
+              jvp=lambda t, x, out, axis, keepdims: sum_(
+                  t[0] * _prod_slopes(x, out, axis, keepdims), axis=axis, keepdims=keepdims))
+
+
+def prod(x, axis=None, keepdims: bool = False, name: str | None = None):
+    """The product over `axis` (all axes when None); its gradient is exact at zeros too."""
+    return prod_(x, axis=as_axes(axis, "prod"), keepdims=bool(keepdims), name=name)
+
+
 def _norm_kernel(x, *, axis, keepdims):
     return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
 
@@ -192,11 +219,34 @@ argmin_ = defop("argmin", kernel=lambda x, *, axis: np.argmin(x, axis=axis).asty
                 shape_rule=_arg_rule, traits={"foldable"})
 
 
-def argmax(x, axis: int = -1, name: str | None = None):
-    """The index of the largest element along `axis` (int64; not differentiable)."""
-    return argmax_(x, axis=as_axis(axis, "argmax"), name=name)
+def _arg(op, x, axis, dimension, output_type, name):
+    """argmax / argmin with TF1's arguments: `dimension` is the old name of `axis`."""
+    if dimension is not None:
+        if axis is not None:
+            raise InvalidArgumentError(f"{op.name}: give axis or dimension, not both "
+                                       f"at {user_source()}")
+        axis = dimension
+    out = op(x, axis=as_axis(0 if axis is None else axis, op.name), name=name)
+    output_type = dtypes.as_dtype(output_type)
+    return out if output_type == dtypes.int64 else M.cast(out, output_type)
 
 
-def argmin(x, axis: int = -1, name: str | None = None):
-    """The index of the smallest element along `axis` (int64; not differentiable)."""
-    return argmin_(x, axis=as_axis(axis, "argmin"), name=name)
+def argmax(x, axis: int | None = None, name: str | None = None, dimension: int | None = None,
+           output_type=dtypes.int64):
+    """The index of the largest element along `axis` (not differentiable).
+
+    As TF1, `axis` defaults to 0 (not the last axis), `dimension` is its old name, and the
+    result is int64 unless `output_type` says int32.
+
+    Example:
+        >>> import staticgraph as sg
+        >>> sg.Session().run(sg.argmax([[1.0, 5.0], [3.0, 2.0]])).tolist()
+        [1, 0]
+    """
+    return _arg(argmax_, x, axis, dimension, output_type, name)
+
+
+def argmin(x, axis: int | None = None, name: str | None = None, dimension: int | None = None,
+           output_type=dtypes.int64):
+    """The index of the smallest element along `axis` (0 by default, as TF1; not differentiable)."""
+    return _arg(argmin_, x, axis, dimension, output_type, name)

@@ -1,9 +1,10 @@
 """A text listing of a graph, one line per node in run order (as `make_jaxpr` or `debugprint`).
 
 Each line reads `step  name = op(inputs)  dtype[shape]  role`, with `^name` for a control
-input, a small constant's value in place of its inputs, and, for a compiled graph, the buffer
-each value lives in. A graph lists every node; fetches list what computing them needs; an
-Executable lists its compiled graph: the fed values and constants, then its schedule.
+input, `ref name` for the variable an assign writes, a small constant's value in place of its
+inputs, and, for a compiled graph, the buffer each value lives in. A graph lists every node;
+fetches list what computing them needs; an Executable lists its compiled graph: the fed values
+and constants (step "-": they do not run), then its schedule.
 """
 from __future__ import annotations
 
@@ -29,14 +30,15 @@ class Listing(str):
         return f"<sg listing, {self.count(chr(10))} lines (printed above)>"
 
 
-def debugprint(target, file=sys.stdout) -> Listing:
+def debugprint(target, file="stdout") -> Listing:
     """Print (to `file`) and return one line per node in run order: op, inputs, dtype, shape, role.
 
     Args:
         target: a `Graph` (every node); a Tensor or list/tuple of Tensors (what computing them
             needs); an Executable (its compiled graph in schedule order, with buffer ids);
             or an object with a `recorded_graph()` method (an eager tensor).
-        file: where to print; None prints nothing.
+        file: a text stream to print to; "stdout": `sys.stdout` at the time of the call (a
+            notebook's own); None: print nothing.
     Returns:
         The listing, a `str`.
     Raises:
@@ -46,29 +48,31 @@ def debugprint(target, file=sys.stdout) -> Listing:
         >>> g = sg.Graph()
         >>> with g.as_default():
         ...     x = sg.placeholder(sg.float64, (4,), name="x")
-        ...     y = sg.mul(2.0, sg.dot(x, x, name="xx"), name="y")
+        ...     y = sg.multiply(2.0, sg.dot(x, x, name="xx"), name="y")
         >>> _ = sg.debugprint(y)
-        step  node     = op(inputs)      value        role
-           0  x        = placeholder()   float64[4]   forward
-           1  xx       = dot(x, x)       float64[]    forward
-           2  Const    = constant(2.0)   float64[]    forward
-           3  y        = mul(Const, xx)  float64[]    forward
+        step  node   = op(inputs)           value       role
+           0  x      = placeholder()        float64[4]  forward
+           1  xx     = dot(x, x)            float64[]   forward
+           2  Const  = constant(2.0)        float64[]   forward
+           3  y      = multiply(Const, xx)  float64[]   forward
         fetch: y
     """
-    graph, names, fetches, buffers = _resolve(target)
-    rows = [(str(i), name, _call(graph, name), _value(graph.nx.nodes[name]),
-             graph.nx.nodes[name].get("role", "forward"), buffers.get(name))
-            for i, name in enumerate(names)]
+    graph, names, fetches, buffers, fixed = _resolve(target)
+    steps = iter(range(len(names)))
+    rows = [("-" if name in fixed else str(next(steps)), name, _call(graph, name),
+             _value(graph.nx.nodes[name]), graph.nx.nodes[name].get("role", "forward"),
+             buffers.get(name)) for name in names]
     text = Listing(_format(rows, bool(buffers)) + (f"\nfetch: {', '.join(fetches)}" if fetches else ""))
     if file is not None:
-        print(text, file=file)
+        print(text, file=sys.stdout if file == "stdout" else file)
     return text
 
 
-def _resolve(target) -> tuple[Graph, list[str], list[str], dict]:
-    """The graph, the node names to list in run order, the fetches, and node -> buffer id."""
+def _resolve(target) -> tuple[Graph, list[str], list[str], dict, set]:
+    """The graph, the node names to list in run order, the fetches, node -> buffer id, and the
+    nodes that do not run (an Executable's fed values and constants)."""
     if isinstance(target, Graph):
-        return target, ordered_nodes(target), list(fetches_of(target)), {}
+        return target, ordered_nodes(target), list(fetches_of(target)), {}, set()
     if isinstance(target, Tensor) or isinstance(target, (list, tuple)):
         fetches = [target] if isinstance(target, Tensor) else list(target)
         if not fetches or not all(isinstance(f, Tensor) for f in fetches):
@@ -78,14 +82,14 @@ def _resolve(target) -> tuple[Graph, list[str], list[str], dict]:
             raise GraphError("debugprint: the fetches belong to different graphs")
         wanted = {f.name for f in fetches}.union(*(nx.ancestors(graph.nx, f.name) for f in fetches))
         order = [n for n in ordered_nodes(graph) if n in wanted]
-        return graph, order, list(dict.fromkeys(f.name for f in fetches)), {}
+        return graph, order, list(dict.fromkeys(f.name for f in fetches)), {}, set()
     if hasattr(target, "schedule") and isinstance(getattr(target, "graph", None), Graph):
         graph, run = target.graph, list(target.schedule)
         leaves = [n for n in ordered_nodes(graph) if n not in set(run)]
         memory = target.memory
         buffers = {n: f"buffer {b}" for n, b in (memory.buffers if memory else {}).items()}
         buffers |= {u: "in place" for u in (memory.updates_in_place if memory else {})}
-        return graph, leaves + run, list(fetches_of(graph)), buffers
+        return graph, leaves + run, list(fetches_of(graph)), buffers, set(leaves)
     recorded = getattr(target, "recorded_graph", None)
     if callable(recorded):
         return _resolve(recorded())

@@ -130,6 +130,10 @@ def test_every_op_has_a_row():
                                          # values are serialized protos: tests/tf1/test_summary.py
                                          "summary_scalar", "summary_histogram", "summary_merge",
                                          # its vjp is the user's: tests/tf1/test_control_flow_tf1.py
-                                         "custom_gradient"}
+                                         "custom_gradient",
+                                         # draws differ at each run: tests/tf1/test_random.py
+                                         "random_standard_normal", "random_uniform",
+                                         "random_uniform_int", "truncated_normal",
+                                         "random_shuffle"}
     missing = {name for name in missing if not name.startswith("user_")}
     assert not missing, f"ops without a row in tests/op_table.py: {sorted(missing)}"

@@ -14,6 +14,7 @@ from typing import Callable, NamedTuple, Sequence
 
 from staticgraph import __version__
 from staticgraph.compare import command as compare_command
+from staticgraph.compare import memory_plot, modes
 from staticgraph.demos import notes
 from staticgraph.errors import StaticGraphError
 from staticgraph.graph import ROLES, get_default_graph, reset_default_graph
@@ -109,28 +110,6 @@ def run_script(script: Path) -> int:
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
     return 0
-
-
-# ----- staticgraph modes --------------------------------------------------------------------
-def _tool(name: str) -> dict | None:
-    """The globals of tools/NAME.py (the tools ship with the source tree, not the package)."""
-    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
-    return runpy.run_path(str(path), run_name=f"tools.{name}") if path.is_file() else None
-
-
-def _modes_arguments(parser: argparse.ArgumentParser) -> None:
-    tool = _tool("modes")
-    if tool is not None:
-        tool["add_arguments"](parser)
-
-
-def _modes(args: argparse.Namespace) -> int:
-    tool = _tool("modes")
-    if tool is None:
-        print("staticgraph modes: tools/modes.py is missing; run it from a source checkout",
-              file=sys.stderr)
-        return 2
-    return tool["run"](args)
 
 
 # ----- staticgraph plan ---------------------------------------------------------------------
@@ -243,9 +222,9 @@ def _memory(args: argparse.Namespace) -> int:
                                    graph, initialised_store(graph))
     print(format_table(figures))
     print(figures[-1].plan.report())
-    tool = _tool("memory_plot")
-    path = tool and tool["draw"](figures, args.output, title=args.script.name)
-    print(f"wrote {path}" if path else "no picture: it needs matplotlib and tools/memory_plot.py")
+    path = memory_plot.draw(figures, args.output, title=args.script.name)
+    print(f"wrote {path}" if path else "no picture: matplotlib is not installed "
+          "(pip install 'staticgraph[plot]')")
     return 0
 
 
@@ -266,7 +245,7 @@ COMMANDS: dict[str, Command] = {
     "dot": Command("run a script that builds a graph and draw that graph (DOT, SVG, PNG)",
                    _dot_arguments, _dot),
     "modes": Command("time full Jacobians by forward and reverse mode as inputs and outputs grow",
-                     _modes_arguments, _modes),
+                     modes.add_arguments, modes.run),
     "compare": Command("run the notes' examples and an MLP in both styles; write report.md/.html",
                        compare_command.add_arguments, compare_command.run),
     "plan": Command("run a script that builds a graph; print its compiled plan (passes, memory)",

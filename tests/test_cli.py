@@ -3,6 +3,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,42 @@ def test_python_dash_m_staticgraph():
     done = subprocess.run([sys.executable, "-m", "staticgraph", "--version"], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("staticgraph ")
+
+
+def test_building_the_parser_runs_no_tool(monkeypatch):
+    from staticgraph.compare import modes
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a tool ran while the parser was being built")
+    monkeypatch.setattr(modes, "sweep", fail)
+    args = cli.build_parser().parse_args(["modes", "--quick", "--out", "elsewhere"])
+    assert args.quick and args.out == "elsewhere"
+
+
+def test_modes_and_memory_work_from_an_installed_package(tmp_path):
+    """Only the package, as a regular (non-editable) install has it: no tools/ beside it."""
+    site = tmp_path / "site"
+    shutil.copytree(Path(cli.__file__).parent, site / "staticgraph",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "tiny.py").write_text("import staticgraph as sg\n"
+                                  "x = sg.placeholder(sg.float64, (3,), name='x')\n"
+                                  "(dx,) = sg.gradients(sg.sum(sg.sin(x) * x), [x])\n")
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"}
+    modes = subprocess.run([sys.executable, "-m", "staticgraph", "modes", "--quick", "--out", "o"],
+                           cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert modes.returncode == 0, modes.stderr
+    assert "rev/fwd run time" in modes.stdout and (work / "o" / "modes.png").stat().st_size > 0
+    memory = subprocess.run([sys.executable, "-m", "staticgraph", "memory", "tiny.py", "--repeats",
+                             "1", "-o", "m.png"], cwd=work, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert memory.returncode == 0, memory.stderr
+    assert (work / "m.png").stat().st_size > 0 and "wrote m.png" in memory.stdout
+
+
+def test_memory_plot_picks_a_unit_that_fits():
+    from staticgraph.compare.memory_plot import unit_for
+    assert unit_for(96) == (1, "B")
+    assert unit_for(3 * 1024) == (1024, "KiB")
+    assert unit_for(12 << 20) == (1 << 20, "MiB")

@@ -3,19 +3,16 @@
 For f: R^n -> R^m ("layer": y = tanh(W x) with a random W of shape (m, n); "deep": three tanh
 layers of width 32 between x and y), it builds `sg.jacobian(y, x, mode)` for mode "fwd" and
 "rev" and measures the nodes the Jacobian needs, the time to build and to run them, and the peak
-memory of a run (the compiler's planned peak when `sg.compile` exists, else tracemalloc around a
-`Session.run`). Three regimes: n >> m (m fixed, n grows), n = m, and n << m (n fixed, m grows).
+memory of a run (the compiler's planned peak). Three regimes: n >> m (m fixed, n grows), n = m, and n << m (n fixed, m grows).
 Forward mode makes one sweep per input, reverse mode one per output: that is why training, with
 millions of inputs (parameters) and one output (the loss), uses reverse mode.
 
-Run: python tools/modes.py [--quick] [--out DIR]   (also: staticgraph modes)
+Run: staticgraph modes [--quick] [--out DIR]   (also: python tools/modes.py)
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-import tracemalloc
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -73,26 +70,16 @@ def measure(family: str, regime: str, n: int, m: int, mode: str, repeats: int = 
         build_s = time.perf_counter() - start
     feed = {x: rng.normal(size=n)}
     nodes = len(needed_nodes(graph, [jac.name], {x.name}) - {x.name})
-    run, peak_bytes = _runner(graph, jac, x, feed)
+    run, peak_bytes = _runner(jac, x, feed)
     run()  # the first run plans; time the later ones
     run_s = min(_timed(run) for _ in range(repeats))
     return Measurement(family, regime, n, m, mode, nodes, build_s, run_s, peak_bytes)
 
 
-def _runner(graph: sg.Graph, jac, x, feed: dict) -> tuple[Callable, int]:
-    """A function running the Jacobian, and the peak bytes of one run."""
-    if hasattr(sg, "compile"):
-        exe = sg.compile(jac, feeds=[x])
-        return (lambda: exe.run(feed)), int(exe.memory.peak_bytes)
-    session = sg.Session(graph)
-    session.run(jac, feed)
-    tracemalloc.start()
-    try:
-        session.run(jac, feed)
-        peak_bytes = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return (lambda: session.run(jac, feed)), peak_bytes
+def _runner(jac, x, feed: dict) -> tuple[Callable, int]:
+    """A function running the compiled Jacobian, and the planned peak bytes of one run."""
+    exe = sg.compile(jac, feeds=[x])
+    return (lambda: exe.run(feed)), int(exe.memory.peak_bytes)
 
 
 def _timed(fn: Callable) -> float:
@@ -125,18 +112,15 @@ TITLES = {"n>>m": (f"n grows, m = {FIXED}", "n (inputs)"), "n=m": ("n = m grow",
           "n<<m": (f"m grows, n = {FIXED}", "m (outputs)")}
 
 
-def plot(results: list[Measurement], path: Path) -> Path | None:
-    """Each metric against the growing size, one column per regime (needs matplotlib)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    fig, axes = plt.subplots(len(METRICS), len(REGIMES), figsize=(4 * len(REGIMES), 3 * len(METRICS)),
-                             sharex="col")
+def figure(results: list[Measurement], families=tuple(FAMILIES)):
+    """Each metric against the growing size, one column per regime: a matplotlib `Figure`
+    (shown inline by a notebook). Raises ImportError without matplotlib."""
+    from matplotlib.figure import Figure  # no pyplot: no backend is chosen for the caller
+
+    fig = Figure(figsize=(4 * len(REGIMES), 3 * len(METRICS)))
+    axes = fig.subplots(len(METRICS), len(REGIMES), sharex="col", squeeze=False)
     for col, regime in enumerate(REGIMES):
-        for family, style in zip(FAMILIES, ("-", "--")):
+        for family, style in zip(families, ("-", "--")):
             for mode, color in zip(MODES, ("tab:orange", "tab:blue")):
                 rows = [r for r in results if (r.family, r.regime, r.mode) == (family, regime, mode)]
                 sizes = [r.m if regime == "n<<m" else r.n for r in rows]
@@ -153,9 +137,17 @@ def plot(results: list[Measurement], path: Path) -> Path | None:
     axes[0, 0].legend(fontsize=8)
     fig.suptitle("Full Jacobian of f: R^n -> R^m: forward mode pays per input, reverse mode per output")
     fig.tight_layout()
+    return fig
+
+
+def plot(results: list[Measurement], path: Path) -> Path | None:
+    """Save `figure(results)` to `path` (a PNG); None without matplotlib."""
+    try:
+        fig = figure(results, tuple(dict.fromkeys(r.family for r in results)))
+    except ImportError:
+        return None
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -170,8 +162,7 @@ def run(args: argparse.Namespace) -> int:
     """Measure, print the table and a summary, and plot; return an exit code."""
     results = sweep(QUICK_SIZES if args.quick else SIZES, progress=not args.quick)
     print(format_table(results))
-    print("peak memory: " + ("the plan of sg.compile" if hasattr(sg, "compile") else
-                             "tracemalloc around Session.run (the reference executor keeps every value)"))
+    print("peak memory: the plan of sg.compile")
     print(summary(results))
     if not args.no_plot:
         path = plot(results, Path(args.out) / "modes.png")
@@ -195,12 +186,3 @@ def summary(results: list[Measurement]) -> str:
                          f"(rev/fwd run time {rev.run_s / fwd.run_s:.2g})")
     return "\n".join(lines)
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,7 +19,7 @@ from staticgraph.testing.kinkcheck import warn_at_kinks
 def numeric_gradient(f: Callable[[list[np.ndarray]], float], inputs: Sequence[np.ndarray],
                      eps: float = 1e-6) -> list[np.ndarray]:
     """Central differences (f(x + eps e_i) - f(x - eps e_i)) / 2eps of a scalar function f(inputs)."""
-    inputs = [np.array(x, dtype=np.float64) for x in inputs]
+    inputs = [np.array(x, dtype=np.float64, order="C") for x in inputs]  # reshape(-1) a view
     grads = []
     for x in inputs:
         grad = np.zeros_like(x)

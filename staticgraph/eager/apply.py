@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from staticgraph import dtypes
-from staticgraph.eager import saved
+from staticgraph.eager import names, saved
 from staticgraph.eager.mode import is_grad_enabled, recording_role
 from staticgraph.eager.promotion import promoted
 from staticgraph.eager.tape import Node
@@ -55,6 +55,7 @@ def apply_eager(op: OpDef, inputs: list, attrs: dict) -> Tensor:
     out._stale = stale
     if _records(op, tensors, spec):
         out._node = Node(op, tensors, attrs, out, source, recording_role())
+        names.scalar_operands(out._node, [not isinstance(x, Tensor) for x in inputs])
         out._requires_grad = True
     return out
 

@@ -60,7 +60,7 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
             node, Tensor) else node.output
         if t is not None and (inputs is None or any(t is x for x in inputs)
                               or isinstance(key, tuple)):
-            _accumulate(t, ct, create_graph)
+            _accumulate(t, ct, create_graph, in_place=t.is_leaf)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
@@ -151,14 +151,15 @@ def _seed(t, gradient, index: int, create_graph: bool):
     return gradient
 
 
-def _accumulate(t: Tensor, ct: Tensor, create_graph: bool) -> None:
-    """Add `ct` to t.grad: a copy stored when None, else summed (in place unless it has
-    history). A copy, since one cotangent may reach several tensors (`x + y`)."""
+def _accumulate(t: Tensor, ct: Tensor, create_graph: bool, in_place: bool = True) -> None:
+    """Add `ct` to t.grad: a copy stored when None, else summed (in place for a leaf's grad
+    without history; a retained non-leaf grad is replaced by the sum, as in PyTorch). A copy,
+    since one cotangent may reach several tensors (`x + y`)."""
     if t.grad is None:
         with recording(create_graph):
             value = ct.clone()
         t.grad = value if create_graph else value.detach()
-    elif create_graph or t.grad.requires_grad:
+    elif create_graph or t.grad.requires_grad or not in_place:
         with recording(create_graph):
             t.grad = t.grad + ct
     else:

@@ -38,7 +38,7 @@ class Composite(Node):
         self.edges = tuple(edge_of(t) for t in inputs)
         self.torch_name = name
         self.pre_hooks: list = []
-        self.retained = None
+        self.retained = self.shown = None
         self.root, self.stand_ins = output._node, stand_ins
 
     def rebind(self, output) -> None:
@@ -66,6 +66,8 @@ def composite(name: str, fn, *args):
     out = fn(*[stand_in.get(id(a), a) if isinstance(a, Tensor) else a for a in args])
     if out._node is None:
         return out
+    if out._base is not None:  # a view of an inner tensor: the result owns its storage
+        out._value, out._base, out._counter = out._value.copy(), None, [0]
     seen: set[int] = set()
     stand_ins = []
     for t in tensors:  # a tensor passed twice gets its gradient once

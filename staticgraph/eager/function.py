@@ -147,7 +147,7 @@ class FunctionNode(Node):
         self.edges = tuple(edge_of(t) for t in self.inputs)
         self.torch_name = f"{function.__name__}Backward"
         self.pre_hooks: list = []
-        self.retained = None
+        self.retained = self.shown = None
 
     def saved(self) -> list:
         return []  # ctx.saved_tensors checks what backward reads

@@ -6,6 +6,7 @@ Each is the static style's op (or a composition of ops) under PyTorch's name and
 """
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -56,21 +57,29 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepd
         raise InvalidArgumentError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {x.dtype.name}")
-    dim = _dim(dim, axis)
-    out = R.mean(x, dim, keepdim if keepdims is None else keepdims)
-    return named(out, "MeanBackward0" if dim is None else "MeanBackward1")
+    dim, keep = _dim(dim, axis), keepdim if keepdims is None else keepdims
+    return composite("MeanBackward0" if dim is None else "MeanBackward1",
+                     lambda z: R.mean(z, dim, keep), x)
 
 
 def _extreme(reduce, arg, input, dim, keepdim, other, name):
+    """max / min: of every element (tied extremes share the gradient equally, as PyTorch's
+    MaxBackward1); along `dim`, `(values, indices)` with the gradient going to the element the
+    index names (PyTorch's MaxBackward0); of two tensors, elementwise."""
     if isinstance(dim, Tensor) or other is not None:
         return (M.maximum if reduce is R.max else M.minimum)(input, dim if other is None else other)
     if dim is None:
-        return named(reduce(input), name + "1")
-    values = named(reduce(input, dim, keepdim), name + "0")
+        return composite(name + "1", reduce, input)
+    dim = dim % builtins.max(input.ndim, 1)
     indices = arg(input, dim)
-    if keepdim:
-        indices = A.expand_dims(indices, dim)
-    return _ValuesIndices(values, indices)
+    key = list(np.indices(indices.shape))  # the index named along dim, every position elsewhere
+    key.insert(dim, indices._value)
+    values = composite(name + "0", lambda x: _kept(A.getitem(x, tuple(key)), dim, keepdim), input)
+    return _ValuesIndices(values, _kept(indices, dim, keepdim))
+
+
+def _kept(t, dim, keepdim):
+    return A.expand_dims(t, dim) if keepdim else t
 
 
 def max(input, dim=None, keepdim: bool = False, *, other=None):
@@ -113,6 +122,10 @@ def norm(input, p="fro", dim=None, keepdim: bool = False):
 
 def var(input, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None):
     """The variance over `dim`, with Bessel's correction by default (as PyTorch)."""
+    return composite("VarBackward0", lambda x: _var(x, dim, unbiased, keepdim, correction), input)
+
+
+def _var(input, dim, unbiased, keepdim, correction):
     correction = (1 if unbiased else 0) if correction is None else correction
     centred = input - R.mean(input, dim, keepdims=True)
     count = input._value.size if dim is None else int(np.prod(
@@ -122,14 +135,17 @@ def var(input, dim=None, unbiased: bool = True, keepdim: bool = False, *, correc
 
 def std(input, dim=None, unbiased: bool = True, keepdim: bool = False, *, correction=None):
     """The standard deviation over `dim` (the square root of `var`)."""
-    return M.sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    return composite("StdBackward0", lambda x: M.sqrt(_var(x, dim, unbiased, keepdim,
+                                                           correction)), input)
 
 
 def logsumexp(input, dim, keepdim: bool = False):
     """log(sum(exp(x))) over `dim`, shifted by the maximum so exp never overflows."""
-    top = R.max(input, dim, keepdims=True).detach()
-    out = M.log(R.sum(M.exp(input - top), dim, keepdims=True)) + top
-    return out if keepdim else A.squeeze(out, dim)
+    def fn(x):
+        top = R.max(x, dim, keepdims=True).detach()
+        out = M.log(R.sum(M.exp(x - top), dim, keepdims=True)) + top
+        return out if keepdim else A.squeeze(out, dim)
+    return composite("LogsumexpBackward0", fn, input)
 
 
 def all(input, dim=None) -> Tensor:
@@ -175,20 +191,23 @@ def neg(input):
 
 def clamp(input, min=None, max=None):
     """input limited to [min, max]; the gradient is 1 inside, boundaries included, else 0."""
-    out = input
-    if min is not None:
-        out = M.where(M.less(out, min), min, out)
-    if max is not None:
-        out = M.where(M.greater(out, max), max, out)
-    return named(out, "ClampBackward1")
+    def fn(x, low, high):
+        out = x
+        if low is not None:
+            out = M.where(M.less(out, low), low, out)
+        if high is not None:
+            out = M.where(M.greater(out, high), high, out)
+        return out
+    tensors = isinstance(min, Tensor) or isinstance(max, Tensor)
+    return composite("ClampBackward0" if tensors else "ClampBackward1", fn, input, min, max)
 
 
 def log1p(input):
-    return M.log(1 + input)
+    return composite("Log1PBackward0", lambda x: M.log(1 + x), input)
 
 
 def expm1(input):
-    return M.exp(input) - 1
+    return composite("Expm1Backward0", lambda x: M.exp(x) - 1, input)
 
 
 def softmax(input, dim=None, dtype=None):

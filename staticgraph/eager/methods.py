@@ -162,6 +162,9 @@ def install(cls) -> None:
         setattr(cls, name, _method(fn))
     for name, fn in _INPLACE.items():
         setattr(cls, name, _inplace(fn))
+    # `2 * t` and `1 + t` are t.mul(2) and t.add(1) in PyTorch: the tensor is the first input.
+    cls.__radd__ = lambda self, other: M.add(self, other)
+    cls.__rmul__ = lambda self, other: M.multiply(self, other)
     cls.zero_ = lambda self: inplace.update(self, lambda t: C.zeros_like(t))
     cls.normal_ = _random(lambda g, shape, mean=0.0, std=1.0: g.normal(mean, std, shape))
     cls.uniform_ = _random(lambda g, shape, a=0.0, b=1.0: g.uniform(a, b, shape))

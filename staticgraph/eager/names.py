@@ -7,6 +7,8 @@ drawings read as they do in PyTorch. A Tensor method may rename the node it made
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 _FIXED = {
@@ -46,6 +48,18 @@ def backward_name(op: str, inputs: list, attrs: dict) -> str:
     if op == "getitem":
         return _index_name(attrs["key"])
     return _FIXED.get(op) or "".join(p.capitalize() for p in op.split("_")) + "Backward0"
+
+
+def scalar_operands(node, numbers: list[bool]) -> None:
+    """Name `node` and pick its next_functions as PyTorch does where some operands were Python
+    numbers (`numbers[i]`): pow's Scalar forms leave the number out (PowBackward0 / 2), and
+    `number - tensor` is RsubBackward1 over the tensor alone."""
+    if not builtins.any(numbers):
+        return
+    if node.op.name == "power" or node.op.name == "subtract" and numbers[0]:
+        node.shown = tuple(i for i, n in enumerate(numbers) if not n)
+    if node.op.name == "subtract" and numbers[0]:
+        node.torch_name = "RsubBackward1"
 
 
 def _index_name(key: tuple) -> str:

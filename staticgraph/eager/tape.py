@@ -26,7 +26,7 @@ class Node:
     """
 
     __slots__ = ("op", "inputs", "attrs", "_output", "source", "role", "versions", "freed",
-                 "edges", "torch_name", "pre_hooks", "retained", "__weakref__")
+                 "edges", "torch_name", "pre_hooks", "retained", "shown", "__weakref__")
 
     def __init__(self, op: OpDef, inputs: list, attrs: dict, output, source: str,
                  role: str) -> None:
@@ -39,6 +39,7 @@ class Node:
         self.torch_name = names.backward_name(op.name, inputs, attrs)
         self.pre_hooks: list = []
         self.retained = None  # weak reference to a tensor that asked to retain_grad()
+        self.shown = None  # positions of the inputs in next_functions (None: every input)
 
     @property
     def output(self):
@@ -64,8 +65,10 @@ class Node:
 
     @property
     def next_functions(self) -> tuple:
-        """((node, 0), ...) per input: its grad_fn, its AccumulateGrad, or None, as PyTorch."""
-        return tuple((edge, 0) for edge in self.edges)
+        """((node, 0), ...) per input: its grad_fn, its AccumulateGrad, or None, as PyTorch
+        (without the Python numbers that PyTorch passes as Scalars, e.g. pow's exponent)."""
+        edges = self.edges if self.shown is None else [self.edges[i] for i in self.shown]
+        return tuple((edge, 0) for edge in edges)
 
     def register_hook(self, hook):
         """Call `hook(grad_output)` on the gradient of the output before the vjp runs."""

@@ -208,7 +208,9 @@ class Tensor:
         return self._value.tolist()
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        value = self._value if dtype is None else self._value.astype(dtype)
+        """`np.asarray(t)`: refused for a tensor that requires grad, as PyTorch's `numpy()`."""
+        value = self.numpy()
+        value = value if dtype is None else self._value.astype(dtype)
         return value.copy() if copy else value
 
     def __bool__(self) -> bool:

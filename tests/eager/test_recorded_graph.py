@@ -28,7 +28,7 @@ def test_dot_product_graph_has_static_attributes():
     assert graph.node("x")["shape"] == (4,) and graph.node("x")["dtype"] == sg.float32
     assert graph.inputs("DotBackward0") == ["x", "x"], "x . x is two parallel edges, as in " \
         "static graphs"
-    assert graph.inputs("MulBackward0") == ["Const", "DotBackward0"]
+    assert graph.inputs("MulBackward0") == ["DotBackward0", "Const"], "2 * t is t.mul(2)"
     assert graph.node("MulBackward0")["op"] == "multiply", "named as PyTorch, the op that ran"
     assert graph.node("MulBackward0")["source"].startswith("test_recorded_graph.py:")
     assert graph.node("Const")["attrs"]["value"] == 2

@@ -226,9 +226,11 @@ def test_numpy_arrays_on_either_side_are_recorded():
     assert isinstance(y, eager.Tensor) and y.dtype == sg.float64
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 3.0])
-    assert np.asarray(x).dtype == np.float32
+    assert np.asarray(x.detach()).dtype == np.float32
     with pytest.raises(RuntimeError, match=r"Use tensor.detach\(\).numpy\(\)"):
         x.numpy()
+    with pytest.raises(RuntimeError, match=r"Use tensor.detach\(\).numpy\(\)"):
+        np.asarray(x)  # __array__ refuses as PyTorch's does
     x.detach().numpy()[0] = 5.0  # numpy() shares the storage, as in PyTorch
     assert float(x[0]) == 5.0
 

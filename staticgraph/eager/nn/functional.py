@@ -13,7 +13,6 @@ from staticgraph.eager.tensor import Tensor
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.ops import array as A
 from staticgraph.ops import math as M
-from staticgraph.ops import nn as N
 from staticgraph.ops import reduce as R
 
 softmax = F.softmax
@@ -54,7 +53,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
 
 def _reduce(loss, reduction: str):
     if reduction == "mean":
-        return R.mean(loss)
+        return F.mean(loss)
     if reduction == "sum":
         return R.sum(loss)
     if reduction == "none":
@@ -92,28 +91,34 @@ def nll_loss(input, target, reduction: str = "mean"):
 
 
 def cross_entropy(input, target, reduction: str = "mean", label_smoothing: float = 0.0):
-    """Softmax cross-entropy of logits `input` (N x C) against class indices (or
-    probabilities of N x C) `target`."""
+    """Softmax cross-entropy of logits `input` (N x C, or C) against class indices (or
+    probabilities of input's shape) `target`: nll_loss(log_softmax(input)), as PyTorch."""
     if label_smoothing:
         raise InvalidArgumentError("cross_entropy: label_smoothing is not supported")
-    if dtypes.is_floating(target.dtype):
-        loss = N.softmax_cross_entropy_with_logits(target, input, axis=1 if input.ndim > 1
-                                                   else 0)
-    else:
-        if input.ndim == 1:
-            input, target = A.expand_dims(input, 0), A.expand_dims(target, 0)
-        loss = N.sparse_softmax_cross_entropy_with_logits(target, input)
-    return F.named(_reduce(loss, reduction), "NllLossBackward0")
+    classes = 1 if input.ndim > 1 else 0
+    log_p = F.log_softmax(input, classes)
+    if not dtypes.is_floating(target.dtype):
+        return nll_loss(log_p, target, reduction)
+    _check_same_shape(input, target, "cross_entropy")
+    if reduction == "none":
+        return -R.sum(log_p * target, classes)
+    total = -R.sum(log_p * target)
+    if reduction == "sum":
+        return total
+    _reduce(total, reduction)  # refuses an unknown reduction
+    return F.named(total / (input.shape[0] if classes else 1), "DivBackward1")
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     """-(t log p + (1 - t) log(1 - p)), with the logs clamped at -100 as PyTorch does."""
     _check_same_shape(input, target, "binary_cross_entropy")
-    log_p = F.clamp(M.log(input), min=-100.0)
-    log_q = F.clamp(M.log(1 - input), min=-100.0)
-    loss = -(target * log_p + (1 - target) * log_q)
-    loss = loss if weight is None else loss * weight
-    return F.named(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
+
+    def loss(p, t):
+        log_p = F.clamp(M.log(p), min=-100.0)
+        log_q = F.clamp(M.log(1 - p), min=-100.0)
+        out = -(t * log_p + (1 - t) * log_q)
+        return _reduce(out if weight is None else out * weight, reduction)
+    return composite("BinaryCrossEntropyBackward0", loss, input, target)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
@@ -121,14 +126,16 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     """binary_cross_entropy(sigmoid(input), target), computed stably:
     max(z, 0) - z t + log(1 + exp(-|z|))."""
     _check_same_shape(input, target, "binary_cross_entropy_with_logits")
-    softplus = M.log(1 + M.exp(-M.abs(input)))
-    if pos_weight is None:
-        loss = M.relu(input) - input * target + softplus
-    else:
-        log_weight = (pos_weight - 1) * target + 1
-        loss = (1 - target) * input + log_weight * (softplus + M.relu(-input))
-    loss = loss if weight is None else loss * weight
-    return F.named(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
+
+    def loss(z, t):
+        softplus = M.log(1 + M.exp(-M.abs(z)))
+        if pos_weight is None:
+            out = M.relu(z) - z * t + softplus
+        else:
+            log_weight = (pos_weight - 1) * t + 1
+            out = (1 - t) * z + log_weight * (softplus + M.relu(-z))
+        return _reduce(out if weight is None else out * weight, reduction)
+    return composite("BinaryCrossEntropyWithLogitsBackward0", loss, input, target)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1):

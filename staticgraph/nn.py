@@ -1,4 +1,4 @@
-"""TF1's `tf.nn` namespace: activations, softmax, the cross-entropy losses, l2_loss, bias_add, dropout.
+"""TF1's `tf.nn`: activations, softmax, the cross-entropy losses, l2_loss, bias_add, dropout.
 
 With `import staticgraph as tf`, `tf.nn.relu(x)` and the rest take TF1's arguments and give
 TF1's values and gradients. Activations with kinks take TF1's derivatives there: relu'(0) = 0,

@@ -60,7 +60,8 @@ def get_graph_seed(graph: Graph | None = None) -> int | None:
 
 def _seed_value(seed, what: str) -> int:
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise InvalidArgumentError(f"{what}: a seed must be an int, got {seed!r} at {user_source()}")
+        raise InvalidArgumentError(f"{what}: a seed must be an int, got {seed!r} "
+                                   f"at {user_source()}")
     return int(seed) % (_MAX_SEED + 1)
 
 
@@ -159,10 +160,11 @@ random_shuffle_ = defop(
     doc="The input with its first dim in a random order, new at each run.")
 
 
-def _new_draw(op, shape, dtype, seed, name, **attrs):
-    """A random node of `op` in the default graph, seeded by TF1's rules."""
+def _new_draw(what: str, op, shape, dtype, seed, name, **attrs):
+    """A random node of `op` in the default graph for the user's function `what`, seeded by
+    TF1's rules."""
     graph = get_default_graph()
-    attrs = dict(shape=as_shape(shape, op.name), dtype=dtypes.as_dtype(dtype),
+    attrs = dict(shape=as_shape(shape, what), dtype=dtypes.as_dtype(dtype),
                  seeds=op_seeds(seed, graph), key=_new_key(), **attrs)
     return apply_static(graph, op, [], attrs, name=name)
 
@@ -183,11 +185,11 @@ def _is(value, number) -> bool:
     return not is_tensor(value) and np.ndim(value) == 0 and value == number
 
 
-def _scaled(op, shape, dtype, seed, scale, shift, name: str | None):
+def _scaled(what: str, op, shape, dtype, seed, scale, shift, name: str | None):
     """A draw of `op` times `scale` plus `shift`, without the steps that change nothing; Python
     numbers take the draw's dtype. `name` names the last node."""
     steps = [(M.multiply, scale)] * (not _is(scale, 1)) + [(M.add, shift)] * (not _is(shift, 0))
-    out = _new_draw(op, shape, dtype, seed, None if steps else name)
+    out = _new_draw(what, op, shape, dtype, seed, None if steps else name)
     for i, (step, operand) in enumerate(steps):
         out = step(out, operand, name=name if i == len(steps) - 1 else None)
     return out
@@ -215,7 +217,7 @@ def random_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed: int |
         (784, 10)
     """
     dtype = _require_float(dtype, "random_normal")
-    return _scaled(random_standard_normal_, shape, dtype, seed, stddev, mean, name)
+    return _scaled("random_normal", random_standard_normal_, shape, dtype, seed, stddev, mean, name)
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed: int | None = None,
@@ -223,7 +225,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed: in
     """Normal draws within 2 `stddev` of `mean` (others drawn again), as TF1's
     `tf.truncated_normal`; new at each run."""
     dtype = _require_float(dtype, "truncated_normal")
-    return _scaled(truncated_normal_, shape, dtype, seed, stddev, mean, name)
+    return _scaled("truncated_normal", truncated_normal_, shape, dtype, seed, stddev, mean, name)
 
 
 def random_uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed: int | None = None,
@@ -242,7 +244,7 @@ def random_uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed: int
         maxval = 1 if maxval is None else maxval
         tensor_bounds = is_tensor(minval) or is_tensor(maxval)
         scale = M.subtract(maxval, minval) if tensor_bounds else maxval - minval
-        return _scaled(random_uniform_, shape, dtype, seed, scale, minval, name)
+        return _scaled("random_uniform", random_uniform_, shape, dtype, seed, scale, minval, name)
     if dtype.kind not in "iu":
         raise InvalidArgumentError(f"random_uniform: needs a float or integer dtype, got "
                                    f"{dtype.name} at {user_source()}")
@@ -252,8 +254,8 @@ def random_uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed: int
     if int(maxval) <= int(minval):
         raise InvalidArgumentError(f"random_uniform: needs minval < maxval, got {minval} and "
                                    f"{maxval} at {user_source()}")
-    return _new_draw(random_uniform_int_, shape, dtype, seed, name, minval=int(minval),
-                     maxval=int(maxval))
+    return _new_draw("random_uniform", random_uniform_int_, shape, dtype, seed, name,
+                     minval=int(minval), maxval=int(maxval))
 
 
 def random_shuffle(value, seed: int | None = None, name: str | None = None):

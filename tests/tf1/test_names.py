@@ -1,4 +1,4 @@
-"""TF1's names beside ours: reduce_* with old and new arguments, pow, arg_max, to_*, initializers."""
+"""TF1's names beside ours: reduce_* with old and new arguments, pow, arg_max, to_*, init."""
 import numpy as np
 import pytest
 

@@ -108,12 +108,15 @@ def _rebase(t: Tensor, node) -> None:
 def _rederive(view: Tensor) -> None:
     """Give `view` a grad_fn reading its elements from its base's current history
     (AsStridedBackward0, as PyTorch names it), so gradients through it reach the base's."""
+    retained = view.retains_grad
     with enable_grad():
         fresh = A.getitem(view._base, positions(view))
     node = fresh._node
     node.torch_name = "AsStridedBackward0"
     node.rebind(view)
     view._node, view._requires_grad = node, True
+    if retained:  # retain_grad() carries over to the new grad_fn, as in PyTorch
+        node.retained = weakref.ref(view)
 
 
 def positions(view: Tensor) -> tuple:

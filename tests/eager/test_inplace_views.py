@@ -201,3 +201,15 @@ def test_item_assignment_keeps_pytorch_edges():
     expected[2] = 0
     np.testing.assert_allclose(x.grad.numpy(), expected)
     assert float(w.grad) == pytest.approx(2 * W)
+
+
+def test_retain_grad_of_a_view_survives_its_base_being_updated():
+    x = eager.ones(4, dtype=eager.float64, requires_grad=True)
+    b = x * 2
+    v = b[:2]
+    v.retain_grad()
+    b.mul_(3)
+    assert v.grad_fn.name() == "AsStridedBackward0" and v.retains_grad
+    (v * v).sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), [12.0, 12.0])  # 2 v, v = 6
+    np.testing.assert_array_equal(x.grad.numpy(), [72.0, 72.0, 0.0, 0.0])  # 2 v * 3 * 2

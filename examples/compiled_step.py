@@ -8,6 +8,7 @@ optimised graph with buffer ids to DOT, and checks that the optimised step train
 as the unoptimised graph does and that the memory plan's poisoning check changes nothing.
 Run: python examples/compiled_step.py [OUT_DIR] [--quick]   (or STATICGRAPH_EXAMPLE_QUICK=1)
 """
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -17,10 +18,6 @@ import numpy as np
 import staticgraph as sg
 
 SIZES, BATCH, LEARNING_RATE = (784, 256, 10), 128, 0.01
-
-
-def quick_mode() -> bool:
-    return "--quick" in sys.argv[1:] or os.environ.get("STATICGRAPH_EXAMPLE_QUICK", "0") != "0"
 
 
 def build(seed: int = 0):
@@ -96,6 +93,16 @@ def main(out_dir: Path, quick: bool = False) -> bool:
     return bool(fused) and agree and same
 
 
+def arguments(argv=None) -> argparse.Namespace:
+    """The command line: OUT_DIR (default: out), --quick (or STATICGRAPH_EXAMPLE_QUICK=1)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", nargs="?", default="out",
+                        help="where to write drawings (default: out)")
+    parser.add_argument("--quick", action="store_true", help="small sizes and few steps (a smoke test)",
+                        default=os.environ.get("STATICGRAPH_EXAMPLE_QUICK", "0") != "0")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    sys.exit(0 if main(Path(args[0]) if args else Path("out"), quick_mode()) else 1)
+    args = arguments()
+    sys.exit(0 if main(Path(args.out_dir), args.quick) else 1)

@@ -9,6 +9,7 @@ input, whichever branch and however many iterations it takes. f is piecewise lin
 so its gradient must equal f(a) / a. Writes the graph, sub-graphs included, to out/control_flow.dot.
 Run: python examples/control_flow.py [OUT_DIR]
 """
+import argparse
 import sys
 from pathlib import Path
 
@@ -55,5 +56,13 @@ def main(out_dir: str = "out", seed: int = 0) -> bool:
     return ok
 
 
+def arguments(argv=None) -> argparse.Namespace:
+    """The command line: OUT_DIR (default: out)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", nargs="?", default="out",
+                        help="where to write drawings (default: out)")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(0 if main(sys.argv[1] if len(sys.argv) > 1 else "out") else 1)
+    sys.exit(0 if main(arguments().out_dir) else 1)

@@ -6,6 +6,7 @@ Each Jacobian is built with `sg.jacobian(y, x, mode)` in both modes and printed 
 closed form; a Hessian (forward-over-reverse) closes the tour.
 Run: python examples/jacobians.py
 """
+import argparse
 import sys
 
 import numpy as np
@@ -54,5 +55,12 @@ def main() -> bool:
     return all_match and match
 
 
+def arguments(argv=None) -> argparse.Namespace:
+    """The command line (--help; this example takes no arguments)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
+    arguments()
     sys.exit(0 if main() else 1)

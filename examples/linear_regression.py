@@ -7,6 +7,7 @@ Eager (implicit): every step runs the model on eager tensors, `backward()` fills
 both. Same data, same start, same steps: the final weights agree to float precision.
 Run: python examples/linear_regression.py [--quick]   (or STATICGRAPH_EXAMPLE_QUICK=1)
 """
+import argparse
 import os
 import sys
 
@@ -17,10 +18,6 @@ from staticgraph import eager
 
 TRUE_W, TRUE_B = np.array([2.0, -3.0, 0.5]), 1.0
 LEARNING_RATE = 0.1
-
-
-def quick_mode() -> bool:
-    return "--quick" in sys.argv[1:] or os.environ.get("STATICGRAPH_EXAMPLE_QUICK", "0") != "0"
 
 
 def make_data(samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -83,5 +80,13 @@ def main(quick: bool = False) -> bool:
     return agree
 
 
+def arguments(argv=None) -> argparse.Namespace:
+    """The command line: --quick (or STATICGRAPH_EXAMPLE_QUICK=1)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and few steps (a smoke test)",
+                        default=os.environ.get("STATICGRAPH_EXAMPLE_QUICK", "0") != "0")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(0 if main(quick_mode()) else 1)
+    sys.exit(0 if main(arguments().quick) else 1)

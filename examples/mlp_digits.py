@@ -9,6 +9,7 @@ Training runs minibatches through one Session (with a progress bar when tqdm is 
 prints the accuracy on the training and the held-out samples.
 Run: python examples/mlp_digits.py [--quick]   (or STATICGRAPH_EXAMPLE_QUICK=1)
 """
+import argparse
 import os
 import sys
 
@@ -25,10 +26,6 @@ BATCH, LEARNING_RATE, MOMENTUM = 32, 0.05, 0.9
 def learning_rate(epoch: int) -> float:
     """The schedule: LEARNING_RATE, halved every ten epochs."""
     return LEARNING_RATE * 0.5 ** (epoch // 10)
-
-
-def quick_mode() -> bool:
-    return "--quick" in sys.argv[1:] or os.environ.get("STATICGRAPH_EXAMPLE_QUICK", "0") != "0"
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray, str]:
@@ -91,5 +88,13 @@ def main(quick: bool = False) -> bool:
     return results["held-out"][1] > 0.5
 
 
+def arguments(argv=None) -> argparse.Namespace:
+    """The command line: --quick (or STATICGRAPH_EXAMPLE_QUICK=1)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and few steps (a smoke test)",
+                        default=os.environ.get("STATICGRAPH_EXAMPLE_QUICK", "0") != "0")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(0 if main(quick_mode()) else 1)
+    sys.exit(0 if main(arguments().quick) else 1)

@@ -6,6 +6,7 @@ OUT_DIR/notes_eager_f_*.dot (and .svg when Graphviz is installed): it holds only
 Python took and the loop unrolled, and a new one is recorded on every call.
 Run: python examples/notes_eager.py [OUT_DIR]
 """
+import argparse
 import sys
 from pathlib import Path
 
@@ -127,5 +128,13 @@ def main(out_dir: str = "out") -> bool:
     return all(ok for _, ok in CHECKS)
 
 
+def arguments(argv=None) -> argparse.Namespace:
+    """The command line: OUT_DIR (default: out)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", nargs="?", default="out",
+                        help="where to write drawings (default: out)")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(0 if main(sys.argv[1] if len(sys.argv) > 1 else "out") else 1)
+    sys.exit(0 if main(arguments().out_dir) else 1)

@@ -4,10 +4,20 @@ Builds one graph (placeholders, ops, and the gradient nodes `sg.gradients` adds)
 prints each result beside its closed form and draws the graph to out/notes.dot (and .svg).
 Run: python examples/notes_static.py [OUT_DIR]
 """
+import argparse
 import sys
 
 from staticgraph.demos import notes
 
+
+def arguments(argv=None) -> argparse.Namespace:
+    """The command line: OUT_DIR (default: out)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", nargs="?", default="out",
+                        help="where to write drawings (default: out)")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    results = notes.main(sys.argv[1] if len(sys.argv) > 1 else "out")
+    results = notes.main(arguments().out_dir)
     sys.exit(0 if all(check.match for check in results.values()) else 1)

@@ -7,6 +7,7 @@ separate program would), and checks that training on from the checkpoint ends ex
 uninterrupted training does.
 Run: python examples/save_restore.py [OUT_DIR] [--quick]   (or STATICGRAPH_EXAMPLE_QUICK=1)
 """
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -18,10 +19,6 @@ import staticgraph as sg
 RNG = np.random.default_rng(0)
 FEATURES = RNG.normal(size=(64, 3))
 TARGETS = FEATURES @ np.array([1.5, -2.0, 0.25]) + 0.5
-
-
-def quick_mode() -> bool:
-    return "--quick" in sys.argv[1:] or os.environ.get("STATICGRAPH_EXAMPLE_QUICK", "0") != "0"
 
 
 def build():
@@ -88,6 +85,16 @@ def main(out_dir: str = "out", quick: bool = False) -> bool:
     return same
 
 
+def arguments(argv=None) -> argparse.Namespace:
+    """The command line: OUT_DIR (default: out), --quick (or STATICGRAPH_EXAMPLE_QUICK=1)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dir", nargs="?", default="out",
+                        help="where to write drawings (default: out)")
+    parser.add_argument("--quick", action="store_true", help="small sizes and few steps (a smoke test)",
+                        default=os.environ.get("STATICGRAPH_EXAMPLE_QUICK", "0") != "0")
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--quick"]
-    sys.exit(0 if main(args[0] if args else "out", quick_mode()) else 1)
+    args = arguments()
+    sys.exit(0 if main(args.out_dir, args.quick) else 1)

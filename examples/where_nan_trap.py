@@ -9,6 +9,7 @@ The safe pattern: make the untaken branch harmless *before* the op, so its value
 are finite: where(x > 0, log(where(x > 0, x, 1)), 0).
 Run: python examples/where_nan_trap.py
 """
+import argparse
 import numpy as np
 
 import staticgraph as sg
@@ -50,5 +51,12 @@ def main() -> dict:
     return results
 
 
+def arguments(argv=None) -> argparse.Namespace:
+    """The command line (--help; this example takes no arguments)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
+    arguments()
     main()

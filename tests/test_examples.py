@@ -89,3 +89,34 @@ def test_mlp_example_feeds_its_learning_rate_schedule():
     assert [mlp_digits.learning_rate(e) for e in (0, 9, 10, 25)] == [0.05, 0.05, 0.025, 0.0125]
     graph, (x, labels, rate), *_ = mlp_digits.build()
     assert graph.node(rate.name)["op"] == "placeholder" and rate.shape == ()
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_help_describes_the_arguments_and_writes_nothing(path, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_example_argv(path, ["--help"]) == 0
+    assert capsys.readouterr().out.startswith(f"usage: {path.name}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_option_is_never_taken_for_a_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_example_argv(ROOT / "examples" / "notes_static.py", ["--quick"]) == 2
+    assert "unrecognized arguments: --quick" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [], "no directory named --quick"
+    monkeypatch.setenv(QUICK_ENV, "0")
+    assert run_example_argv(ROOT / "examples" / "save_restore.py", ["--quick", "saved"]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["saved"]
+
+
+def run_example_argv(path: Path, argv: list[str]) -> int:
+    """`run_example` with command-line arguments."""
+    saved = sys.argv
+    sys.argv = [str(path), *argv]
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0

@@ -43,7 +43,7 @@ def set_random_seed(seed: int | None, graph: Graph | None = None) -> None:
         >>> import staticgraph as sg
         >>> sg.set_random_seed(1)
         >>> x = sg.random_uniform([2])
-        >>> (sg.Session().run(x) == sg.Session().run(x)).all()
+        >>> bool((sg.Session().run(x) == sg.Session().run(x)).all())
         True
     """
     graph = graph or get_default_graph()

@@ -69,3 +69,14 @@ def test_session_accepts_a_configproto_and_device_scopes_place_nothing():
         x = tf.constant(np.array([1.0, 2.0])) * 3.0
     with tf.device(None), tf.Session(config=config) as sess:
         np.testing.assert_array_equal(sess.run(x), [3.0, 6.0])
+
+
+def test_docstring_examples(flags):
+    import doctest
+
+    from staticgraph import config, nn
+    from staticgraph import flags as flags_module
+    from staticgraph.ops import random, reduce
+    for module in (config, nn, flags_module, random, reduce):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

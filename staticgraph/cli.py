@@ -21,7 +21,7 @@ from staticgraph.graph import ROLES, get_default_graph, reset_default_graph
 from staticgraph.compiler import needed_nodes
 from staticgraph.compiler.explain_passes import explain_passes, summary
 from staticgraph.io.dot import FORMATS, graphviz_available, to_dot, write_dot
-from staticgraph.runtime.executor import compile
+from staticgraph.runtime.executor import compile, counted
 from staticgraph.tf1_check import check_script
 from staticgraph.runtime.memory_modes import (compare_memory_modes, format_table,
                                               initialised_store, parse_bytes, sample_feeds)
@@ -189,7 +189,8 @@ def _passes(args: argparse.Namespace) -> int:
     fmt = args.format if args.format == "dot" or graphviz_available() else "dot"
     changes = explain_passes(graph, fetches, feeds, args.out, fmt=fmt)
     print(summary(changes), end="")
-    print(f"wrote {sum(c.drawing is not None for c in changes)} drawing(s) and summary.md to {args.out}")
+    drawn = counted(sum(c.drawing is not None for c in changes), "drawing")
+    print(f"wrote {drawn} and summary.md to {args.out}")
     return 0
 
 

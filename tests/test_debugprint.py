@@ -104,3 +104,13 @@ def test_bad_targets_are_clear_errors():
         b = sg.placeholder(sg.float64, (), name="b")
     with pytest.raises(sg.errors.GraphError, match="different graphs"):
         sg.debugprint([a, b])
+
+
+def test_counts_read_as_english():
+    from staticgraph.runtime.executor import counted
+    assert [counted(1, "step"), counted(2, "step"), counted(1, "fetch", "fetches"),
+            counted(0, "fetch", "fetches")] == ["1 step", "2 steps", "1 fetch", "0 fetches"]
+    x = sg.placeholder(sg.float64, (2,), name="x")
+    exe = sg.compile(sg.sin(x))
+    assert repr(exe) == "<sg.Executable 1 fetch, 1 step, memory=plan>"
+    assert exe.report().startswith("compiled 1 fetch ['sin'], ") and "schedule: 1 step\n" in exe.report()

@@ -16,6 +16,7 @@ import importlib.util
 from pathlib import Path
 
 from staticgraph.compiler import format_bytes
+from staticgraph.runtime.executor import counted
 
 COLORS = ("tab:gray", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:red")  # by row
 UNITS = ((1 << 20, "MiB"), (1 << 10, "KiB"), (1, "B"))
@@ -61,7 +62,7 @@ def _draw_mode(ax, f, color: str, scale: int) -> None:
     plan = f.plan
     ax.step(range(1, len(plan.timeline) + 1), [b / scale for b in plan.timeline], where="post",
             color=color, label=f"{f.label}: peak {format_bytes(f.peak_bytes)}, "
-            f"{f.seconds_per_run * 1e3:.1f} ms/run, {f.extra_steps} steps recomputed")
+            f"{f.seconds_per_run * 1e3:.1f} ms/run, {counted(f.extra_steps, 'step')} recomputed")
     ax.axhline(f.peak_bytes / scale, color=color, linestyle="--", linewidth=0.8)
     ax.axvline(plan.forward_steps + 0.5, color=color, linestyle=":", linewidth=1)
     if plan.recompute_steps:

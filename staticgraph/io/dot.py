@@ -20,7 +20,9 @@ import pydot
 from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import ROLES, Graph, Tensor
 from staticgraph.io.annotate import SMALL_VALUE, label_notes
-from staticgraph.io.display import INSTALL_HINT, graphviz_available, mimebundle, render, svg_or_none  # noqa: F401 (INSTALL_HINT, graphviz_available: imported from here too)
+# INSTALL_HINT and graphviz_available are also imported from here by callers.
+from staticgraph.io.display import (INSTALL_HINT, graphviz_available, mimebundle,  # noqa: F401
+                                    render, svg_or_none)
 from staticgraph.io.listing import debugprint
 from staticgraph.ops.registry import REGISTRY
 from staticgraph.ops.shapes import fmt

@@ -281,10 +281,11 @@ class Executable:
 
     def report(self) -> str:
         """A printable summary: passes (nodes before/after), schedule length, memory figures."""
-        lines = [f"compiled {len(self.fetch_names)} fetch(es) {list(self.fetch_names)}, "
+        fetches = counted(len(self.fetch_names), "fetch", "fetches")
+        lines = [f"compiled {fetches} {list(self.fetch_names)}, "
                  f"feeds {list(self.feed_names)}", "passes (nodes before -> after, per round):"]
         lines += pass_table(self.passes)
-        lines.append(f"schedule: {len(self.schedule)} steps")
+        lines.append(f"schedule: {counted(len(self.schedule), 'step')}")
         if self._latest is None:
             lines.append("memory: planned at the first run, when the fed shapes are known")
         else:
@@ -294,13 +295,18 @@ class Executable:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"<sg.Executable {len(self.fetch_names)} fetch(es), {len(self.schedule)} steps, "
-                f"memory={self.options.memory}>")
+        return (f"<sg.Executable {counted(len(self.fetch_names), 'fetch', 'fetches')}, "
+                f"{counted(len(self.schedule), 'step')}, memory={self.options.memory}>")
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         """Jupyter shows the compiled graph drawn, each value with its buffer (see sg.to_dot)."""
         from staticgraph.io.dot import inline  # io sits above runtime; loaded only to display
         return inline(self, include, exclude)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`n` and the noun, singular for one: "1 step", "3 steps", "2 fetches"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def pass_table(records: list[PassRecord]) -> list[str]:

@@ -45,14 +45,16 @@ def gradcheck(y: Tensor, xs: Sequence[Tensor], feed_dict: dict, eps: float = 1e-
               per_node: bool = False, warn_kinks: bool = True) -> bool:
     """Check `sg.gradients(y, xs)` against finite differences of sum(weights * y) at `feed_dict`.
 
-    Every x must be a fed float64 tensor (a placeholder, usually). `weights` (default: a fixed
-    random array of y's shape) makes a non-scalar y's every element count. With `per_node=True`
+    Every x must be a fed float64 tensor (a placeholder, usually). `weights` (default: 1 for a
+    scalar y, whose gradient is then checked as it is; else a fixed random array of y's shape)
+    makes a non-scalar y's every element count. With `per_node=True`
     each node between xs and y is checked on its own instead (see `check_nodes`), so a wrong
     vjp rule is found at its node. With `warn_kinks` a `staticgraph.kinks.KinkWarning` names
     each relu/abs/max/maximum/minimum node whose input sits exactly on a kink at `feed_dict`,
     where the two sides need not agree.
 
-    Returns True, or raises GradcheckError naming the x, the worst element and both values.
+    Returns True, or raises GradcheckError naming the x, the worst element and both values
+    (as plain floats).
 
     Example:
         >>> import numpy as np, staticgraph as sg
@@ -69,8 +71,8 @@ def gradcheck(y: Tensor, xs: Sequence[Tensor], feed_dict: dict, eps: float = 1e-
     feed = {k: np.asarray(v, dtype=np.float64) if isinstance(v, (float, list)) else v
             for k, v in feed_dict.items()}
     y_shape = np.shape(session.run(y, feed))
-    if weights is None:
-        weights = np.random.default_rng(0).uniform(0.5, 1.5, size=y_shape)
+    if weights is None:  # a scalar y is checked as it is; other shapes through sum(weights * y)
+        weights = 1.0 if y_shape == () else np.random.default_rng(0).uniform(0.5, 1.5, size=y_shape)
     with graph.as_default():
         scalar = reduce.sum(y * create.constant(weights, dtype=y.dtype))
     symbolic = gradients(scalar, list(xs), unconnected_gradients="zero")
@@ -82,8 +84,9 @@ def gradcheck(y: Tensor, xs: Sequence[Tensor], feed_dict: dict, eps: float = 1e-
         return float(session.run(scalar, run_feed))
 
     numeric = numeric_gradient(f, [feed[x] for x in xs], eps)
+    of = "" if np.ndim(weights) == 0 and weights == 1.0 else " of sum(weights * y)"
     for x, a, n in zip(xs, analytic, numeric):
-        _compare(f"gradient for {x.name!r}", np.asarray(a), n, atol, rtol)
+        _compare(f"gradient{of} for {x.name!r}", np.asarray(a), n, atol, rtol)
     return True
 
 
@@ -93,8 +96,11 @@ def _compare(what: str, symbolic: np.ndarray, numeric: np.ndarray, atol: float, 
     bad = ~np.isclose(symbolic, numeric, atol=atol, rtol=rtol)
     if bad.any():
         i = np.unravel_index(np.argmax(np.abs(symbolic - numeric) * bad), symbolic.shape)
-        raise GradcheckError(f"{what} is wrong at {i}: symbolic {symbolic[i]!r}, numeric "
-                             f"{numeric[i]!r} ({int(bad.sum())} of {symbolic.size} elements differ)")
+        at = f" at {tuple(int(k) for k in i)}" if symbolic.ndim else ""
+        raise GradcheckError(f"{what} is wrong{at}: symbolic {symbolic[i].item()!r}, numeric "
+                             f"{numeric[i].item()!r} ({int(bad.sum())} of {symbolic.size} "
+                             f"element{'s' if symbolic.size != 1 else ''} differ"
+                             f"{'s' if int(bad.sum()) == 1 else ''})")
 
 
 def check_nodes(y: Tensor, xs: Sequence[Tensor], feed_dict: dict, eps: float = 1e-6,

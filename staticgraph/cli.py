@@ -20,7 +20,7 @@ from staticgraph.errors import StaticGraphError
 from staticgraph.graph import ROLES, get_default_graph, reset_default_graph
 from staticgraph.compiler import needed_nodes
 from staticgraph.compiler.explain_passes import explain_passes, summary
-from staticgraph.io.dot import FORMATS, graphviz_available, to_dot, write_dot
+from staticgraph.io.dot import FORMATS, INSTALL_HINT, graphviz_available, to_dot, write_dot
 from staticgraph.runtime.executor import compile, counted
 from staticgraph.tf1_check import check_script
 from staticgraph.runtime.memory_modes import (compare_memory_modes, format_table,
@@ -141,6 +141,19 @@ def _results(graph) -> list[str]:
             if all(graph.node(m)["role"] != "init" for m in needed_nodes(graph, [n], ()))]
 
 
+def _fetches(graph, asked: list[str], command: str) -> list[str] | None:
+    """The nodes to compute: those asked for, else every result; None (and a message naming
+    the results and a few other nodes) when an asked-for name is not in the graph."""
+    unknown = [name for name in asked if name not in graph]
+    if not unknown:
+        return asked or _results(graph)
+    others = [n for n in graph.nx if n not in _results(graph)]
+    print(f"staticgraph {command}: no node named {unknown[0]!r} in the graph the script built; "
+          f"its results are {', '.join(_results(graph))}"
+          + (f"; other nodes include {', '.join(others[:12])}" if others else ""), file=sys.stderr)
+    return None
+
+
 def _fed_shapes(graph, feeds, given: list, command: str) -> dict | None:
     """Each feed's full shape: its placeholder's, or the one given; None (and a message) when
     a dim is still unknown."""
@@ -157,7 +170,10 @@ def _plan(args: argparse.Namespace) -> int:
     graph = built_graph(args.script, "plan")
     if isinstance(graph, int):
         return graph
-    exe = compile(args.fetch or _results(graph), graph=graph, memory=args.memory)
+    fetches = _fetches(graph, args.fetch, "plan")
+    if fetches is None:
+        return 2
+    exe = compile(fetches, graph=graph, memory=args.memory)
     shapes = _fed_shapes(graph, exe.run_feeds, args.feed, "plan")
     if shapes is None:
         return 2
@@ -184,9 +200,14 @@ def _passes(args: argparse.Namespace) -> int:
     graph = built_graph(args.script, "passes")
     if isinstance(graph, int):
         return graph
-    fetches = args.fetch or _results(graph)
+    fetches = _fetches(graph, args.fetch, "passes")
+    if fetches is None:
+        return 2
     feeds = [n for n, op in graph.nx.nodes(data="op") if op == "placeholder"]
     fmt = args.format if args.format == "dot" or graphviz_available() else "dot"
+    if fmt != args.format:
+        print(f"staticgraph passes: writing .dot instead of .{args.format}: {INSTALL_HINT}",
+              file=sys.stderr)
     changes = explain_passes(graph, fetches, feeds, args.out, fmt=fmt)
     print(summary(changes), end="")
     drawn = counted(sum(c.drawing is not None for c in changes), "drawing")
@@ -213,7 +234,9 @@ def _memory(args: argparse.Namespace) -> int:
     graph = built_graph(args.script, "memory")
     if isinstance(graph, int):
         return graph
-    fetches = args.fetch or _results(graph)
+    fetches = _fetches(graph, args.fetch, "memory")
+    if fetches is None:
+        return 2
     feeds = [n for n in needed_nodes(graph, fetches, ()) if graph.node(n)["op"] == "placeholder"]
     shapes = _fed_shapes(graph, feeds, args.feed, "memory")
     if shapes is None:

@@ -142,3 +142,19 @@ def test_memory_plot_picks_a_unit_that_fits():
     assert unit_for(96) == (1, "B")
     assert unit_for(3 * 1024) == (1024, "KiB")
     assert unit_for(12 << 20) == (1 << 20, "MiB")
+
+
+@pytest.mark.parametrize("command", ["plan", "memory", "passes"])
+def test_an_unknown_fetch_names_the_results(command, script, tmp_path, capsys):
+    assert cli.main([command, str(script), "--fetch", "y"]) == 2
+    err = capsys.readouterr().err
+    assert f"staticgraph {command}: no node named 'y'" in err and "its results are " in err
+    results, others = err.split("its results are ")[1].split("; other nodes include ")
+    assert results == "gradients/add_n" and "model/y" in others.split(", ")
+
+
+def test_passes_says_when_it_writes_dot_for_want_of_graphviz(script, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` there
+    assert cli.main(["passes", str(script), "--out", str(tmp_path / "p")]) == 0
+    assert "writing .dot instead of .svg" in capsys.readouterr().err
+    assert list((tmp_path / "p").glob("*.dot")) and not list((tmp_path / "p").glob("*.svg"))

@@ -4,7 +4,9 @@ Build a graph of placeholders, variables and ops; add gradient nodes with `gradi
 with a `Session`. `staticgraph.eager` offers the define-by-run (tape) style on the same ops.
 """
 from staticgraph import errors, testing, train
-from staticgraph.dtypes import bool_, float32, float64, int32, int64
+from staticgraph.dtypes import (as_dtype, bool_, double, float16, float32, float64, half, int8,
+                               int16, int32, int64, string, uint8)
+from staticgraph.dtypes import bool_ as bool  # TF1's tf.bool
 from staticgraph.graph import (Graph, Tensor, control_dependencies, get_default_graph, name_scope,
                                reset_default_graph)
 from staticgraph.ops import NOT_DIFFERENTIABLE, OpDef, defop

@@ -220,7 +220,7 @@ def _loop_with_capture(x, w, n):
 def test_reverse_over_reverse_through_loop_with_captured_tensor(steps):
     x = sg.placeholder(sg.float64, (3,), name="x")
     w = sg.placeholder(sg.float64, (3,), name="w")
-    n = sg.placeholder(sg.int64, (), name="n")
+    n = sg.placeholder(sg.int32, (), name="n")
     gx, gw = sg.gradients(_loop_with_capture(x, w, n), [x, w])
     feed = {x: np.array([0.2, -0.5, 0.4]), w: np.array([1.1, 0.7, -0.3]), n: steps}
     sg.testing.gradcheck(gx, [x, w], feed)
@@ -231,7 +231,7 @@ def test_reverse_over_reverse_through_loop_with_captured_tensor(steps):
 def test_hessian_through_loop_with_captured_tensor(steps):
     x = sg.placeholder(sg.float64, (3,), name="x")
     w = sg.placeholder(sg.float64, (3,), name="w")
-    n = sg.placeholder(sg.int64, (), name="n")
+    n = sg.placeholder(sg.int32, (), name="n")
     y = _loop_with_capture(x, w, n)
     h = sg.hessian(y, x)
     (gx,) = sg.gradients(y, x)

@@ -39,7 +39,7 @@ class PassManager:
         >>> from staticgraph.compiler import PassManager, prune
         >>> g = sg.Graph()
         >>> with g.as_default():
-        ...     x = sg.placeholder(sg.float64, (3,), name="x")
+        ...     x = sg.placeholder(sg.float32, (3,), name="x")
         ...     y = sg.identity(x * (sg.constant(2.0) - 1.0), name="y")
         >>> graph, records = PassManager(check=True).run(prune(g, ["y"], ["x"]))
         >>> sorted(graph.nx), [(r.name, r.nodes_before, r.nodes_after) for r in records][:2]

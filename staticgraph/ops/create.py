@@ -137,7 +137,7 @@ def ones_like(x, dtype=None, name: str | None = None):
 
 identity_ = defop("identity", kernel=lambda x: x, shape_rule=same_as_input,
                   vjp=lambda ct, x, out: [ct], jvp=lambda t, x, out: t[0],
-                  traits={"view", "elementwise", "total"},
+                  traits={"view", "elementwise", "strings", "total"},
                   doc="The input, unchanged.")
 
 
@@ -147,7 +147,7 @@ def identity(x, name: str | None = None):
 
 
 stop_gradient_ = defop("stop_gradient", kernel=lambda x: x, shape_rule=same_as_input,
-                       traits={"view", "elementwise", "stops_gradient", "total"},
+                       traits={"view", "elementwise", "stops_gradient", "strings", "total"},
                        doc="The input unchanged; gradients do not flow back through it.")
 
 

@@ -44,10 +44,11 @@ class OpDef:
     traits: "elementwise", "stateful" (kernel takes the run's state), "effect" (must run even if
         its value goes unused: never folded or dropped), "foldable", "inplace_ok", "out" (kernel
         takes out=), "view" (may return a view of an input), "no_output", "stops_gradient",
-        "packed", "total" (raises for no input of its known planned shapes and dtypes while numpy's
-        floating-point errors only warn: a run may update variables in place before it; the
-        memory plan relies on it only where the node's and its inputs' shapes are all known,
-        which holds because shape rules are sound: a dim a rule claims is the dim of every run)
+        "packed", "strings" (takes string tensors; other ops refuse them), "total" (raises for
+        no input of its known planned shapes and dtypes while numpy's floating-point errors
+        only warn: a run may update variables in place before it; the memory plan relies on it
+        only where the node's and its inputs' shapes are all known, which holds because shape
+        rules are sound: a dim a rule claims is the dim of every run)
     """
     name: str
     kernel: Callable
@@ -109,21 +110,46 @@ def is_tensor(value) -> bool:
 
 
 def as_array(value, dtype=None) -> np.ndarray:
-    """`value` as a numpy array of a supported dtype (`dtype`, else its own default)."""
+    """`value` as a numpy array of a supported dtype: `dtype`, else TF1's default for it (see
+    `dtypes.default_dtype_of`). A conversion that would change the kind of a value (a float to
+    an integer, a number to a string) or lose an integer is an error."""
     if dtype is None:
         dtype = dtypes.default_dtype_of(value)
     dtype = dtypes.as_dtype(dtype)
+    if dtype == dtypes.string:
+        return _as_bytes(value)
     arr = np.asarray(value)
     if arr.dtype != dtype:
         if arr.dtype.kind not in "biuf":
-            raise InvalidArgumentError(f"cannot make a {dtype.name} tensor of {value!r}")
+            raise InvalidArgumentError(f"cannot make a {dtype.name} tensor of {_short(value)}")
         if not np.can_cast(arr.dtype, dtype, "same_kind") and not _fits_weakly(value, dtype):
+            kind = arr.dtype.name if isinstance(value, (np.ndarray, np.generic)) else \
+                type(value).__name__
             raise InvalidArgumentError(
-                f"cannot convert a {arr.dtype.name} value to {dtype.name} without losing its kind; "
-                f"use sg.cast")
+                f"cannot convert {_short(value)} of type {kind} to {dtype.name} without losing "
+                f"its kind; use sg.cast")
         _check_range(arr, dtype)
         arr = arr.astype(dtype)
     return arr
+
+
+def _as_bytes(value) -> np.ndarray:
+    """`value` (str or bytes, or arrays of them) as a bytes array; str is encoded as UTF-8."""
+    arr = np.asarray(value)
+    if arr.dtype.kind == "U":
+        return np.char.encode(arr, "utf-8")
+    if arr.dtype.kind == "S":
+        return arr
+    if arr.dtype.kind == "O" and all(isinstance(v, (str, bytes)) for v in arr.flat):
+        return np.array([v.encode() if isinstance(v, str) else v for v in arr.flat],
+                        dtype=bytes).reshape(arr.shape)
+    raise InvalidArgumentError(f"cannot make a string tensor of {_short(value)}: "
+                               "only str and bytes values are strings")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_range(arr: np.ndarray, dtype: np.dtype) -> None:
@@ -219,6 +245,9 @@ def apply_static(graph: Graph, op: OpDef, inputs: Sequence, attrs: dict, name: s
 
 def infer_spec(op: OpDef, specs: list[Spec], attrs: dict, source: str) -> Spec:
     """Run the shape rule; a failure names the op, the input shapes and the source line."""
+    if "strings" not in op.traits and any(s.dtype.kind == "S" for s in specs):
+        raise InvalidArgumentError(f"{op.name}: string tensors are only stored, fed, fetched and "
+                                   f"passed through identity, not computed with, at {source}")
     try:
         spec = op.shape_rule(*specs, **attrs)
     except ShapeError as exc:
@@ -231,8 +260,8 @@ def infer_spec(op: OpDef, specs: list[Spec], attrs: dict, source: str) -> Spec:
 
 def _constant_node(graph: Graph, value, hint, source: str) -> Tensor:
     arr = as_array(value, converted_dtype(value, hint))
-    return graph.add_node("constant", [], {"value": arr}, arr.shape, arr.dtype, source,
-                          name="Const")
+    return graph.add_node("constant", [], {"value": arr}, arr.shape, dtypes.as_dtype(arr.dtype),
+                          source, name="Const")
 
 
 def converted_dtype(value, hint: np.dtype | None) -> np.dtype | None:

@@ -133,6 +133,11 @@ def _assign(op, ref, value, name) -> Tensor:
     if not isinstance(ref, Variable):
         raise InvalidArgumentError(f"{op.name}: the target must be an sg.Variable, got {ref!r} "
                                    f"at {user_source()}")
+    if not is_tensor(value):  # TF1 converts a non-tensor value to the variable's dtype
+        try:
+            value = as_array(value, ref.dtype)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"{op.name}: {exc} at {user_source()}") from None
     attrs = {"var": ref.name, "shape": ref.shape, "dtype": ref.dtype}
     graph = get_default_graph()
     if graph is ref.graph or not graph.encloses(ref.graph):

@@ -12,7 +12,7 @@ from tests.compiler.helpers import assert_same_structure
 def test_cse_merges_equal_nodes_and_equal_constants():
     g = sg.Graph()
     with g.as_default():
-        x = sg.placeholder(sg.float64, (3,), name="x")
+        x = sg.placeholder(sg.float32, (3,), name="x")
         a = sg.sin(x, name="a")
         b = sg.sin(x, name="b")
         c1, c2 = sg.constant(2.0, name="c1"), sg.constant(2.0, name="c2")
@@ -20,7 +20,7 @@ def test_cse_merges_equal_nodes_and_equal_constants():
     merged = verify(eliminate_common_subexpressions(prune(g, ["y"], ["x"])))
     expected = sg.Graph()
     with expected.as_default():
-        x2 = sg.placeholder(sg.float64, (3,), name="x")
+        x2 = sg.placeholder(sg.float32, (3,), name="x")
         a2 = sg.sin(x2, name="a")
         m = sg.multiply(a2, sg.constant(2.0, name="c1"), name="multiply")
         sg.add(m, m, name="y")

@@ -14,7 +14,7 @@ def test_every_edge_is_respected_and_fed_nodes_and_constants_do_not_run():
     with g.as_default():
         x = sg.placeholder(sg.float64, (3,), name="x")
         w = sg.Variable(np.ones(3), name="w")
-        gate, two = sg.no_op(name="gate"), sg.constant(2.0, name="two")
+        gate, two = sg.no_op(name="gate"), sg.constant(2.0, sg.float64, name="two")
         with sg.control_dependencies([gate]):
             y = sg.multiply(x, two, name="y")
         read = sg.sum(w * y, name="read")

@@ -23,7 +23,7 @@ def _plain():
         w = sg.Variable(np.array([[0.5, -1.0], [2.0, 0.25], [1.5, -0.5]]), name="w")
         b = sg.Variable(np.array([0.1, -0.2]), name="b")
         h = sg.maximum(x @ w + b, sg.constant(np.zeros(2)))
-        k = sg.where(h > 0.5, h, sg.fill((2,), sg.constant(2.0)) * h)
+        k = sg.where(h > 0.5, h, sg.fill((2,), sg.constant(2.0, sg.float64)) * h)
         total = sg.sum(sg.concat([k, sg.cast(k > 1.0, sg.float64)], axis=1), axis=0, name="total")
         pick = sg.one_hot(sg.constant(np.array([1, 0], np.int64)), 3, dtype=sg.float64, name="pick")
         y = sg.identity(total[::-1] + sg.sum(pick), name="y")

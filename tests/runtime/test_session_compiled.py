@@ -99,7 +99,7 @@ def test_the_environment_switches_debug_memory_on(monkeypatch):
 
 def test_eight_threads_share_one_session():
     x = sg.placeholder(sg.float64, (None,), name="x")
-    w = sg.Variable(2.0, name="w")
+    w = sg.Variable(2.0, sg.float64, name="w")
     y = sg.sum(sg.tanh(x * w))
     sess = sg.Session()
     sess.run(sg.global_variables_initializer())

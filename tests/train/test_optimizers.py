@@ -132,7 +132,7 @@ def test_minimize_converges_and_counts_global_step():
 
 def test_compute_and_apply_gradients_and_var_list():
     w, feed, loss = _problem()
-    b = sg.Variable(1.0, name="b")
+    b = sg.Variable(1.0, sg.float64, name="b")
     opt = sg.train.GradientDescentOptimizer(0.5)
     pairs = opt.compute_gradients(loss + 0 * b, var_list=[w])
     assert [v.name for _, v in pairs] == ["w"]

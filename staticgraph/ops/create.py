@@ -20,21 +20,48 @@ _constant = defop("constant", kernel=lambda *, value: value, shape_rule=_constan
                   traits={"foldable", "total"}, doc="A fixed value stored in the graph.")
 
 
-def constant(value, dtype=None, name: str | None = None):
-    """A tensor with a fixed value, stored in the graph.
+def constant(value, dtype=None, shape=None, name: str | None = None,
+             verify_shape: bool = False):
+    """A tensor with a fixed value, stored in the graph (TF1's `tf.constant`).
 
+    Args:
+        value: a number, a nested list, a numpy array, or str / bytes (a string tensor).
+        dtype: by default a numpy value keeps its dtype, a Python float is float32 and a Python
+            int int32 (int64 when it does not fit), as in TF1.
+        shape: TF1's reshaping: a value of that many elements takes the shape, and a shorter
+            one fills the rest with its last element (so a scalar fills the whole shape).
+        verify_shape: ask for a value of exactly `shape`.
     Example:
         >>> import staticgraph as sg
-        >>> c = sg.constant([1.0, 2.0], dtype=sg.float32)
+        >>> c = sg.constant([1.0, 2.0])
         >>> c.shape, c.dtype.name
         ((2,), 'float32')
+        >>> sg.Session().run(sg.constant([1, 2], shape=(2, 2)))
+        array([[1, 2],
+               [2, 2]], dtype=int32)
     """
     try:
-        arr = as_array(value, dtype).copy()
+        arr = as_array(value, dtype)
+        if shape is not None:
+            arr = _reshaped(arr, as_shape(shape, "constant"), verify_shape)
     except InvalidArgumentError as exc:
         raise InvalidArgumentError(f"constant {name or ''!r}: {exc} at {user_source()}") from None
+    arr = arr.copy()
     arr.flags.writeable = False
     return _constant(value=arr, name=name or "Const")
+
+
+def _reshaped(arr: np.ndarray, shape: tuple, verify: bool) -> np.ndarray:
+    size = int(np.prod(shape, dtype=np.int64))
+    if verify and arr.shape != shape:
+        raise InvalidArgumentError(f"expected a value of shape {shape}, got shape {arr.shape}")
+    if arr.size > size or (arr.size == 0 and size):
+        raise InvalidArgumentError(f"shape {shape} holds {size} elements, the value has "
+                                   f"{arr.size}")
+    flat = arr.reshape(-1)
+    if flat.size < size:
+        flat = np.concatenate([flat, np.repeat(flat[-1:], size - flat.size)])
+    return flat.reshape(shape)
 
 
 def _unfed(*, dtype, shape):

@@ -149,3 +149,17 @@ def test_eager_keeps_pytorch_defaults():
     assert eager.tensor(np.arange(2.0)).dtype == sg.float64
     assert (eager.tensor([1, 2]) * 0.5).dtype == sg.float32
     assert eager.tensor(np.ones(2, np.int8)).dtype == sg.int8
+
+
+def test_constant_takes_tf1_shape_and_verify_shape():
+    filled = sg.constant(0.1, shape=[2, 3])
+    assert filled.shape == (2, 3) and filled.dtype == sg.float32
+    np.testing.assert_array_equal(_run(filled), np.full((2, 3), 0.1, np.float32))
+    np.testing.assert_array_equal(_run(sg.constant([1, 2, 3, 4, 5, 6], sg.int64, [2, 3])),
+                                  [[1, 2, 3], [4, 5, 6]])
+    np.testing.assert_array_equal(_run(sg.constant([1, 2], shape=(2, 2))), [[1, 2], [2, 2]])
+    with pytest.raises(errors.InvalidArgumentError, match=r"shape \(2,\) holds 2 elements, the "
+                                                           r"value has 3"):
+        sg.constant([1, 2, 3], shape=[2])
+    with pytest.raises(errors.InvalidArgumentError, match=r"expected a value of shape \(2, 1\)"):
+        sg.constant([1, 2], shape=[2, 1], verify_shape=True)

@@ -232,9 +232,9 @@ def apply_static(graph: Graph, op: OpDef, inputs: Sequence, attrs: dict, name: s
                  handle: Tensor | None = None, refs: tuple = ()) -> Tensor:
     """Add `op` to `graph` as a node, after checking its shape rule; constants become nodes."""
     source = user_source()
-    hint = dtype_hint(inputs)
+    hints = [x.dtype for x in inputs if isinstance(x, Tensor)]
     try:
-        tensors = [x if isinstance(x, Tensor) else _constant_node(graph, x, hint, source)
+        tensors = [x if isinstance(x, Tensor) else _constant_node(graph, x, hints, source)
                    for x in inputs]
     except InvalidArgumentError as exc:
         raise InvalidArgumentError(f"{op.name}: {exc} at {source}") from None
@@ -258,8 +258,11 @@ def infer_spec(op: OpDef, specs: list[Spec], attrs: dict, source: str) -> Spec:
     return Spec(tuple(spec.shape), dtype)
 
 
-def _constant_node(graph: Graph, value, hint, source: str) -> Tensor:
-    arr = as_array(value, converted_dtype(value, hint))
+def _constant_node(graph: Graph, value, hints: list, source: str) -> Tensor:
+    """`value` as a constant node, of the first of the op's tensor dtypes `hints` it converts to
+    (as TF1 gives `where(c, x, 0.0)`'s 0.0 x's dtype), else of its own default dtype."""
+    converted = (converted_dtype(value, hint) for hint in hints)
+    arr = as_array(value, next((d for d in converted if d is not None), None))
     return graph.add_node("constant", [], {"value": arr}, arr.shape, dtypes.as_dtype(arr.dtype),
                           source, name="Const")
 

@@ -57,6 +57,13 @@ def test_a_python_scalar_beside_a_tensor_takes_its_dtype():
     assert (i64 + 2 ** 40).dtype == sg.int64 and _run(i64 + 2 ** 40, {i64: 1}) == 2 ** 40 + 1
 
 
+def test_a_python_scalar_takes_the_dtype_of_the_tensor_it_can_join():
+    x = sg.placeholder(sg.float64, (3,))
+    y = sg.where(x > 1.0, x, 0.0)  # the bool condition comes first; 0.0 joins x, as in TF1
+    assert y.dtype == sg.float64
+    np.testing.assert_array_equal(_run(y, {x: [0.5, 2.0, 3.0]}), [0.0, 2.0, 3.0])
+
+
 def test_a_python_float_beside_an_int_tensor_is_an_error():
     with pytest.raises(errors.ShapeError, match="dtypes differ: int32 vs float32"):
         sg.constant(3) + 2.0

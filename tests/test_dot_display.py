@@ -92,3 +92,12 @@ def test_importing_staticgraph_renders_nothing(tmp_path):
     env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}"}
     subprocess.run([sys.executable, "-c", "import staticgraph, staticgraph.io"], env=env, check=True)
     assert not (tmp_path / "ran").exists()
+
+
+def test_an_eager_tensor_shows_the_graph_it_recorded():
+    from staticgraph import eager
+    x = eager.tensor([1.0, 2.0], requires_grad=True)
+    bundle = (x * x).sum()._repr_mimebundle_()
+    assert "MulBackward0" in bundle["text/plain"] or "multiply" in bundle["text/plain"]
+    if "image/svg+xml" in bundle:
+        assert bundle["image/svg+xml"].lstrip().startswith(("<?xml", "<svg"))

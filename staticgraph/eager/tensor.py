@@ -246,6 +246,11 @@ class Tensor:
     def __format__(self, spec: str) -> str:
         return format(self.item(), spec) if self.ndim == 0 and spec else repr(self)
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter shows the graph this tensor recorded, drawn (see staticgraph.io.dot.Drawing)."""
+        from staticgraph.io.dot import inline  # io sits above eager; loaded only to display
+        return inline(self, include, exclude)
+
     def __repr__(self) -> str:
         extras = []
         if self._node is not None:

@@ -81,7 +81,13 @@ def _update_view(view: Tensor, compute, args: tuple) -> None:
         return _copy_slices(old_base, key, view.shape, part)
 
     result = composite("CopySlices", rewrite, _snapshot(base), *args)
-    _write(view, parts[0])
+    part = parts[0]
+    _write(view, part)
+    if part._node is not None:
+        # The update's result now lives in the view's storage, as in PyTorch: a later in-place
+        # update of the view changes what the update's vjp saved, and the vjp refuses to read it.
+        part._value, part._counter = view._value, view._counter
+        part._node.rebind(part)
     if result._node is not None:
         _rebase(base, result._node)
 

@@ -213,3 +213,15 @@ def test_retain_grad_of_a_view_survives_its_base_being_updated():
     (v * v).sum().backward()
     np.testing.assert_array_equal(v.grad.numpy(), [12.0, 12.0])  # 2 v, v = 6
     np.testing.assert_array_equal(x.grad.numpy(), [72.0, 72.0, 0.0, 0.0])  # 2 v * 3 * 2
+
+
+def test_a_view_updated_again_after_an_update_whose_vjp_reads_its_result_raises_as_pytorch():
+    import numpy as np
+    from staticgraph import eager
+    x = eager.tensor(np.cos(np.arange(3) * 1.7 + 0.3), dtype=eager.float64, requires_grad=True)
+    t = x.abs()
+    v = t[1:]
+    v.exp_()        # exp's vjp reads its result, which now lives in v
+    v.add_(1.0)     # ... and is changed here
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        (v.sum() + t.sum()).backward()

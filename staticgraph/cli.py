@@ -9,19 +9,24 @@ import argparse
 import os
 import runpy
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
+
+import numpy as np
 
 from staticgraph import __version__
 from staticgraph.compare import command as compare_command
 from staticgraph.compare import memory_plot, modes
 from staticgraph.demos import notes
 from staticgraph.errors import StaticGraphError
-from staticgraph.graph import ROLES, get_default_graph, reset_default_graph
+from staticgraph.graph import ROLES, Graph, get_default_graph, reset_default_graph
 from staticgraph.compiler import needed_nodes
 from staticgraph.compiler.explain_passes import explain_passes, summary
+from staticgraph.io.backprop_page import write_backprop_page
 from staticgraph.io.dot import FORMATS, INSTALL_HINT, graphviz_available, to_dot, write_dot
 from staticgraph.runtime.executor import compile, counted
+from staticgraph.runtime.session import Session
 from staticgraph.tf1_check import check_script
 from staticgraph.runtime.memory_modes import (compare_memory_modes, format_table,
                                               initialised_store, parse_bytes, sample_feeds)
@@ -62,6 +67,13 @@ def _drawing_path(text: str) -> Path:
     return path
 
 
+def _graph_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--graph", metavar="NAME",
+                        help="the script's module-level sg.Graph variable to use (default: the "
+                        "default graph if the script built into it, else the graph its last "
+                        "Session ran)")
+
+
 def _dot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("script", type=Path, help="a Python script that builds a graph")
     parser.add_argument("-o", "--output", type=_drawing_path, required=True,
@@ -69,47 +81,94 @@ def _dot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show", type=_roles, default=ROLES, metavar="ROLES",
                         help=f"comma-separated roles to draw (default: all of {','.join(ROLES)})")
     parser.add_argument("--title", help="a caption above the graph (default: the script's name)")
+    _graph_argument(parser)
 
 
 def _dot(args: argparse.Namespace) -> int:
-    graph = built_graph(args.script, "dot")
+    graph = built_graph(args.script, "dot", args.graph)
     if isinstance(graph, int):
         return graph
-    if len(graph) == 0:
-        print(f"staticgraph dot: {args.script} added no nodes to the default graph (a graph made "
-              "with sg.Graph() and as_default() is not seen)", file=sys.stderr)
-        return 1
     dot = to_dot(graph, show=args.show, title=args.title or args.script.name)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     print(f"wrote {write_dot(dot, args.output)} ({len(graph)} nodes)")
     return 0
 
 
-def built_graph(script: Path, command: str):
-    """Run `script` (see `run_script`) and return the default graph it built, or an exit code."""
+def built_graph(script: Path, command: str, graph_name: str | None = None):
+    """Run `script` (see `run_script`) and return the graph it built, or an exit code: the
+    module-level Graph `graph_name` when given; else the default graph when the script added
+    nodes to it; else the graph the script's last `Session.run` ran (examples build their graph
+    inside a function, in a `sg.Graph()` of their own)."""
     if not script.is_file():
         print(f"staticgraph {command}: no such script: {script}", file=sys.stderr)
         return 2
-    return run_script(script) or get_default_graph()
+    ran = run_script(script)
+    if ran.code:
+        return ran.code
+    if graph_name is not None:
+        found = ran.globals.get(graph_name)
+        if isinstance(found, Graph):
+            return found
+        names = [k for k, v in ran.globals.items() if isinstance(v, Graph)]
+        print(f"staticgraph {command}: {script} has no module-level sg.Graph named {graph_name!r}; "
+              f"its Graphs are: {', '.join(names) or 'none'}", file=sys.stderr)
+        return 2
+    if len(get_default_graph()):
+        return get_default_graph()
+    if ran.session_graph is not None:
+        return ran.session_graph
+    print(f"staticgraph {command}: {script} added no nodes to the default graph and ran no Session; "
+          "build into the default graph, run a Session on your graph, or name a module-level "
+          "sg.Graph with --graph NAME", file=sys.stderr)
+    return 1
 
 
-def run_script(script: Path) -> int:
-    """Run `script` as `__main__` on a fresh default graph, as `python script` would; its exit code.
+class ScriptRun(NamedTuple):
+    """What running a script left: its exit code, its module globals, the graph its last
+    `Session.run` ran (None if it ran none)."""
+    code: int
+    globals: dict
+    session_graph: Graph | None
 
-    The script sees `sys.argv == [script]` and can import modules beside it.
+
+def run_script(script: Path) -> ScriptRun:
+    """Run `script` as `__main__` on a fresh default graph, as `python script` would.
+
+    The script sees `sys.argv == [script]` and can import modules beside it. While it runs,
+    `Session.run` notes the graph it runs, so a graph built inside a function can be found.
     """
     reset_default_graph()
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = [str(script)]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    ran: list[Graph] = []
+    module: dict = {}
+    code = 0
     try:
-        runpy.run_path(str(script), run_name="__main__")
+        with _noting_sessions(ran):
+            module = runpy.run_path(str(script), run_name="__main__")
     except SystemExit as exc:  # a script ending in sys.exit(main()) has still built its graph
         if exc.code not in (None, 0):
-            return exc.code if isinstance(exc.code, int) else 1
+            code = exc.code if isinstance(exc.code, int) else 1
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
-    return 0
+    return ScriptRun(code, module, ran[-1] if ran else None)
+
+
+@contextmanager
+def _noting_sessions(ran: list):
+    """Within the block, every `Session.run` appends its session's graph to `ran`."""
+    original = Session.run
+
+    def run(self, *args, **kwargs):
+        ran.append(self.graph)
+        return original(self, *args, **kwargs)
+
+    Session.run = run
+    try:
+        yield
+    finally:
+        Session.run = original
 
 
 # ----- staticgraph plan ---------------------------------------------------------------------
@@ -123,6 +182,7 @@ def _feed_shape(text: str) -> tuple[str, tuple]:
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("script", type=Path, help="a Python script that builds a graph")
+    _graph_argument(parser)
     parser.add_argument("--fetch", action="append", default=[], metavar="NAME",
                         help="a node to compute (repeatable; default: every result nothing uses)")
     parser.add_argument("--feed", action="append", type=_feed_shape, default=[],
@@ -167,7 +227,7 @@ def _fed_shapes(graph, feeds, given: list, command: str) -> dict | None:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    graph = built_graph(args.script, "plan")
+    graph = built_graph(args.script, "plan", args.graph)
     if isinstance(graph, int):
         return graph
     fetches = _fetches(graph, args.fetch, "plan")
@@ -190,6 +250,7 @@ def _plan(args: argparse.Namespace) -> int:
 # ----- staticgraph passes -------------------------------------------------------------------
 def _passes_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("script", type=Path, help="a Python script that builds a graph")
+    _graph_argument(parser)
     parser.add_argument("--out", type=Path, default=Path("out/passes"), help="where to write")
     parser.add_argument("--fetch", action="append", default=[], metavar="NAME",
                         help="a node to compute (repeatable; default: every result nothing uses)")
@@ -197,7 +258,7 @@ def _passes_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _passes(args: argparse.Namespace) -> int:
-    graph = built_graph(args.script, "passes")
+    graph = built_graph(args.script, "passes", args.graph)
     if isinstance(graph, int):
         return graph
     fetches = _fetches(graph, args.fetch, "passes")
@@ -218,6 +279,7 @@ def _passes(args: argparse.Namespace) -> int:
 # ----- staticgraph memory -------------------------------------------------------------------
 def _memory_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("script", type=Path, help="a Python script that builds a graph")
+    _graph_argument(parser)
     parser.add_argument("--fetch", action="append", default=[], metavar="NAME",
                         help="a node to compute (repeatable; default: every result nothing uses)")
     parser.add_argument("--feed", action="append", type=_feed_shape, default=[],
@@ -231,7 +293,7 @@ def _memory_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _memory(args: argparse.Namespace) -> int:
-    graph = built_graph(args.script, "memory")
+    graph = built_graph(args.script, "memory", args.graph)
     if isinstance(graph, int):
         return graph
     fetches = _fetches(graph, args.fetch, "memory")
@@ -249,6 +311,96 @@ def _memory(args: argparse.Namespace) -> int:
     path = memory_plot.draw(figures, args.output, title=args.script.name)
     print(f"wrote {path}" if path else "no picture: matplotlib is not installed "
           "(pip install 'staticgraph[plot]')")
+    return 0
+
+
+# ----- staticgraph backprop ----------------------------------------------------------------
+def _feed_value(text: str) -> tuple[str, np.ndarray]:
+    name, _, numbers = text.partition("=")
+    try:
+        return name, np.array([float(v) for v in numbers.split(",") if v.strip()])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER,NUMBER,..., got {text!r}") from None
+
+
+def _page_path(text: str) -> Path:
+    if not text.lower().endswith((".html", ".htm")):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: use a name ending in .html")
+    return Path(text)
+
+
+def _backprop_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("script", type=Path, help="a Python script that builds a graph")
+    parser.add_argument("-o", "--output", type=_page_path, required=True, help="the .html page to write")
+    parser.add_argument("--y", metavar="NAME", help="the node to differentiate (default: the "
+                        "graph's one forward result)")
+    parser.add_argument("--wrt", action="append", default=[], metavar="NAME",
+                        help="differentiate with respect to this node (repeatable; default: every "
+                        "float placeholder and variable y needs)")
+    parser.add_argument("--feed", action="append", type=_feed_value, default=[], metavar="NAME=VALUES",
+                        help="a fed value, e.g. x=1,2,3 (reshaped to x's shape; one number fills "
+                        "it; default: seeded standard-normal samples)")
+    _graph_argument(parser)
+
+
+def _forward_results(graph: Graph) -> list[str]:
+    """Forward nodes with a value that no other forward node uses."""
+    forward = {n for n, role in graph.nx.nodes(data="role") if role in (None, "forward")}
+    return [n for n in sorted(forward, key=list(graph.nx).index)
+            if not any(m in forward for m in graph.nx.successors(n))
+            and graph.node(n).get("shape") is not None and graph.node(n)["op"] != "placeholder"]
+
+
+def _backprop_feeds(graph: Graph, y: str, given: dict, command: str) -> dict | None:
+    """A value for every placeholder y needs: the one given (reshaped), else seeded samples."""
+    feeds = {}
+    for name in needed_nodes(graph, [y], ()):
+        node = graph.node(name)
+        if node["op"] != "placeholder":
+            continue
+        shape = node["shape"]
+        if name not in given:
+            if shape is None or None in shape:
+                print(f"staticgraph {command}: {name!r} has unknown dims {shape}: give its value "
+                      f"with --feed {name}=NUMBER,NUMBER,...", file=sys.stderr)
+                return None
+            feeds.update(sample_feeds(graph, {name: tuple(shape)}))
+            continue
+        value = given[name].astype(node["dtype"])
+        dims = tuple(-1 if d is None else d for d in shape)
+        feeds[name] = np.full(dims, value[0]) if value.size == 1 and -1 not in dims else value.reshape(dims)
+    return feeds
+
+
+def _backprop(args: argparse.Namespace) -> int:
+    graph = built_graph(args.script, "backprop", args.graph)
+    if isinstance(graph, int):
+        return graph
+    results = _forward_results(graph)
+    if args.y is None and len(results) != 1:
+        print(f"staticgraph backprop: pick the node to differentiate with --y NAME; the graph's "
+              f"forward results are {', '.join(results) or 'none'}", file=sys.stderr)
+        return 2
+    y = args.y or results[0]
+    unknown = [n for n in [y, *args.wrt, *(name for name, _ in args.feed)] if n not in graph]
+    if unknown:
+        print(f"staticgraph backprop: no node named {unknown[0]!r} in the graph the script built; "
+              f"its forward results are {', '.join(results)}", file=sys.stderr)
+        return 2
+    needed = needed_nodes(graph, [y], ())
+    wrt = args.wrt or [n for n in needed if graph.node(n)["op"] in ("placeholder", "variable")
+                       and np.dtype(graph.node(n)["dtype"]).kind == "f"]
+    try:
+        feeds = _backprop_feeds(graph, y, dict(args.feed), "backprop")
+    except ValueError as exc:
+        print(f"staticgraph backprop: a --feed value does not fit its placeholder: {exc}", file=sys.stderr)
+        return 2
+    if feeds is None:
+        return 2
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    steps = write_backprop_page(graph.tensor(y), [graph.tensor(n) for n in wrt], feeds, args.output)
+    print(f"wrote {args.output} ({counted(steps, 'step')}: the gradient of {y} with respect to "
+          f"{', '.join(wrt)})")
     return 0
 
 
@@ -279,6 +431,8 @@ COMMANDS: dict[str, Command] = {
     "memory": Command("run a script that builds a graph; compare naive, plan and remat memory "
                       "(peak, bytes, time) and draw the live bytes of each",
                       _memory_arguments, _memory),
+    "backprop": Command("run a script that builds a graph; write an HTML page stepping through "
+                        "its forward values and backward cotangents", _backprop_arguments, _backprop),
     "tf1-check": Command("list the TensorFlow 1 names a script uses that staticgraph lacks",
                          _tf1_check_arguments, _tf1_check),
 }

@@ -74,7 +74,7 @@ def test_dot_errors(script, tmp_path, capsys):
     empty = tmp_path / "empty.py"
     empty.write_text("print('nothing built')\n")
     assert cli.main(["dot", str(empty), "-o", str(tmp_path / "g.dot")]) == 1
-    assert "added no nodes" in capsys.readouterr().err
+    assert "added no nodes to the default graph and ran no Session" in capsys.readouterr().err
     failing = tmp_path / "failing.py"
     failing.write_text("import sys\nsys.exit(3)\n")
     assert cli.main(["dot", str(failing), "-o", str(tmp_path / "g.dot")]) == 3
@@ -158,3 +158,69 @@ def test_passes_says_when_it_writes_dot_for_want_of_graphviz(script, tmp_path, m
     assert cli.main(["passes", str(script), "--out", str(tmp_path / "p")]) == 0
     assert "writing .dot instead of .svg" in capsys.readouterr().err
     assert list((tmp_path / "p").glob("*.dot")) and not list((tmp_path / "p").glob("*.svg"))
+
+
+def test_backprop_writes_a_page_stepping_through_the_gradient(tmp_path, capsys):
+    import json
+    import re
+
+    import numpy as np
+    script = tmp_path / "regression.py"
+    script.write_text(textwrap.dedent("""
+        import staticgraph as sg
+        x = sg.placeholder(sg.float64, (3,), name="x")
+        w = sg.placeholder(sg.float64, (3,), name="w")
+        z = sg.square(sg.dot(x, w, name="a") - 1.0, name="z")
+    """))
+    page = tmp_path / "page.html"
+    assert cli.main(["backprop", str(script), "-o", str(page), "--feed", "x=1,2,3",
+                     "--feed", "w=2"]) == 0
+    assert "the gradient of z with respect to x, w" in capsys.readouterr().out
+    data = re.search(r'id="steps-data">(.*?)</script>', page.read_text(), re.S).group(1)
+    steps = {s["heading"]: s["data"] for s in json.loads(data)}
+    a = np.dot([1, 2, 3], [2, 2, 2])
+    np.testing.assert_allclose(steps["∂z/∂x"], 2 * (a - 1) * np.array([2.0, 2, 2]))
+    np.testing.assert_allclose(steps["∂z/∂w"], 2 * (a - 1) * np.array([1.0, 2, 3]))
+    assert cli.main(["backprop", str(script), "-o", str(page), "--feed", "x=1,2"]) == 2
+    assert "does not fit" in capsys.readouterr().err
+    assert cli.main(["backprop", str(script), "-o", str(page), "--y", "nope"]) == 2
+    assert "no node named 'nope'" in capsys.readouterr().err
+
+
+GRAPH_IN_A_FUNCTION = textwrap.dedent("""
+    import staticgraph as sg
+    kept = sg.Graph()
+    with kept.as_default():
+        sg.placeholder(sg.float64, (), name="module_level")
+
+    def main():
+        graph = sg.Graph()
+        with graph.as_default():
+            x = sg.placeholder(sg.float64, (2,), name="inside")
+            y = sg.reduce_sum(x * x, name="y")
+        sg.Session(graph).run(y, {x: [1.0, 2.0]})
+
+    if __name__ == "__main__":
+        main()
+""")
+
+
+@pytest.mark.parametrize("command", ["dot", "plan"])
+def test_a_graph_built_in_a_function_is_found_through_its_session(command, tmp_path, capsys):
+    script = tmp_path / "own_graph.py"
+    script.write_text(GRAPH_IN_A_FUNCTION)
+    out = tmp_path / "g.dot"
+    args = ["-o", str(out)]
+    assert cli.main([command, str(script), *args, "--feed", "inside=2"] if command == "plan"
+                    else [command, str(script), *args]) == 0
+    assert '"inside"' in out.read_text() and "module_level" not in out.read_text()
+    assert cli.main([command, str(script), *args, "--graph", "kept"]) == 0
+    assert '"module_level"' in out.read_text()
+    assert cli.main([command, str(script), *args, "--graph", "nope"]) == 2
+    assert "its Graphs are: kept" in capsys.readouterr().err
+
+
+def test_dot_draws_a_shipped_example(tmp_path, capsys):
+    example = Path(__file__).parents[1] / "examples" / "where_nan_trap.py"
+    assert cli.main(["dot", str(example), "-o", str(tmp_path / "trap.dot")]) == 0
+    assert '"x"' in (tmp_path / "trap.dot").read_text()

@@ -59,7 +59,7 @@ def debugprint(target, file="stdout") -> Listing:
     """
     graph, names, fetches, buffers, fixed = _resolve(target)
     steps = iter(range(len(names)))
-    rows = [("-" if name in fixed else str(next(steps)), name, _call(graph, name),
+    rows = [("-" if name in fixed else str(next(steps)), name, call_text(graph, name),
              _value(graph.nx.nodes[name]), graph.nx.nodes[name].get("role", "forward"),
              buffers.get(name)) for name in names]
     text = Listing(_format(rows, bool(buffers)) + (f"\nfetch: {', '.join(fetches)}" if fetches else ""))
@@ -97,7 +97,7 @@ def _resolve(target) -> tuple[Graph, list[str], list[str], dict, set]:
                                f"tensor; got {type(target).__name__}")
 
 
-def _call(graph: Graph, name: str) -> str:
+def call_text(graph: Graph, name: str) -> str:
     """`op(inputs)`: data inputs by name, control inputs as ^name, a small constant's value."""
     node = graph.nx.nodes[name]
     if node["op"] == "constant":

@@ -29,6 +29,7 @@ VERSION = 1
 MAX_NODES = 1_000_000
 MAX_ELEMENTS = 1 << 31
 MAX_DEPTH = 64
+MAX_STRING_BYTES = 1 << 20  # the longest string element an array in a file may hold
 DEFAULT_MAX_BYTES = 1 << 30
 
 
@@ -56,7 +57,7 @@ def save_graph(graph: Graph, path) -> None:
 
 def _encode_graph(graph: Graph) -> dict:
     nodes = [{"name": n, "op": d["op"], "attrs": {k: _encode(v) for k, v in d["attrs"].items()},
-              "shape": list(d["shape"]), "dtype": d["dtype"].name if d["dtype"] != dtypes.packed else "packed",
+              "shape": list(d["shape"]), "dtype": _dtype_name(d["dtype"]),
               "role": d["role"], "source": d["source"]}
              for n, d in ((n, graph.node(n)) for n in nx.topological_sort(graph.nx))]
     edges = []
@@ -80,10 +81,10 @@ def _encode(value):
     if isinstance(value, (np.bool_, np.integer, np.floating)):
         return value.item()
     if isinstance(value, np.ndarray):
-        return {"__ndarray__": {"dtype": value.dtype.name, "shape": list(value.shape),
+        return {"__ndarray__": {"dtype": _dtype_name(value.dtype), "shape": list(value.shape),
                                 "data": base64.b64encode(np.ascontiguousarray(value).tobytes()).decode()}}
     if isinstance(value, np.dtype):
-        return {"__dtype__": value.name if value != dtypes.packed else "packed"}
+        return {"__dtype__": _dtype_name(value)}
     if isinstance(value, slice):
         return {"__slice__": [value.start, value.stop, value.step]}
     if value is Ellipsis:
@@ -281,12 +282,27 @@ def _shape(value, name: str) -> tuple:
     return tuple(value)
 
 
+def _dtype_name(dtype: np.dtype) -> str:
+    """A dtype as a file names it: numpy's name, "packed", "string" (a string node), or
+    "string:N" (an array of bytes strings of N bytes each)."""
+    if dtype == dtypes.packed:
+        return "packed"
+    if dtype.kind == "S":
+        return f"string:{dtype.itemsize}" if dtype.itemsize else "string"
+    return dtype.name
+
+
 def _dtype(value, name: str) -> np.dtype:
     if value == "packed":
         return dtypes.packed
-    _expect(isinstance(value, str) and value in {d.name for d in dtypes.SUPPORTED},
-            f"unknown dtype {value!r} at node {name!r}")
-    return np.dtype(value)
+    if isinstance(value, str) and value.startswith("string:"):
+        size = value[len("string:"):]
+        _expect(size.isdigit() and 0 < int(size) <= MAX_STRING_BYTES,
+                f"bad string dtype {value!r} at node {name!r}")
+        return np.dtype(f"S{int(size)}")
+    names = {_dtype_name(d): d for d in dtypes.SUPPORTED}
+    _expect(isinstance(value, str) and value in names, f"unknown dtype {value!r} at node {name!r}")
+    return names[value]
 
 
 def _decode(value, graph: Graph, depth: int, max_bytes: int):

@@ -5,8 +5,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from staticgraph import dtypes
 from staticgraph.errors import GraphError, InvalidArgumentError, NotFoundError
 from staticgraph.graph import Graph, Tensor
+from staticgraph.ops.registry import as_array
 from staticgraph.ops.shapes import compatible, fmt
 
 
@@ -60,7 +62,12 @@ def check_feed(graph: Graph, name: str, value) -> np.ndarray:
     except Exception as exc:  # numpy raises many kinds for ragged or odd input
         raise InvalidArgumentError(f"cannot feed {where}: {exc}") from None
     dtype = node["dtype"]
-    if arr.dtype != dtype:
+    if dtype == dtypes.string:
+        try:
+            arr = as_array(value, dtype)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"cannot feed {where}: {exc}") from None
+    elif arr.dtype != dtype:
         arr = _converted(arr, dtype, where)
     shape = node["shape"]
     if not compatible(shape, arr.shape):
@@ -73,8 +80,10 @@ def _converted(arr: np.ndarray, dtype: np.dtype, where: str) -> np.ndarray:
     """`arr` as `dtype`, refusing other kinds of values and values out of `dtype`'s range."""
     if arr.dtype.kind == "O" and arr.size and all(isinstance(v, int) for v in arr.flat):
         raise _out_of_range(max(arr.flat, key=abs), dtype, where)  # ints beyond 64 bits
+    # Integers go into any integer dtype (signed into unsigned too): the range is checked below.
     if arr.dtype.kind not in "biuf" or not (np.can_cast(arr.dtype, dtype, "same_kind")
-                                             or (arr.dtype.kind in "iub" and dtype.kind == "f")):
+                                             or (arr.dtype.kind in "iub" and dtype.kind == "f")
+                                             or (arr.dtype.kind in "iu" and dtype.kind in "iu")):
         raise InvalidArgumentError(f"cannot feed a {arr.dtype} value to {where}, which is "
                                    f"{dtype.name}")
     if arr.size and dtype.kind in "iu" and not np.can_cast(arr.dtype, dtype, "safe"):

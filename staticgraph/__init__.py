@@ -51,6 +51,7 @@ from staticgraph.runtime.executor import Executable, compile
 from staticgraph.io.dot import to_dot, write_dot
 from staticgraph.io.listing import debugprint
 from staticgraph.io.backprop_page import write_backprop_page
+from staticgraph.io.backward_dot import draw_backward
 from staticgraph.io.graph_json import load_graph, save_graph
 from staticgraph.function import function
 from staticgraph.initializers import (constant_initializer, glorot_normal_initializer,

@@ -10,10 +10,15 @@ is a name scope holding them, drawn as a cluster.
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
+
+import networkx as nx
 
 from staticgraph.eager.composite import Composite
-from staticgraph.eager.tape import Node, graph_nodes, history
+from staticgraph.eager.saved import SHAPE_ONLY
+from staticgraph.eager.tape import AccumulateGrad, Node, graph_nodes, history
 from staticgraph.graph import Graph, Tensor as GraphTensor
+from staticgraph.ops.create import placeholder
 
 # id(detached tensor) -> weak reference to the tensor it was detached from. Weak, so that a
 # detached value never keeps the history it was cut from alive.
@@ -130,3 +135,65 @@ def _leaf(graph: Graph, t, handles: dict) -> GraphTensor:
         if id(t) in _CUTS:
             graph.nx.nodes[handles[id(t)].name]["detached"] = True
     return handles[id(t)]
+
+
+# ----- the backward graph, as torchviz draws it ------------------------------------------------
+@dataclass
+class BackwardNode:
+    """One node of a tensor's backward graph: a grad_fn (PyTorch's name) or an AccumulateGrad.
+
+    Attributes:
+        key: an id unique within the drawing; name: "MulBackward0", "AccumulateGrad", ...;
+        next: the keys of its next_functions; saved: (label, tensor) for each value its vjp
+        reads ("self", "other", "input2"..., "result" for its output); variable: the leaf
+        tensor of an AccumulateGrad (else None).
+    """
+    key: int
+    name: str
+    next: tuple[int, ...]
+    saved: tuple[tuple[str, object], ...] = ()
+    variable: object = None
+
+
+def backward_graph(t) -> list[BackwardNode]:
+    """The backward graph of eager tensor `t`: its grad_fn and every node its gradient flows
+    through to the AccumulateGrad of each leaf, inputs' nodes first (none for a leaf).
+
+    Example:
+        >>> from staticgraph import eager
+        >>> x = eager.arange(3.0, requires_grad=True, name="x")
+        >>> [(n.name, [label for label, _ in n.saved]) for n in backward_graph((x * x).exp())]
+        [('AccumulateGrad', []), ('MulBackward0', ['self', 'other']), ('ExpBackward0', ['result'])]
+    """
+    nodes = graph_nodes([t._node] if t._node is not None else [])
+    return [BackwardNode(id(n), n.torch_name, tuple(id(e) for e, _ in n.next_functions if e is not None),
+                         _saved(n), n.variable if isinstance(n, AccumulateGrad) else None)
+            for n in nodes]
+
+
+def _saved(node) -> tuple[tuple[str, object], ...]:
+    """The values node's vjp reads, labelled as PyTorch labels saved tensors."""
+    if not isinstance(node, Node) or isinstance(node, Composite):
+        return ()
+    values = node.inputs + [node.output]
+    labels = ["self", "other"][:len(node.inputs)] + [f"input{i}" for i in range(2, len(node.inputs))]
+    return tuple((labels[i] if i < len(node.inputs) else "result", values[i])
+                 for i in _read_by_vjp(node) if values[i] is not None)
+
+
+def _read_by_vjp(node: Node) -> list[int]:
+    """Positions (inputs, then the output) whose values the op's vjp reads, found by building
+    the vjp on placeholders in a scratch graph; a use only for its shape is not a read."""
+    scratch = Graph()
+    with scratch.as_default():
+        stand_ins = [placeholder(v.dtype, v.shape) for v in node.inputs + [node.output]]
+        ct = placeholder(node.output.dtype, node.output.shape)
+        cts = node.op.vjp(ct, *stand_ins[:-1], out=stand_ins[-1], **node.attrs)
+    results = [c.name for c in cts if isinstance(c, GraphTensor)]
+    needed = set(results).union(*(nx.ancestors(scratch.nx, r) for r in results))
+    read = set()
+    for name in needed:
+        inputs = scratch.inputs(name)
+        skip = SHAPE_ONLY.get(scratch.node(name)["op"], ())
+        read |= {x for i, x in enumerate(inputs) if not (i > 0 if skip is None else i in skip)}
+    return [i for i, s in enumerate(stand_ins) if s.name in read]

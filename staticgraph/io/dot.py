@@ -47,7 +47,7 @@ FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf
 
 def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
            legend: bool = True, annotate: str | None = None, values: Mapping | None = None,
-           session: Session | None = None) -> "Drawing":
+           session: Session | None = None, backward: bool = False) -> "Drawing":
     """Draw a graph as a `Drawing` (a `pydot.Dot` that a notebook shows inline as SVG): roles
     coloured, shapes on edges, name scopes as clusters.
 
@@ -71,6 +71,9 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
             them, show none; nothing is written to variables.
         session: the `Session` whose variables `values` uses (default: a new one, with every
             variable at its initial value).
+        backward: for an eager tensor, draw its backward graph as torchviz does instead (see
+            `staticgraph.io.backward_dot.draw_backward`): grad_fn nodes, AccumulateGrad leaves,
+            the tensors each node saved.
     Returns:
         The `Drawing`, a `pydot.Dot`: `.to_string()` gives DOT text, `write_dot` writes or
         renders it, and Jupyter displays it as SVG (or, without Graphviz, as a text listing
@@ -87,6 +90,9 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
         >>> '"x"' in dot.to_string()
         True
     """
+    if backward:
+        from staticgraph.io.backward_dot import draw_backward  # it builds on this module
+        return draw_backward(graph_or_fetches, title=title)
     graph, wanted = _resolve(graph_or_fetches)
     roles = _roles(show)
     if annotate is not None and annotate not in ANNOTATIONS:

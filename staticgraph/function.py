@@ -2,8 +2,10 @@
 
 The function is called once per input signature with placeholders in place of its array
 arguments; the ops it applies build a graph instead of running, and later calls with the same
-shapes and dtypes just run that graph in a Session. Python control flow on a traced value raises
-the static Tensor's TypeError: the decision must move into the graph (`sg.cond`, `sg.while_loop`).
+shapes and dtypes just run that graph in a Session. Before its first trace the function is
+converted by AutoGraph (`staticgraph.autograph`): Python `if`, `while` and `for i in range(n)` on
+a traced value become `sg.cond` / `sg.while_loop`; with `autograph=False` such code raises the
+static Tensor's TypeError instead, and the decision must be written with those ops by hand.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from staticgraph import dtypes
+from staticgraph import autograph, dtypes
+from staticgraph.autograph.operators import Undefined
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops.create import placeholder
@@ -80,9 +83,11 @@ def _array_leaves(value) -> list:
 class Function:
     """A Python function traced into static graphs, one per input signature (see `function`)."""
 
-    def __init__(self, fn: Callable, input_signature: Sequence | None = None) -> None:
+    def __init__(self, fn: Callable, input_signature: Sequence | None = None,
+                 autograph: bool = True) -> None:
         functools.update_wrapper(self, fn)
         self.python_function = fn
+        self.autograph = autograph
         self.input_signature = None if input_signature is None else [
             (tuple(shape), dtypes.as_dtype(dtype)) for shape, dtype in input_signature]
         self._signature = inspect.signature(fn)
@@ -142,7 +147,11 @@ class Function:
             arguments = {name: _substitute(value, name, placeholders, specs)
                          for name, value in bound.arguments.items()}
             symbolic = inspect.BoundArguments(self._signature, arguments)
-            outputs = self.python_function(*symbolic.args, **symbolic.kwargs)
+            fn = autograph.convert(self.python_function) if self.autograph else self.python_function
+            outputs = fn(*symbolic.args, **symbolic.kwargs)
+        for leaf in flatten(outputs):
+            if isinstance(leaf, Undefined):
+                leaf.fail()
         session = Session(graph)
         if graph.get_collection("variables"):
             session.run(global_variables_initializer(graph))
@@ -152,7 +161,8 @@ class Function:
         return f"<sg.function {self.__name__} with {len(self._traces)} trace(s)>"
 
 
-def function(fn: Callable | None = None, *, input_signature: Sequence | None = None):
+def function(fn: Callable | None = None, *, input_signature: Sequence | None = None,
+             autograph: bool = True):
     """Trace `fn`, written in the implicit style, into a static graph; use as `@sg.function`.
 
     Each new signature of array arguments (shapes and dtypes) traces `fn` once: it is called
@@ -162,16 +172,26 @@ def function(fn: Callable | None = None, *, input_signature: Sequence | None = N
     Results are numpy values, with no eager history: to differentiate, call `sg.gradients`
     inside the function (it then lands in the traced graph).
 
+    With `autograph` (the default) `fn` is first converted as TensorFlow 2's AutoGraph does (see
+    `staticgraph.autograph`, and `sg.autograph.to_code(fn)` for the result): `if`, `while` and
+    `for i in range(n)` whose condition or bound is a traced tensor become `sg.cond` /
+    `sg.while_loop` in the graph, and stay Python on Python values; the user functions it calls
+    are converted too.
+
     Args:
         fn: the function; it returns a tensor, or a list / tuple / dict of them.
         input_signature: optionally, `(shape, dtype)` per array argument (None dims allowed):
             one trace then serves every call whose arrays fit it.
+        autograph: False traces `fn` as written: Python control flow on a traced value then
+            raises TypeError.
     Returns:
         A `Function`: calling it returns numpy values in `fn`'s return structure;
         `.graph_for(*args)` gives the traced `Graph`.
     Raises:
-        TypeError: while tracing, on Python `if` / `while` over a traced value: use `sg.cond`
-            and `sg.while_loop`, which put the decision in the graph.
+        UnimplementedError, InvalidArgumentError: while tracing, on control flow AutoGraph
+            cannot convert, naming its `file:line` (see `staticgraph.autograph`).
+        TypeError: while tracing with `autograph=False`, on Python `if` / `while` over a traced
+            value: use `sg.cond` and `sg.while_loop`, which put the decision in the graph.
     Example:
         >>> import numpy as np, staticgraph as sg
         >>> @sg.function
@@ -183,5 +203,5 @@ def function(fn: Callable | None = None, *, input_signature: Sequence | None = N
         (28.0, [0.0, 4.0, 8.0, 12.0])
     """
     if fn is None:
-        return lambda f: Function(f, input_signature)
-    return Function(fn, input_signature)
+        return lambda f: Function(f, input_signature, autograph)
+    return Function(fn, input_signature, autograph)

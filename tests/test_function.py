@@ -62,8 +62,8 @@ def test_graph_for_names_placeholders_after_parameters():
     assert sorted(op for _, op in graph.nx.nodes(data="op")).count("placeholder") == 2
 
 
-def test_python_control_flow_on_a_traced_value_raises_the_tensor_type_error():
-    traced = sg.function(notes_f)
+def test_without_autograph_python_control_flow_on_a_traced_value_raises_the_type_error():
+    traced = sg.function(notes_f, autograph=False)
     with pytest.raises(TypeError, match=r"sg\.cond.*sg\.while_loop"):
         traced(np.float64(0.3))
     assert not traced.traces, "a failed trace is not cached"

@@ -42,6 +42,7 @@ from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import Spec, get_op
 from staticgraph.ops.shapes import known, num_elements
+from staticgraph.text import counted
 
 PLAN, NAIVE, REMAT = "plan", "naive", "remat"
 MODES = (PLAN, NAIVE, REMAT)
@@ -112,10 +113,10 @@ class MemoryPlan:
 
     def report(self) -> str:
         """A printable summary of the figures."""
-        lines = [f"memory ({self.mode}): {len(self.schedule)} steps "
+        lines = [f"memory ({self.mode}): {counted(len(self.schedule), 'step')} "
                  f"({self.forward_steps} of the forward pass), "
-                 f"{len(self.buffer_bytes)} buffers, {len(self.inplace)} in place, "
-                 f"{len(self.updates_in_place)} variable update(s) in place",
+                 f"{counted(len(self.buffer_bytes), 'buffer')}, {len(self.inplace)} in place, "
+                 f"{counted(len(self.updates_in_place), 'variable update')} in place",
                  f"  peak        {format_bytes(self.peak_bytes)} (planned)",
                  f"  naive       {format_bytes(self.naive_bytes)} (every value kept)",
                  f"  lower bound {format_bytes(self.lower_bound_bytes)} (most live at once)",

@@ -34,6 +34,7 @@ from staticgraph.runtime.feeds import check_feed, feed_items, node_name
 from staticgraph.runtime.numerics import check_value
 from staticgraph.runtime.reference import KERNEL_ERRORS, check_fed, kernel_failure
 from staticgraph.runtime.state import RunState, VariableStore
+from staticgraph.text import counted  # noqa: F401 (also imported from here)
 
 MEMORY_MODES = ("plan", "naive", "remat")
 MAX_CACHED_VARIANTS = 32  # feed-shape variants (plan, program, buffers) one Executable keeps
@@ -246,8 +247,9 @@ class Executable:
             static = self.generic_graph.node(name)["shape"]
             shape = shapes.get(name)
             if shape is None or not known(shape) or not compatible(shape, static):
-                raise InvalidArgumentError(f"plan_for: give feed {name!r} a full shape that fits "
-                                           f"{fmt(static)}, got {shape}")
+                got = "none" if shape is None else fmt(shape)
+                raise InvalidArgumentError(f"feed {name!r} needs a full shape that fits its "
+                                           f"placeholder's {fmt(static)}; got {got}")
         return self.variant(tuple(shapes[n] for n in self.run_feeds)).plan
 
     def variant(self, signature: tuple) -> "_Variant":
@@ -302,11 +304,6 @@ class Executable:
         """Jupyter shows the compiled graph drawn, each value with its buffer (see sg.to_dot)."""
         from staticgraph.io.dot import inline  # io sits above runtime; loaded only to display
         return inline(self, include, exclude)
-
-
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """`n` and the noun, singular for one: "1 step", "3 steps", "2 fetches"."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def pass_table(records: list[PassRecord]) -> list[str]:

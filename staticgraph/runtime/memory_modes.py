@@ -104,8 +104,10 @@ def _interleaved_times(runs: list, repeats: int) -> list[float]:
 
 
 def parse_bytes(text: str) -> int:
-    """A byte count as people write it: 1000000, 512KiB, 12MiB, 1.5GiB (ValueError if not)."""
-    units = {"gib": 1 << 30, "mib": 1 << 20, "kib": 1 << 10, "b": 1, "": 1}
+    """A byte count as people write it: 1000000, 1KB (1000), 512KiB (1024 x 512), 12MB, 12MiB,
+    1.5GB, 1.5GiB, 300B (ValueError if not)."""
+    units = {"gib": 1 << 30, "mib": 1 << 20, "kib": 1 << 10, "gb": 10 ** 9, "mb": 10 ** 6,
+             "kb": 10 ** 3, "b": 1, "": 1}
     text = text.strip().lower()
     number = text.rstrip("bikmg")
     if text[len(number):] not in units:

@@ -76,6 +76,8 @@ def test_a_budget_names_the_remat_row_and_is_honoured():
 def test_byte_counts_and_sampled_feeds():
     assert parse_bytes("12MiB") == 12 << 20 and parse_bytes("1.5 KiB") == 1536
     assert parse_bytes("1000") == 1000
+    assert parse_bytes("1KB") == 1000 and parse_bytes("2MB") == 2_000_000
+    assert parse_bytes("1.5GB") == 1_500_000_000 and parse_bytes("1GiB") == 1 << 30
     with pytest.raises(ValueError):
         parse_bytes("12 parsecs")
     g = sg.Graph()
@@ -109,3 +111,9 @@ def test_the_tool_draws_the_deep_mlp(tmp_path, capsys):
     assert runpy.run_path(str(TOOL), run_name="memory_plot")["main"](
         ["--repeats", "1", "-o", str(picture)]) == 0
     assert "remat" in capsys.readouterr().out and picture.stat().st_size > 10_000
+
+
+def test_the_report_counts_in_english():
+    x = sg.placeholder(sg.float64, (3,), name="x")
+    report = sg.compile(sg.negative(x)).memory.report()
+    assert "1 step (" in report and "0 buffers," in report and "0 variable updates in place" in report

@@ -41,3 +41,20 @@ def test_plan_asks_for_unknown_dims_and_reports_a_missing_script(tmp_path, capsy
     assert main(["plan", str(script)]) == 2
     assert "--feed x=" in capsys.readouterr().err
     assert main(["plan", str(tmp_path / "missing.py")]) == 2
+
+
+def test_a_feed_shape_that_does_not_fit_says_so_in_plain_words(tmp_path, capsys):
+    script = tmp_path / "model.py"
+    script.write_text(SCRIPT)
+    assert main(["plan", str(script), "--feed", "x=8,15"]) == 1
+    err = capsys.readouterr().err
+    assert "feed 'x' needs a full shape that fits its placeholder's (None, 16); got (8, 15)" in err
+    assert "plan_for" not in err
+
+
+def test_a_budget_in_kilobytes_is_taken(tmp_path, capsys):
+    script = tmp_path / "model.py"
+    script.write_text(SCRIPT)
+    assert main(["memory", str(script), "--feed", "x=8,16", "--budget", "1KB", "--repeats", "1",
+                 "-o", str(tmp_path / "m.png")]) == 0
+    assert "remat @ 1000 B" in capsys.readouterr().out

@@ -286,3 +286,17 @@ def test_an_eager_tensor_draws_the_graph_its_run_recorded():
     static = drawn_nodes(sg.to_dot(2 * sg.dot(x_static, x_static)))
     assert static == {"x", "Const", "dot", "multiply"}
     assert recorded == {"x", "Const", "DotBackward0", "MulBackward0"}, "PyTorch's grad_fn names"
+
+
+def test_a_gradient_node_is_never_shown_by_a_forward_node_name():
+    import re
+    x = sg.placeholder(sg.float64, (3,), name="x")
+    z = sg.power(sg.reduce_sum(x * 2.0, name="s"), 2, name="z")  # a forward Const, and gradients/Const
+    (dx,) = sg.gradients(z, [x])
+    shown = {}
+    for node_id, name in re.findall(r'"([^"]+)" \[label=<<B>([^<]+)</B>', sg.to_dot(dx).to_string()):
+        shown.setdefault(name, []).append(node_id)
+    assert "Const" in shown and "∂ Const" in shown
+    graph = dx.graph
+    roles = {name: {graph.node(n).get("role") == "gradient" for n in ids} for name, ids in shown.items()}
+    assert all(len(r) == 1 for r in roles.values()), "one shown name, one kind of node"

@@ -319,7 +319,7 @@ def _label(name: str, node: dict, traits: frozenset, buffer, notes=()) -> str:
     """An HTML-like label: name, op and shape, a small constant's value, buffer, annotation
     rows, source line."""
     op_line = node["op"] if "no_output" in traits else f"{node['op']} {_shape_text(node)}"
-    rows = [f"<B>{html.escape(name.rpartition('/')[2])}</B>", html.escape(op_line)]
+    rows = [f"<B>{html.escape(display_name(name, node))}</B>", html.escape(op_line)]
     value = node.get("attrs", {}).get("value") if node["op"] == "constant" else None
     if value is not None and np.size(value) <= SMALL_CONSTANT:
         rows.append(html.escape("= " + _value_text(value)))
@@ -330,6 +330,16 @@ def _label(name: str, node: dict, traits: frozenset, buffer, notes=()) -> str:
     if source and source != "<staticgraph>":
         rows.append(f'<FONT POINT-SIZE="8" COLOR="#555555">{html.escape(source)}</FONT>')
     return "<" + "<BR/>".join(rows) + ">"
+
+
+GRADIENT_MARK = "∂ "  # a gradient node's shown name starts with it, so none reads as a forward node's
+
+
+def display_name(name: str, node: dict) -> str:
+    """The name a node is shown by: its last scope part, marked "∂ " for a gradient node (so
+    the gradient pass's `gradients/Const` is never shown as a forward `Const`)."""
+    short = name.rpartition("/")[2]
+    return GRADIENT_MARK + short if node.get("role") == "gradient" else short
 
 
 def _shape_text(node: dict) -> str:

@@ -44,11 +44,16 @@ def convert(fn):
     """`fn` with its `if`, `while` and `for ... in range(...)` statements rewritten to decide at
     trace time between Python and `sg.cond` / `sg.while_loop` (see `staticgraph.autograph`).
 
-    Returns `fn` itself when it cannot be converted: not a Python function, a lambda, a
-    generator or coroutine, or without source. Converting twice returns the same function.
+    A bound method is converted as its function, bound to the same object. Returns `fn` itself
+    when it is not converted: library code (see `is_user_code`), not a Python function, a
+    lambda, a generator or coroutine, or without source. Converting twice gives the same function.
     """
     fn = getattr(fn, "python_function", fn)  # an sg.function: its Python function
-    if not isinstance(fn, types.FunctionType) or hasattr(fn, "__ag_source__"):
+    if isinstance(fn, types.MethodType):
+        function = convert(fn.__func__)
+        return fn if function is fn.__func__ else types.MethodType(function, fn.__self__)
+    if not isinstance(fn, types.FunctionType) or hasattr(fn, "__ag_source__") \
+            or not is_user_code(fn):
         return fn
     if fn not in _CACHE:
         _CACHE[fn] = _convert(fn)

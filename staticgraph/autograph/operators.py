@@ -52,13 +52,8 @@ def ld(getter, name: str):
 
 def converted(fn):
     """`fn` converted if it is a user function (see `staticgraph.autograph.convert`), else `fn`."""
-    from staticgraph.autograph.conversion import convert, is_user_code
-    if isinstance(fn, types.FunctionType) and is_user_code(fn):
-        return convert(fn)
-    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType) \
-            and is_user_code(fn.__func__):
-        return types.MethodType(convert(fn.__func__), fn.__self__)
-    return fn
+    from staticgraph.autograph.conversion import convert
+    return convert(fn) if isinstance(fn, (types.FunctionType, types.MethodType)) else fn
 
 
 # ----- statements that stay Python ---------------------------------------------------------

@@ -18,6 +18,7 @@ PRINTS = {
     "notes_static.py": ["notes §3.1-3.3, static style", "closed form"],
     "notes_eager.py": ["tensor(28., grad_fn=<MulBackward0>)", "ok   a.grad == f(a)/a"],
     "control_flow.py": ["f(a)/a", "graph written to"],
+    "autograph_f.py": ["ag__.while_stmt", "one trace for every a: 1 trace"],
     "jacobians.py": ["match=True", "Hessian"],
     "where_nan_trap.py": ["safe pattern", "nan"],
     "linear_regression.py": ["static graph built once", "(agree)"],

@@ -4,7 +4,8 @@ Where the style does not matter the math is written once (`y = 2 * sg.dot(x, x)`
 on a placeholder and runs at once on an eager tensor); what differs is how each style asks for
 gradients: the explicit one adds gradient nodes with `sg.gradients` and runs them in a Session,
 the implicit one calls `backward()` and reads `.grad`. For f(a) the control flow differs too:
-`sg.while_loop` and `sg.cond` in the graph, Python `while` and `if` on eager values.
+`sg.while_loop` and `sg.cond` in the graph, Python `while` and `if` on eager values, and the
+eager source itself traced by `sg.function`, whose AutoGraph writes those ops for it.
 """
 from __future__ import annotations
 
@@ -189,6 +190,18 @@ def _control_static():
     return StaticProgram(graph, {"a": a, "f(a)": d, "df/da": grad}, lambda i: {a: _a(i)})
 
 
+def _autograph_static():
+    """f_eager itself, traced by sg.function: AutoGraph turns its while and if into graph ops."""
+    @sg.function
+    def f_and_gradient(a):
+        d = f_eager(a)
+        return d, sg.gradients(d, [a])[0]
+    trace = f_and_gradient.trace_for(_a(0))
+    (a,) = trace.placeholders
+    d, grad = trace.outputs
+    return StaticProgram(trace.graph, {"a": a, "f(a)": d, "df/da": grad}, lambda i: {a: _a(i)})
+
+
 def _control_eager():
     def step(i):
         a = eager.tensor(_a(i), requires_grad=True, name="a")
@@ -215,4 +228,8 @@ WORKLOADS = (
     Workload("control", "§3.4 f(a): while and if on values",
              "a different a each step: one static graph serves all, eager records anew",
              _control_static, _control_eager, frozenset({"df/da"})),
+    Workload("autograph", "§3.4 f(a) as written for PyTorch, traced by sg.function",
+             "AutoGraph rewrites the Python while and if into while_loop and cond: the same "
+             "source gives one graph for every a",
+             _autograph_static, _control_eager, frozenset({"df/da"})),
 )

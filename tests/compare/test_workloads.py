@@ -114,3 +114,13 @@ def test_mlp_training_lowers_the_loss_and_ends_with_the_same_weights(results):
 def test_quick_mode_is_a_few_steps_per_workload(results):
     assert all(3 <= w.quick_steps <= 10 < w.steps for w in WORKLOADS)
     assert QUICK_SECONDS["all"] < 30  # about a second on an idle machine; a loose bound
+
+
+def test_autograph_traces_the_eager_source_into_one_graph_that_agrees_with_the_hand_written_one(results):
+    traced, by_hand = results["autograph"], results["control"]
+    for mine, theirs in zip(traced.static.values, by_hand.static.values):
+        np.testing.assert_array_equal(mine["f(a)"], theirs["f(a)"])
+        np.testing.assert_array_equal(mine["df/da"], theirs["df/da"])
+    graph = traced.static.graphs[0]
+    ops = [d["op"] for _, d in graph.nx.nodes(data=True) if d["role"] == "forward"]
+    assert ops.count("while_loop") == 1 and ops.count("cond") == 1

@@ -11,7 +11,7 @@ from staticgraph.graph import (Graph, Tensor, control_dependencies, get_default_
                                reset_default_graph)
 from staticgraph.ops import NOT_DIFFERENTIABLE, OpDef, defop
 from staticgraph.ops.array import (broadcast_to, concat, expand_dims, gather, getitem, one_hot,
-                                   reshape, squeeze, stack, transpose)
+                                   rank, reshape, shape, size, squeeze, stack, transpose)
 from staticgraph.ops.create import (constant, fill, identity, ones, ones_like, placeholder,
                                     stop_gradient, zeros, zeros_like)
 from staticgraph.ops.control import cond

@@ -148,7 +148,7 @@ class Graph:
         for t in inputs:
             self._own_name(t)
         with self._lock:
-            self.nx.add_node(node_name, op=op, attrs=dict(attrs), shape=tuple(shape), dtype=dtype,
+            self.nx.add_node(node_name, op=op, attrs=dict(attrs), shape=None if shape is None else tuple(shape), dtype=dtype,
                              role=role or self.current_role, source=source)
             for index, t in enumerate(inputs):
                 self.nx.add_edge(t.name, node_name, index=index)
@@ -281,7 +281,10 @@ class Tensor:
         return self.graph.nx.nodes[self.name]
 
     @property
-    def shape(self) -> tuple:
+    def shape(self) -> tuple | None:
+        """The static shape: a tuple of ints with None for dims known only at run time, or None
+        when even the rank is unknown (TF1's `TensorShape(None)`; `sg.shape(t)` gives the
+        run-time shape)."""
         return self.node["shape"]
 
     @property
@@ -293,8 +296,9 @@ class Tensor:
         return self.node["op"]
 
     @property
-    def ndim(self) -> int:
-        return len(self.shape)
+    def ndim(self) -> int | None:
+        """The rank, or None when it is unknown."""
+        return None if self.shape is None else len(self.shape)
 
     @property
     def role(self) -> str:

@@ -96,8 +96,8 @@ def nan_value():
         _session_run(sg.check_numerics(sg.log(x), "log of x"), {x: -1.0})
 
 
-def placeholder_without_shape():
-    sg.placeholder(sg.float64, None, name="p")
+def placeholder_bad_shape():
+    sg.placeholder(sg.float64, "3", name="p")
 
 
 def assign_wrong_shape():
@@ -183,7 +183,7 @@ ROWS = [
     (not_differentiable_path, errors.InvalidArgumentError, r"passes an op with no derivative: 'argmax' \(argmax, created at " + HERE),
     (integer_x, errors.InvalidArgumentError, r"x 'i' is int32; only float tensors have gradients at " + HERE),
     (nan_value, errors.NumericsError, r"(?s)log of x: found 1 NaN and 0 Inf.*created at " + HERE),
-    (placeholder_without_shape, errors.InvalidArgumentError, r"placeholder 'p': give a shape"),
+    (placeholder_bad_shape, errors.InvalidArgumentError, r"placeholder 'p': a shape is an int or a sequence of ints"),
     (assign_wrong_shape, errors.InvalidArgumentError, r"assign: shapes differ: variable 'w' is \(3,\), value is \(4,\) at " + HERE),
     (cond_branches_differ, errors.InvalidArgumentError, r"cond: the branches return different structures.* at " + HERE),
     (loop_shape_changes, errors.InvalidArgumentError, r"while_loop: loop variable 0 enters as float64\(1,\).* at " + HERE),

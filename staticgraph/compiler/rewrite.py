@@ -143,8 +143,11 @@ def _replacement_spec(new: Graph, name: str, node: dict, decision: Replace) -> t
     specs = [Spec(new.nx.nodes[i]["shape"], new.nx.nodes[i]["dtype"]) for i in decision.inputs]
     spec = infer_spec(get_op(decision.op), specs, decision.attrs, node["source"])
     old = node["shape"]
-    if spec.dtype != node["dtype"] or len(spec.shape) != len(old):
+    ranks_differ = None not in (spec.shape, old) and len(spec.shape) != len(old)
+    if spec.dtype != node["dtype"] or ranks_differ:
         raise GraphError(f"rewriting node {name!r} as {decision.op} changed its spec from "
                          f"{old} {node['dtype']} to {spec.shape} {spec.dtype}")
+    if spec.shape is None or old is None:  # an unknown rank: keep whichever shape is known
+        return (old if spec.shape is None else spec.shape), spec.dtype
     shape = tuple(o if s is None else s for s, o in zip(spec.shape, old))
     return shape, spec.dtype

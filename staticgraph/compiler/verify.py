@@ -7,7 +7,7 @@ from staticgraph.compiler.rewrite import FEEDS, FETCHES
 from staticgraph.errors import GraphError, StaticGraphError
 from staticgraph.graph import ROLES, Graph
 from staticgraph.ops.registry import REGISTRY, Spec, infer_spec
-from staticgraph.ops.shapes import fmt
+from staticgraph.ops.shapes import compatible, fmt
 
 _ATTRS = ("op", "attrs", "shape", "dtype", "role", "source")
 
@@ -66,6 +66,3 @@ def _check_node(graph: Graph, name: str, node: dict) -> None:
                          f"gives {fmt(spec.shape)} {spec.dtype}")
 
 
-def compatible(a: tuple, b: tuple) -> bool:
-    """True when shapes `a` and `b` can describe the same value (None matches any dim)."""
-    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))

@@ -78,14 +78,14 @@ reshape_like = defop("reshape_like", kernel=lambda x, like: np.reshape(x, like.s
 
 def unbroadcast(ct, like):
     """The cotangent `ct` of a broadcast result, summed back to the shape of input `like`."""
-    if tuple(ct.shape) == tuple(like.shape) and known(like.shape):
+    if ct.shape == like.shape and known(like.shape):
         return ct
     return reduce_to(ct, like)
 
 
 def broadcast_as(t, like):
     """`t` broadcast to the shape of `like` (the jvp twin of `unbroadcast`), statically when known."""
-    if tuple(t.shape) == tuple(like.shape) and known(like.shape):
+    if t.shape == like.shape and known(like.shape):
         return t
     if known(like.shape):
         return broadcast_to(t, like.shape)
@@ -95,8 +95,76 @@ def broadcast_as(t, like):
 def reshape_back(ct, like):
     """`ct` reshaped to like's shape (statically when it is known)."""
     if known(like.shape):
-        return ct if tuple(ct.shape) == tuple(like.shape) else reshape(ct, like.shape)
+        return ct if ct.shape == like.shape else reshape(ct, like.shape)
     return reshape_like(ct, like)
+
+
+# ----- shape, size, rank: a value's run-time shape as a tensor --------------------------------
+def _shape_kernel(x, *, dtype):
+    return np.array(x.shape, dtype=dtype)
+
+
+_NO_GRADIENT = {"vjp": lambda ct, x, out, dtype: [None], "jvp": lambda t, x, out, dtype: None}
+# These outputs do not depend on x's values: x is disconnected, not non-differentiable.
+shape_ = defop("shape", kernel=_shape_kernel, **_NO_GRADIENT, traits={"foldable", "total"},
+               shape_rule=lambda x, *, dtype: Spec((len(x.shape),), dtype),
+               doc="x's run-time shape, a 1-D integer tensor.")
+size_ = defop("size", kernel=lambda x, *, dtype: np.array(x.size, dtype=dtype), **_NO_GRADIENT,
+              shape_rule=lambda x, *, dtype: Spec((), dtype), traits={"foldable", "total"},
+              doc="The number of x's elements at run time.")
+rank_ = defop("rank", kernel=lambda x, *, dtype: np.array(x.ndim, dtype=dtype), **_NO_GRADIENT,
+              shape_rule=lambda x, *, dtype: Spec((), dtype), traits={"foldable", "total"},
+              doc="x's rank (its number of dims) at run time.")
+
+
+def _static_or_run_time(op, known_value, x, out_type, name):
+    """A constant when `known_value` (x's static shape, size or rank) is not None and x is not
+    eager, else `op` applied to x."""
+    dtype = _index_dtype(out_type, op.name)
+    if known_value is not None and getattr(x, "style", "static") == "static":
+        return C.constant(np.array(known_value, dtype), name=name)
+    return op(x, dtype=dtype, name=name)
+
+
+def _static_shape(x) -> tuple | None:
+    """x's shape as known now: a tensor's static shape, a Python or numpy value's own."""
+    return x.shape if is_tensor(x) else np.shape(x)
+
+
+def _index_dtype(dtype, what: str) -> np.dtype:
+    dtype = dtypes.as_dtype(dtype)
+    if dtype not in (dtypes.int32, dtypes.int64):
+        raise InvalidArgumentError(f"{what}: out_type must be int32 or int64, got {dtype.name} "
+                                   f"at {user_source()}")
+    return dtype
+
+
+def shape(x, name: str | None = None, out_type=dtypes.int32):
+    """x's shape as a 1-D integer tensor (TF1's `tf.shape`): a constant when x's shape is known
+    as the graph is built, else read at run time (of a placeholder of unknown rank, say).
+
+    Example:
+        >>> import numpy as np, staticgraph as sg
+        >>> x = sg.placeholder(sg.float32)
+        >>> sg.Session().run(sg.shape(x), {x: np.zeros((2, 3))})
+        array([2, 3], dtype=int32)
+    """
+    static = _static_shape(x)
+    return _static_or_run_time(shape_, static if known(static) else None, x, out_type,
+                               name or "Shape")
+
+
+def size(x, name: str | None = None, out_type=dtypes.int32):
+    """The number of x's elements as a scalar integer tensor (TF1's `tf.size`)."""
+    return _static_or_run_time(size_, num_elements(_static_shape(x)), x,
+                               out_type, name or "Size")
+
+
+def rank(x, name: str | None = None):
+    """x's rank as a scalar int32 tensor (TF1's `tf.rank`); a constant when the rank is known."""
+    static = _static_shape(x)
+    return _static_or_run_time(rank_, None if static is None else len(static), x, dtypes.int32,
+                               name or "Rank")
 
 
 # ----- reshape / transpose / broadcast_to ----------------------------------------------------

@@ -8,7 +8,8 @@ from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 from staticgraph.graph import get_default_graph
 from staticgraph.ops import reduce as R
 from staticgraph.ops.registry import ShapeError, Spec, apply_static, as_array, defop
-from staticgraph.ops.shapes import as_shape, same_as_input
+from staticgraph.ops.shapes import (as_shape, run_shape, same_as_input, shape_argument,
+                                    shape_input_rule)
 from staticgraph.sourceinfo import user_source
 
 
@@ -69,71 +70,81 @@ def _unfed(*, dtype, shape):
 
 
 def _placeholder_rule(*, dtype, shape):
-    return Spec(shape, dtype)
+    return Spec(shape, dtype)  # shape None: the rank is unknown until fed
 
 
 _placeholder = defop("placeholder", kernel=_unfed, shape_rule=_placeholder_rule,
                      doc="A value given at run time through feed_dict.")
 
 
-def placeholder(dtype, shape, name: str | None = None):
+def placeholder(dtype, shape=None, name: str | None = None):
     """A value that must be fed when the graph runs: `sess.run(y, {x: value})`.
 
     Args:
         dtype: e.g. `sg.float32`.
-        shape: a tuple; `None` marks a dim fixed only by the fed value, e.g. `(None, 784)`.
+        shape: a tuple; `None` in it marks a dim fixed only by the fed value, e.g.
+            `(None, 784)`; `shape=None` (the default, as in TF1) leaves even the rank to the
+            fed value: the tensor's `.shape` is then None, ops built on it infer what holds
+            at every rank, and each run compiles for the shapes it is fed.
     Example:
         >>> import staticgraph as sg
         >>> x = sg.placeholder(sg.float64, shape=(None, 3), name="x")
         >>> x.shape
         (None, 3)
+        >>> print(sg.placeholder(sg.float32).shape)
+        None
     """
-    if shape is None:
-        raise InvalidArgumentError(
-            f"placeholder {name or ''!r}: give a shape; use None for dims known only when fed, "
-            "e.g. shape=(None, 784), and () for a scalar")
-    shape = as_shape(shape, f"placeholder {name or ''!r}", unknown=True)
+    if shape is not None:
+        shape = as_shape(shape, f"placeholder {name or ''!r}", unknown=True)
     return apply_static(get_default_graph(), _placeholder,
                         [], {"dtype": dtypes.as_dtype(dtype), "shape": shape}, name=name or "Placeholder")
 
 
-def _filled_rule(*, shape, dtype, value):
-    return Spec(shape, dtype)
+def _filled_rule(*dims, shape, dtype, value):
+    return Spec(shape_input_rule(*dims, shape=shape), dtype)
 
 
-_filled = defop("filled", kernel=lambda *, shape, dtype, value: np.full(shape, value, dtype),
+_filled = defop("filled", kernel=lambda *dims, shape, dtype, value:
+                    np.full(run_shape(dims, shape), value, dtype),
                 shape_rule=_filled_rule, traits={"foldable", "total"},
-                doc="A new array of one fixed value (zeros, ones).")
+                doc="A new array of one fixed value (zeros, ones), of `shape` or of the shape "
+                    "its input holds.")
+
+
+def _new_filled(what: str, shape, dtype, value, name: str):
+    shape, dims = shape_argument(shape, what)
+    return _filled(*dims, shape=shape, dtype=dtypes.as_dtype(dtype), value=value, name=name)
 
 
 def zeros(shape, dtype=dtypes.float32, name: str | None = None):
-    """A tensor of zeros of a fully known shape."""
-    return _filled(shape=as_shape(shape, "zeros"), dtype=dtypes.as_dtype(dtype), value=0,
-                   name=name or "zeros")
+    """A tensor of zeros of `shape`: ints, or a 1-D integer tensor such as `sg.shape(x)`."""
+    return _new_filled("zeros", shape, dtype, 0, name or "zeros")
 
 
 def ones(shape, dtype=dtypes.float32, name: str | None = None):
-    """A tensor of ones of a fully known shape."""
-    return _filled(shape=as_shape(shape, "ones"), dtype=dtypes.as_dtype(dtype), value=1,
-                   name=name or "ones")
+    """A tensor of ones of `shape`: ints, or a 1-D integer tensor such as `sg.shape(x)`."""
+    return _new_filled("ones", shape, dtype, 1, name or "ones")
 
 
-def _fill_rule(value: Spec, *, shape):
+def _fill_rule(value: Spec, *dims, shape):
     if value.shape != ():
         raise ShapeError(f"the fill value must be a scalar, got shape {value.shape}")
-    return Spec(shape, value.dtype)
+    return Spec(shape_input_rule(*dims, shape=shape), value.dtype)
 
 
-fill_ = defop("fill", kernel=lambda value, *, shape: np.full(shape, value),
+fill_ = defop("fill", kernel=lambda value, *dims, shape: np.full(run_shape(dims, shape), value),
               shape_rule=_fill_rule,
-              vjp=lambda ct, value, out, shape: [R.sum(ct)],
-              jvp=lambda t, value, out, shape: fill_(t[0], shape=shape),
-              traits={"foldable"}, doc="A tensor of `shape` holding the scalar `value`.")
+              vjp=lambda ct, value, *dims, out, shape: [R.sum(ct)] + [None] * len(dims),
+              jvp=lambda t, value, *dims, out, shape: fill_(t[0], *dims, shape=shape),
+              traits={"foldable"}, doc="A tensor of `shape` (or of the shape its second input "
+                                       "holds) holding the scalar `value`.")
 
 
 def fill(shape, value, name: str | None = None):
-    """A tensor of a known `shape` whose every element is the scalar `value` (differentiable)."""
-    return fill_(value, shape=as_shape(shape, "fill"), name=name)
+    """A tensor of `shape` (ints, or a 1-D integer tensor such as `sg.shape(x)`) whose every
+    element is the scalar `value` (differentiable in `value`)."""
+    shape, dims = shape_argument(shape, "fill")
+    return fill_(value, *dims, shape=shape, name=name)
 
 
 def _like_rule(x: Spec, *, dtype, value):

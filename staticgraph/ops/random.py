@@ -17,9 +17,10 @@ import numpy as np
 from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph, get_default_graph
+from staticgraph.ops import array as A
 from staticgraph.ops import math as M
 from staticgraph.ops.registry import ShapeError, Spec, apply_static, defop, is_tensor
-from staticgraph.ops.shapes import as_shape
+from staticgraph.ops.shapes import run_shape, shape_argument, shape_input_rule
 from staticgraph.sourceinfo import user_source
 
 DEFAULT_GRAPH_SEED = 87654321  # TF1's graph seed for an op seeded without one
@@ -100,21 +101,24 @@ def _draw(state, seeds, key, draw):
 
 
 # ----- ops ---------------------------------------------------------------------------------
-def _fresh_rule(*like: Spec, shape, dtype, seeds, key, **_):
-    return Spec(like[0].shape if like else shape, dtype)
+# A draw's shape is the attr `shape`, or the values of its one input, a 1-D integer tensor (such
+# as `sg.shape(x)`) read at each run; `shape` then holds what is known of it statically.
+def _fresh_rule(*dims: Spec, shape, dtype, seeds, key, **_):
+    return Spec(shape_input_rule(*dims, shape=shape), dtype)
 
 
-def _normal_kernel(state, *, shape, dtype, seeds, key):
+def _normal_kernel(state, *dims, shape, dtype, seeds, key):
+    shape = run_shape(dims, shape)
     return _draw(state, seeds, key, lambda rng: rng.standard_normal(shape, dtype=dtype))
 
 
-def _uniform_kernel(state, *like, shape, dtype, seeds, key):
-    # With an input, the draws take its run-time shape (dropout's mask of a (None, n) batch).
-    shape = like[0].shape if like else shape
+def _uniform_kernel(state, *dims, shape, dtype, seeds, key):
+    shape = run_shape(dims, shape)
     return _draw(state, seeds, key, lambda rng: rng.random(shape, dtype=dtype))
 
 
-def _uniform_int_kernel(state, *, shape, dtype, seeds, key, minval, maxval):
+def _uniform_int_kernel(state, *dims, shape, dtype, seeds, key, minval, maxval):
+    shape = run_shape(dims, shape)
     return _draw(state, seeds, key, lambda rng: rng.integers(minval, maxval, shape, dtype=dtype))
 
 
@@ -128,7 +132,8 @@ def _truncated(rng: np.random.Generator, shape: tuple, dtype) -> np.ndarray:
     return out
 
 
-def _truncated_kernel(state, *, shape, dtype, seeds, key):
+def _truncated_kernel(state, *dims, shape, dtype, seeds, key):
+    shape = run_shape(dims, shape)
     return _draw(state, seeds, key, lambda rng: _truncated(rng, shape, dtype))
 
 
@@ -148,7 +153,7 @@ random_standard_normal_ = defop(
     doc="Draws of the standard normal distribution, new at each run.")
 random_uniform_ = defop(
     "random_uniform", kernel=_uniform_kernel, shape_rule=_fresh_rule, traits=RANDOM,
-    doc="Uniform draws in [0, 1) of `shape`, or of the input's shape when given; new at each run.")
+    doc="Uniform draws in [0, 1), new at each run.")
 random_uniform_int_ = defop(
     "random_uniform_int", kernel=_uniform_int_kernel, shape_rule=_fresh_rule, traits=RANDOM,
     doc="Uniform integer draws in [minval, maxval), new at each run.")
@@ -163,10 +168,11 @@ random_shuffle_ = defop(
 def _new_draw(what: str, op, shape, dtype, seed, name, **attrs):
     """A random node of `op` in the default graph for the user's function `what`, seeded by
     TF1's rules."""
-    graph = get_default_graph()
-    attrs = dict(shape=as_shape(shape, what), dtype=dtypes.as_dtype(dtype),
+    shape, dims = shape_argument(shape, what)
+    graph = dims[0].graph if dims else get_default_graph()
+    attrs = dict(shape=shape, dtype=dtypes.as_dtype(dtype),
                  seeds=op_seeds(seed, graph), key=_new_key(), **attrs)
-    return apply_static(graph, op, [], attrs, name=name)
+    return apply_static(graph, op, dims, attrs, name=name)
 
 
 def _new_key() -> str:
@@ -177,8 +183,8 @@ def _new_key() -> str:
 def random_uniform_like(x, dtype=None, seed: int | None = None, name: str | None = None):
     """Uniform draws in [0, 1) of x's run-time shape (and dtype unless given); new at each run."""
     dtype = x.dtype if dtype is None else _require_float(dtype, "random_uniform_like")
-    return random_uniform_(x, shape=x.shape, dtype=dtype, seeds=op_seeds(seed, x.graph),
-                           key=_new_key(), name=name)
+    return random_uniform_(A.shape_(x, dtype=dtypes.int64), shape=x.shape, dtype=dtype,
+                           seeds=op_seeds(seed, x.graph), key=_new_key(), name=name)
 
 
 def _is(value, number) -> bool:
@@ -205,9 +211,11 @@ def _require_float(dtype, what: str) -> np.dtype:
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed: int | None = None,
                   name: str | None = None):
-    """Normal draws of a known `shape` (TF1's `tf.random_normal`), new at each run.
+    """Normal draws of `shape` (TF1's `tf.random_normal`), new at each run.
 
     Args:
+        shape: ints, or a 1-D integer tensor read at each run, such as `sg.shape(x)` (every
+            random op takes either).
         mean, stddev: numbers or tensors (broadcast with the draws).
         seed: the op seed; see `set_random_seed` for how it combines with the graph seed.
     Example:

@@ -6,6 +6,7 @@ tape runs the kernel at once and records it. The op itself never knows which sty
 from __future__ import annotations
 
 import contextlib
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Sequence
 
@@ -18,8 +19,9 @@ from staticgraph.sourceinfo import user_source
 
 
 class Spec(NamedTuple):
-    """What a shape rule knows of a value: its shape (ints, or None for unknown) and dtype."""
-    shape: tuple
+    """What a shape rule knows of a value: its shape (a tuple of ints, None for an unknown dim;
+    or None for an unknown rank) and dtype."""
+    shape: tuple | None
     dtype: np.dtype
 
 
@@ -244,18 +246,67 @@ def apply_static(graph: Graph, op: OpDef, inputs: Sequence, attrs: dict, name: s
 
 
 def infer_spec(op: OpDef, specs: list[Spec], attrs: dict, source: str) -> Spec:
-    """Run the shape rule; a failure names the op, the input shapes and the source line."""
+    """Run the shape rule; a failure names the op, the input shapes and the source line.
+
+    Inputs of unknown rank (shape None) are tried at each rank up to `UNKNOWN_RANKS` with
+    unknown dims; the output keeps what all the ranks that pass agree on (see `_at_any_rank`),
+    so that every shape rule stays sound without knowing of unknown ranks.
+    """
     if "strings" not in op.traits and any(s.dtype.kind == "S" for s in specs):
         raise InvalidArgumentError(f"{op.name}: string tensors are only stored, fed, fetched and "
                                    f"passed through identity, not computed with, at {source}")
     try:
-        spec = op.shape_rule(*specs, **attrs)
+        if any(s.shape is None for s in specs):
+            spec = _at_any_rank(op, specs, attrs)
+        else:
+            spec = op.shape_rule(*specs, **attrs)
     except ShapeError as exc:
         raise ShapeError(f"{op.name}: {exc} at {source}") from None
     except TypeError as exc:
         raise InvalidArgumentError(f"{op.name}: bad arguments ({exc}) at {source}") from None
     dtype = spec.dtype if spec.dtype == dtypes.packed else dtypes.as_dtype(spec.dtype)
-    return Spec(tuple(spec.shape), dtype)
+    return Spec(None if spec.shape is None else tuple(spec.shape), dtype)
+
+
+UNKNOWN_RANKS = range(5)  # the ranks an input of unknown rank is tried at
+_MOST_TRIES = 125  # beyond it, inputs of unknown rank are tried at one rank each
+
+
+def _at_any_rank(op: OpDef, specs: list[Spec], attrs: dict) -> Spec:
+    """The shape rule's result for inputs of which some have unknown rank: the merge of its
+    results at each rank those inputs may have (dims kept where all agree; unknown rank where
+    the ranks differ); the rule's first error when it passes at none."""
+    unknown = [i for i, s in enumerate(specs) if s.shape is None]
+    if len(UNKNOWN_RANKS) ** len(unknown) <= _MOST_TRIES:
+        choices = itertools.product(UNKNOWN_RANKS, repeat=len(unknown))
+    else:  # many inputs of unknown rank (add_n): the output rank is left unknown below
+        choices = ((rank,) * len(unknown) for rank in UNKNOWN_RANKS)
+    results, first_error = [], None
+    for ranks in choices:
+        tried = list(specs)
+        for i, rank in zip(unknown, ranks):
+            tried[i] = Spec((None,) * rank, specs[i].dtype)
+        try:
+            results.append(op.shape_rule(*tried, **attrs))
+        except (ShapeError, InvalidArgumentError) as exc:
+            first_error = first_error or exc
+    if not results:
+        raise first_error
+    dtypes_found = {r.dtype for r in results}
+    if len(dtypes_found) > 1:
+        raise ShapeError("the output dtype depends on the rank of an input of unknown rank")
+    shapes = [None if r.shape is None else tuple(r.shape) for r in results]
+    if len(UNKNOWN_RANKS) ** len(unknown) > _MOST_TRIES:
+        shapes.append(None)
+    return Spec(_merge_shapes(shapes), results[0].dtype)
+
+
+def _merge_shapes(shapes: list) -> tuple | None:
+    """What a shape can say of a value that has one of `shapes`: their common rank with the dims
+    all agree on (None elsewhere), or None (unknown rank) when the ranks differ."""
+    if any(s is None for s in shapes) or len({len(s) for s in shapes}) != 1:
+        return None
+    return tuple(dims[0] if len(set(dims)) == 1 else None for dims in zip(*shapes))
 
 
 def _constant_node(graph: Graph, value, hints: list, source: str) -> Tensor:

@@ -1,4 +1,9 @@
-"""Shape and dtype rules shared by many ops. Shapes are tuples of ints, or None for unknown dims."""
+"""Shape and dtype rules shared by many ops.
+
+A shape is a tuple of ints, with None for a dim known only at run time, or None itself for a
+value whose rank is unknown (TF1's `placeholder(dtype)` without a shape). Shape rules never see
+an unknown rank: `registry.infer_spec` tries them at each rank (see there).
+"""
 from __future__ import annotations
 
 import operator
@@ -8,12 +13,14 @@ import numpy as np
 
 from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError
-from staticgraph.ops.registry import ShapeError, Spec
+from staticgraph.ops.registry import ShapeError, Spec, is_tensor
 from staticgraph.sourceinfo import user_source
 
 
-def fmt(shape: tuple) -> str:
-    """A shape as users write it: (3, None)."""
+def fmt(shape: tuple | None) -> str:
+    """A shape as users write it: (3, None), or "(unknown rank)"."""
+    if shape is None:
+        return "(unknown rank)"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
@@ -76,6 +83,44 @@ def as_shape(shape, what: str, unknown: bool = False, infer: bool = False) -> tu
         raise InvalidArgumentError(f"{what}: at most one -1 in the shape {shape!r} "
                                    f"at {user_source()}")
     return dims
+
+
+def shape_argument(shape, what: str) -> tuple:
+    """The `shape` argument of zeros, ones, fill and the random ops as (static shape, inputs):
+    ((ints...), []) when it is known as the graph is built (ints, or a constant tensor), else
+    (what is known of it, [the 1-D integer tensor]), read at run time; `sg.shape(x)` tells
+    x's static shape."""
+    if not is_tensor(shape):
+        return as_shape(shape, what), []
+    if shape.op == "constant":
+        return as_shape(shape.node["attrs"]["value"].tolist(), what), []
+    if shape.op == "shape":  # TF1's constant_value_as_shape: sg.shape(x) has x's static shape
+        return shape.graph.tensor(shape.graph.inputs(shape.name)[0]).shape, [shape]
+    return None, [shape]
+
+
+def shape_input_rule(*dims: Spec, shape: tuple | None) -> tuple | None:
+    """The static shape of a value of `shape`, or, given `dims` (a 1-D integer tensor whose
+    values shape it at run time), of what `shape` knows of it, else as many unknown dims as
+    `dims` has elements (an unknown rank when that too is unknown)."""
+    if not dims:
+        return shape
+    (spec,) = dims
+    if spec.dtype.kind not in "iu" or len(spec.shape) != 1:
+        raise ShapeError(f"a shape given as a tensor must be a 1-D integer tensor, got "
+                         f"{fmt(spec.shape)} {spec.dtype.name}")
+    rank = spec.shape[0]
+    if shape is not None and rank is not None and len(shape) != rank:
+        raise ShapeError(f"the shape tensor holds {rank} dims, but the static shape is "
+                         f"{fmt(shape)}")
+    if shape is not None:
+        return shape
+    return None if rank is None else (None,) * rank
+
+
+def run_shape(dims, shape: tuple | None) -> tuple:
+    """The shape a kernel makes: the values of the shape tensor `dims` when given, else `shape`."""
+    return tuple(int(d) for d in dims[0]) if dims else shape
 
 
 def as_axes(axis, what: str) -> tuple | None:
@@ -198,15 +243,18 @@ def reduction(x: Spec, axis=None, keepdims=False, **_) -> Spec:
     return Spec(reduced_shape(x.shape, axis, keepdims), x.dtype)
 
 
-def compatible(a: Sequence, b: Sequence) -> bool:
-    """True when shapes a and b have one rank and agree wherever both dims are known."""
+def compatible(a: Sequence | None, b: Sequence | None) -> bool:
+    """True when shapes a and b can describe one value: an unknown rank (None) matches any
+    shape; else they have one rank and agree wherever both dims are known."""
+    if a is None or b is None:
+        return True
     return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
-def known(shape: Sequence) -> bool:
-    """True when every dim is known."""
-    return all(d is not None for d in shape)
+def known(shape: Sequence | None) -> bool:
+    """True when the rank and every dim are known."""
+    return shape is not None and all(d is not None for d in shape)
 
 
-def num_elements(shape: Sequence) -> int | None:
+def num_elements(shape: Sequence | None) -> int | None:
     return int(np.prod(shape, dtype=np.int64)) if known(shape) else None

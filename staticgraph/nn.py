@@ -146,7 +146,7 @@ def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None,
     _named_only("sigmoid_cross_entropy_with_logits", _sentinel, labels, logits)
     x = _tensor(logits)
     z = labels if is_tensor(labels) else C.constant(labels, dtype=x.dtype)
-    if len(x.shape) != len(z.shape) or not compatible(x.shape, z.shape):
+    if not compatible(x.shape, z.shape):
         raise InvalidArgumentError(
             f"sigmoid_cross_entropy_with_logits: logits and labels must have the same shape, got "
             f"{fmt(x.shape)} and {fmt(z.shape)} at {user_source()}")

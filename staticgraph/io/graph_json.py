@@ -57,7 +57,7 @@ def save_graph(graph: Graph, path) -> None:
 
 def _encode_graph(graph: Graph) -> dict:
     nodes = [{"name": n, "op": d["op"], "attrs": {k: _encode(v) for k, v in d["attrs"].items()},
-              "shape": list(d["shape"]), "dtype": _dtype_name(d["dtype"]),
+              "shape": None if d["shape"] is None else list(d["shape"]), "dtype": _dtype_name(d["dtype"]),
               "role": d["role"], "source": d["source"]}
              for n, d in ((n, graph.node(n)) for n in nx.topological_sort(graph.nx))]
     edges = []
@@ -258,7 +258,7 @@ def _add(graph: Graph, node: dict, inputs: list, others: list, variables: dict, 
     expected = infer_spec(op, specs, attrs, source)
     _expect(same_shape(expected.shape, shape) and expected.dtype == dtype,
             f"node {name!r}: stored {dtype.name}{shape} but {op_name}'s shape rule gives "
-            f"{np.dtype(expected.dtype).name}{tuple(expected.shape)}")
+            f"{np.dtype(expected.dtype).name}{expected.shape}")
     handle = Variable.__new__(Variable) if name in variables else None
     graph.add_node(op_name, [graph.tensor(i) for i in inputs], attrs, shape, dtype, source,
                    name=name, role=role, handle=handle, exact_name=True)
@@ -269,12 +269,16 @@ def _add(graph: Graph, node: dict, inputs: list, others: list, variables: dict, 
 def _bytes(shape: tuple, dtype: np.dtype) -> int:
     """The bytes the known dims of `shape` take (a lower bound when some dim is unknown)."""
     size = 1 if dtype == dtypes.packed else dtype.itemsize
-    for d in shape:
+    for d in shape or ():
         size *= 1 if d is None else d
     return size
 
 
-def _shape(value, name: str) -> tuple:
+def _shape(value, name: str) -> tuple | None:
+    """A shape read from a file: a list of dims (ints, None for unknown), or null for an unknown
+    rank."""
+    if value is None:
+        return None
     _expect(isinstance(value, list) and len(value) <= 32, f"bad shape at node {name!r}")
     for d in value:
         _expect(d is None or isinstance(d, int) and not isinstance(d, bool) and 0 <= d < MAX_ELEMENTS,

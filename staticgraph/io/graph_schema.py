@@ -105,6 +105,8 @@ def same_shape(inferred: tuple, stored: tuple) -> bool:
     def key(d):
         return d if d is None else int(d) if isinstance(d, (int, np.integer)) and \
             not isinstance(d, (bool, np.bool_)) else repr(d)
+    if inferred is None or stored is None:  # an unknown rank
+        return inferred is None and stored is None
     return len(inferred) == len(stored) and all(key(a) == key(b) for a, b in zip(inferred, stored))
 
 

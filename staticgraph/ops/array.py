@@ -15,7 +15,7 @@ from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.ops.shapes import (as_axes, as_axis, as_shape, broadcast_shapes, compatible, fmt,
                                     known, normalize_axes, normalize_axis, num_elements,
-                                    same_dtype)
+                                    reduced_shape, same_dtype)
 from staticgraph.sourceinfo import user_source
 
 VIEW = {"view", "foldable", "total"}
@@ -74,6 +74,28 @@ reshape_like = defop("reshape_like", kernel=lambda x, like: np.reshape(x, like.s
                      vjp=lambda ct, x, like, out: [reshape_like(ct, x), None],
                      jvp=lambda t, x, like, out: None if t[0] is None else reshape_like(t[0], like),
                      doc="x reshaped to like's shape.")
+
+
+def _keepdims_like_kernel(t, x, *, axis):
+    axes = normalize_axes(axis, x.ndim)
+    return np.reshape(t, tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
+
+
+keepdims_like = defop(
+    "keepdims_like", kernel=_keepdims_like_kernel, traits=VIEW,
+    shape_rule=lambda t, x, *, axis: Spec(reduced_shape(x.shape, axis, True), t.dtype),
+    vjp=lambda ct, t, x, out, axis: [reshape_like(ct, t), None],
+    jvp=lambda tangents, t, x, out, axis:
+        None if tangents[0] is None else keepdims_like(tangents[0], x, axis=axis),
+    doc="t, x reduced over `axis`, with the reduced dims back as size 1 at x's run-time rank.")
+
+
+def keep_reduced_dims(t, x, axis):
+    """`t`, a reduction of x over `axis` (None: all) without keepdims, with the reduced dims put
+    back as size 1; at run time when x's rank is unknown."""
+    if x.ndim is None:
+        return keepdims_like(t, x, axis=axis)
+    return expand_dims(t, normalize_axes(axis, x.ndim))
 
 
 def unbroadcast(ct, like):
@@ -220,8 +242,23 @@ def transpose(x, axes=None, name: str | None = None):
     return transpose_(x, axes=None if axes is None else as_axes(axes, "transpose"), name=name)
 
 
+def _swap_last_rule(x: Spec):
+    if len(x.shape) < 2:
+        raise ShapeError(f"needs a tensor of rank >= 2, got {fmt(x.shape)}")
+    return Spec(x.shape[:-2] + x.shape[:-3:-1], x.dtype)
+
+
+swap_last_ = defop("swap_last", kernel=lambda x: np.swapaxes(x, -1, -2),
+                   shape_rule=_swap_last_rule, traits=VIEW,
+                   vjp=lambda ct, x, out: [swap_last_(ct)], jvp=lambda t, x, out: swap_last_(t[0]),
+                   doc="x with its last two dims swapped, at any rank (a matrix transpose of "
+                       "unknown rank).")
+
+
 def matrix_transpose(x):
     """Swap the last two dims."""
+    if x.ndim is None:
+        return swap_last_(x)
     perm = list(range(x.ndim))
     perm[-2:] = perm[-1], perm[-2]
     return transpose(x, perm)
@@ -362,7 +399,8 @@ def _stack_rule(*xs: Spec, axis):
 
 
 def _stack_vjp(ct, *xs, out, axis):
-    axis = normalize_axis(axis, len(xs[0].shape) + 1)
+    if axis < 0:  # counted from the end, which an unknown rank leaves unknown
+        return [getitem(ct, (Ellipsis, i) + (slice(None),) * (-axis - 1)) for i in range(len(xs))]
     return [getitem(ct, (slice(None),) * axis + (i,)) for i in range(len(xs))]
 
 

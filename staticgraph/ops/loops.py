@@ -365,8 +365,8 @@ def _loop_specs(flat: list[Tensor], shape_invariants) -> list[Spec]:
 
 def _check_invariants(specs: list[Spec], outputs: list[Tensor]) -> None:
     for k, (spec, out) in enumerate(zip(specs, outputs)):
-        fits = len(out.shape) == len(spec.shape) and all(
-            a is None or a == b for a, b in zip(spec.shape, out.shape))
+        fits = spec.shape is None or out.shape is not None and len(out.shape) == len(
+            spec.shape) and all(a is None or a == b for a, b in zip(spec.shape, out.shape))
         if out.dtype != spec.dtype or not fits:
             raise InvalidArgumentError(
                 f"while_loop: loop variable {k} enters as {spec.dtype.name}{fmt(spec.shape)} but the "

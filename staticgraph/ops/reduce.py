@@ -20,7 +20,7 @@ from staticgraph.ops.shapes import (as_axes, as_axis, normalize_axes, num_elemen
 
 def _keep(t, x, axis, keepdims):
     """A reduction's result `t` with its reduced dims put back as size 1."""
-    return t if keepdims else A.expand_dims(t, normalize_axes(axis, x.ndim))
+    return t if keepdims else A.keep_reduced_dims(t, x, axis)
 
 
 def _numeric_reduction(x: Spec, *, axis, keepdims):
@@ -86,7 +86,7 @@ def mean(x, axis=None, keepdims: bool = False, name: str | None = None):
         raise InvalidArgumentError(f"mean: needs a float input, got {x.dtype.name}; cast it first "
                                    f"at {user_source()}")
     total = sum(x, axis, keepdims)
-    n = num_elements([x.shape[a] for a in normalize_axes(axis, x.ndim)])
+    n = None if x.ndim is None else num_elements([x.shape[a] for a in normalize_axes(axis, x.ndim)])
     return M.divide(total, n if n is not None else count_(x, axis=axis), name=name or "mean")
 
 

@@ -275,13 +275,13 @@ _MOST_TRIES = 125  # beyond it, inputs of unknown rank are tried at one rank eac
 def _at_any_rank(op: OpDef, specs: list[Spec], attrs: dict) -> Spec:
     """The shape rule's result for inputs of which some have unknown rank: the merge of its
     results at each rank those inputs may have (dims kept where all agree; unknown rank where
-    the ranks differ); the rule's first error when it passes at none."""
+    the ranks differ); the rule's error at the highest rank when it passes at none."""
     unknown = [i for i, s in enumerate(specs) if s.shape is None]
     if len(UNKNOWN_RANKS) ** len(unknown) <= _MOST_TRIES:
         choices = itertools.product(UNKNOWN_RANKS, repeat=len(unknown))
     else:  # many inputs of unknown rank (add_n): the output rank is left unknown below
         choices = ((rank,) * len(unknown) for rank in UNKNOWN_RANKS)
-    results, first_error = [], None
+    results, error = [], None
     for ranks in choices:
         tried = list(specs)
         for i, rank in zip(unknown, ranks):
@@ -289,9 +289,9 @@ def _at_any_rank(op: OpDef, specs: list[Spec], attrs: dict) -> Spec:
         try:
             results.append(op.shape_rule(*tried, **attrs))
         except (ShapeError, InvalidArgumentError) as exc:
-            first_error = first_error or exc
+            error = exc  # the error at the highest rank is the one to report
     if not results:
-        raise first_error
+        raise error
     dtypes_found = {r.dtype for r in results}
     if len(dtypes_found) > 1:
         raise ShapeError("the output dtype depends on the rank of an input of unknown rank")

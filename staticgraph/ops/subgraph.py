@@ -131,9 +131,16 @@ def unpack(node: Tensor, specs: list[Spec]) -> list[Tensor]:
 
 
 def merge_spec(a: Spec, b: Spec, what: str) -> Spec:
-    if a.dtype != b.dtype or len(a.shape) != len(b.shape):
+    if a.dtype != b.dtype or not compatible_rank(a.shape, b.shape):
         raise InvalidArgumentError(f"{what}: {a.dtype.name}{fmt(a.shape)} vs {b.dtype.name}{fmt(b.shape)}")
+    if a.shape is None or b.shape is None:
+        return Spec(None, a.dtype)
     return Spec(tuple(x if x == y else None for x, y in zip(a.shape, b.shape)), a.dtype)
+
+
+def compatible_rank(a: tuple | None, b: tuple | None) -> bool:
+    """True unless both ranks are known and differ."""
+    return a is None or b is None or len(a) == len(b)
 
 
 def spec_of(t: Tensor) -> Spec:

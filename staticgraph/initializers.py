@@ -1,8 +1,7 @@
 """TF1's variable initializers: objects called as `init(shape, dtype)` that return the initial value.
 
-The random ones draw with numpy when the graph is built (seeded by `seed=`, else from fresh
-entropy), so the value is a constant of the graph: every run of the initializer gives the same
-draw, where TF1 draws again at each run.
+The random ones build random ops (`staticgraph.ops.random`), so each run of the initializer
+draws anew, as in TF1, and `seed=` with the graph seed follows TF1's rules (`set_random_seed`).
 """
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Tensor
 from staticgraph.ops import create
+from staticgraph.ops import random
 from staticgraph.ops.shapes import as_shape
 
 
@@ -82,8 +82,13 @@ class _Random(Initializer):
                                        f"{self.dtype.name}")
         self.seed = seed
 
-    def _rng(self) -> np.random.Generator:
-        return np.random.default_rng(self.seed)
+    def __call__(self, shape, dtype=None, partition_info=None) -> Tensor:
+        shape = _full_shape(shape, type(self).__name__)
+        dtype = self.dtype if dtype is None else dtypes.as_dtype(dtype)
+        return self._draw(shape, dtype)
+
+    def _draw(self, shape: tuple, dtype: np.dtype) -> Tensor:
+        raise NotImplementedError
 
 
 class RandomNormal(_Random):
@@ -93,8 +98,8 @@ class RandomNormal(_Random):
         super().__init__(seed, dtype)
         self.mean, self.stddev = mean, stddev
 
-    def _value(self, shape, dtype):
-        return self._rng().normal(self.mean, self.stddev, shape).astype(dtype)
+    def _draw(self, shape, dtype):
+        return random.random_normal(shape, self.mean, self.stddev, dtype, self.seed, "initial")
 
 
 class TruncatedNormal(_Random):
@@ -105,8 +110,8 @@ class TruncatedNormal(_Random):
         super().__init__(seed, dtype)
         self.mean, self.stddev = mean, stddev
 
-    def _value(self, shape, dtype):
-        return (self.mean + self.stddev * _truncated(self._rng(), shape)).astype(dtype)
+    def _draw(self, shape, dtype):
+        return random.truncated_normal(shape, self.mean, self.stddev, dtype, self.seed, "initial")
 
 
 class RandomUniform(_Random):
@@ -116,8 +121,8 @@ class RandomUniform(_Random):
         super().__init__(seed, dtype)
         self.minval, self.maxval = minval, 1.0 if maxval is None else maxval
 
-    def _value(self, shape, dtype):
-        return self._rng().uniform(self.minval, self.maxval, shape).astype(dtype)
+    def _draw(self, shape, dtype):
+        return random.random_uniform(shape, self.minval, self.maxval, dtype, self.seed, "initial")
 
 
 class VarianceScaling(_Random):
@@ -136,19 +141,18 @@ class VarianceScaling(_Random):
                 f"one of {self.DISTRIBUTIONS}; got {scale!r}, {mode!r}, {distribution!r}")
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
-    def _value(self, shape, dtype):
+    def _draw(self, shape, dtype):
         fan_in, fan_out = fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, n)
         if self.distribution == "uniform":
             limit = math.sqrt(3 * variance)
-            values = self._rng().uniform(-limit, limit, shape)
-        elif self.distribution == "truncated_normal":
+            return random.random_uniform(shape, -limit, limit, dtype, self.seed, "initial")
+        if self.distribution == "truncated_normal":
             # 0.8796...: the deviation of a unit normal truncated to [-2, 2].
-            values = math.sqrt(variance) / 0.87962566103423978 * _truncated(self._rng(), shape)
-        else:
-            values = self._rng().normal(0.0, math.sqrt(variance), shape)
-        return values.astype(dtype)
+            stddev = math.sqrt(variance) / 0.87962566103423978
+            return random.truncated_normal(shape, 0.0, stddev, dtype, self.seed, "initial")
+        return random.random_normal(shape, 0.0, math.sqrt(variance), dtype, self.seed, "initial")
 
 
 class GlorotUniform(VarianceScaling):
@@ -175,16 +179,6 @@ def fans(shape: tuple) -> tuple[float, float]:
         return float(shape[0]), float(shape[0])
     receptive = math.prod(shape[:-2])
     return float(shape[-2] * receptive), float(shape[-1] * receptive)
-
-
-def _truncated(rng: np.random.Generator, shape: tuple) -> np.ndarray:
-    """Unit normal draws, each beyond two deviations drawn again."""
-    values = rng.standard_normal(shape)
-    bad = np.abs(values) > 2
-    while bad.any():
-        values[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(values) > 2
-    return values
 
 
 def _full_shape(shape, who: str) -> tuple:

@@ -141,3 +141,25 @@ def test_tf_random_spellings():
                             tf.random.truncated_normal([2]), tf.random.shuffle([1, 2, 3])])
     assert [np.shape(v) for v in got] == [(2,), (2,), (2,), (3,)]
     assert tf.get_graph_seed() == 8
+
+
+def test_random_initializers_draw_anew_at_each_run_of_the_initializer():
+    g = tf.Graph()
+    with g.as_default():
+        tf.set_random_seed(3)
+        w = tf.get_variable("w", (20, 30), initializer=tf.glorot_uniform_initializer())
+        v = tf.get_variable("v", (400,), initializer=tf.truncated_normal_initializer(stddev=2.0))
+        init = tf.global_variables_initializer()
+        with tf.Session() as sess:
+            sess.run(init)
+            first = sess.run([w, v])
+            sess.run(init)
+            second = sess.run([w, v])
+        with tf.Session() as sess:
+            sess.run(init)
+            replay = sess.run([w, v])
+    assert not np.array_equal(first[0], second[0]) and not np.array_equal(first[1], second[1])
+    np.testing.assert_array_equal(first[0], replay[0])  # a seeded program replays its draws
+    limit = np.sqrt(6 / 50)
+    assert (np.abs(first[0]) <= limit).all() and first[0].std() > limit / 3
+    assert (np.abs(first[1]) <= 4).all() and 1.0 < first[1].std() < 2.0

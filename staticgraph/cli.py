@@ -388,7 +388,8 @@ def _backprop(args: argparse.Namespace) -> int:
               f"its forward results are {', '.join(results)}", file=sys.stderr)
         return 2
     needed = needed_nodes(graph, [y], ())
-    wrt = args.wrt or [n for n in needed if graph.node(n)["op"] in ("placeholder", "variable")
+    wrt = args.wrt or [n for n in graph.nx if n in needed  # in the order they were built
+                       and graph.node(n)["op"] in ("placeholder", "variable")
                        and np.dtype(graph.node(n)["dtype"]).kind == "f"]
     try:
         feeds = _backprop_feeds(graph, y, dict(args.feed), "backprop")

@@ -25,7 +25,8 @@ from staticgraph.compiler import needed_nodes
 from staticgraph.compiler.explain_passes import explain_passes, summary
 from staticgraph.io.backprop_page import write_backprop_page
 from staticgraph.io.dot import FORMATS, INSTALL_HINT, graphviz_available, to_dot, write_dot
-from staticgraph.runtime.executor import compile, counted
+from staticgraph.runtime.executor import compile
+from staticgraph.text import counted
 from staticgraph.runtime.session import Session
 from staticgraph.tf1_check import check_script
 from staticgraph.runtime.memory_modes import (compare_memory_modes, format_table,

@@ -21,7 +21,7 @@ from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops.create import placeholder
 from staticgraph.ops.state import global_variables_initializer
-from staticgraph.runtime.fetches import flatten, unflatten
+from staticgraph.nest import flatten, unflatten
 from staticgraph.runtime.session import Session
 
 

@@ -107,7 +107,7 @@ def test_bad_targets_are_clear_errors():
 
 
 def test_counts_read_as_english():
-    from staticgraph.runtime.executor import counted
+    from staticgraph.text import counted
     assert [counted(1, "step"), counted(2, "step"), counted(1, "fetch", "fetches"),
             counted(0, "fetch", "fetches")] == ["1 step", "2 steps", "1 fetch", "0 fetches"]
     x = sg.placeholder(sg.float64, (2,), name="x")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from staticgraph import dtypes
-from staticgraph.autodiff.reverse import data_reachable
+from staticgraph.autodiff.paths import data_reachable
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops.registry import get_op
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import networkx as nx
 
 from staticgraph import dtypes
-from staticgraph.autodiff.reverse import as_list, common_graph, matching, path_nodes
+from staticgraph.autodiff.paths import path_nodes
+from staticgraph.autodiff.reverse import as_list, common_graph, matching
 from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops import create, math

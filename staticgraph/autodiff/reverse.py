@@ -11,6 +11,8 @@ from typing import Sequence
 import networkx as nx
 
 from staticgraph import dtypes
+from staticgraph.autodiff.explain import explain_gradient
+from staticgraph.autodiff.paths import path_nodes
 from staticgraph.errors import GraphError, InvalidArgumentError, ShapeError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.kinks import get_kink_convention
@@ -50,32 +52,6 @@ def into_innermost(*groups: list) -> tuple:
         return groups
     return tuple([inner.capture(t) if isinstance(t, Tensor) and t.graph is not inner else t
                   for t in group] for group in groups)
-
-
-def data_reachable(graph: Graph, starts, forward: bool, blocked=frozenset()) -> set[str]:
-    """Nodes reachable from `starts` along data edges (forward: to consumers), not past `blocked`."""
-    seen = set(starts)
-    stack = [s for s in starts if s not in blocked]
-    edges = graph.nx.out_edges if forward else graph.nx.in_edges
-    while stack:
-        node = stack.pop()
-        for u, v, d in edges(node, data=True):
-            nxt = v if forward else u
-            if "index" in d and nxt not in seen:
-                seen.add(nxt)
-                if nxt not in blocked:
-                    stack.append(nxt)
-    return seen
-
-
-def path_nodes(graph: Graph, ys: list[str], xs: list[str], stops: set[str]) -> set[str]:
-    """Float-valued nodes on a data path from an x to a y along which a cotangent flows: no
-    node after the x on it is a stop (a stop still receives its cotangent; an x that is a stop
-    too receives it and passes none on)."""
-    floats = {n for n, d in graph.nx.nodes(data=True) if dtypes.carries_gradient(d["dtype"])}
-    down = data_reachable(graph, xs, forward=True, blocked=stops - set(xs)) & floats
-    up = data_reachable(graph, ys, forward=False, blocked=stops)
-    return down & up
 
 
 def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: str = "none",
@@ -262,7 +238,6 @@ def _result(x: Tensor, ct, mode: str, ys, stops) -> Tensor | None:
     if mode == "zero":
         return create.zeros_like(x)
     if mode == "raise":
-        from staticgraph.autodiff.explain import explain_gradient
         reasons = "; ".join(explain_gradient(y, x, stops, verbose=False).message for y in ys)
         raise InvalidArgumentError(f"gradients: no gradient for {x.name!r}: {reasons} at {user_source()}")
     return None

@@ -14,7 +14,7 @@ from staticgraph.graph import Tensor, get_default_graph
 from staticgraph.ops import create as C
 from staticgraph.ops.control import cond
 from staticgraph.ops.loops import while_loop
-from staticgraph.runtime.fetches import flatten, unflatten
+from staticgraph.nest import flatten, unflatten
 
 
 class Undefined:

@@ -16,7 +16,7 @@ import importlib.util
 from pathlib import Path
 
 from staticgraph.compiler import format_bytes
-from staticgraph.runtime.executor import counted
+from staticgraph.text import counted
 
 COLORS = ("tab:gray", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:red")  # by row
 UNITS = ((1 << 20, "MiB"), (1 << 10, "KiB"), (1, "B"))

@@ -16,7 +16,7 @@ from staticgraph.ops.subgraph import (build_subgraph, capture_indices, check_sub
                                       grads_or_zeros, inline, jvp_of, merge_spec, outputs_of,
                                       run_subgraph, same_structure, spec_of, union_captures,
                                       unpack)
-from staticgraph.runtime.fetches import unflatten
+from staticgraph.nest import unflatten
 from staticgraph.sourceinfo import user_source
 
 

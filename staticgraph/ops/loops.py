@@ -23,7 +23,7 @@ from staticgraph.ops.subgraph import (build_subgraph, capture_indices, check_sub
                                       claims_only, grads_or_zeros, inline, jvp_of, outputs_of,
                                       run_subgraph, same_structure, spec_of, union_captures,
                                       unpack)
-from staticgraph.runtime.fetches import flatten, unflatten
+from staticgraph.nest import flatten, unflatten
 from staticgraph.sourceinfo import user_source
 
 

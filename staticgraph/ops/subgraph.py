@@ -18,7 +18,7 @@ from staticgraph.graph import Graph, Tensor
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import ShapeError, Spec, apply, apply_static, defop, get_op
 from staticgraph.ops.shapes import fmt
-from staticgraph.runtime.fetches import flatten, unflatten
+from staticgraph.nest import flatten, unflatten
 from staticgraph.sourceinfo import user_source
 
 
@@ -80,9 +80,19 @@ def build_subgraph(outer: Graph, name: str, fn: Callable, specs: list[Spec], str
     return fg, result
 
 
+# How a sub-graph runs is the runtime's business: it installs its step builder and runner here
+# when it is imported (ops sit below the runtime and never import it).
+_RUNNER: list = []
+
+
+def set_subgraph_runner(build_steps: Callable, run_steps: Callable) -> None:
+    """Install `build_steps(graph, fetches, feeds)` and `run_steps(steps, feeds, state)`."""
+    _RUNNER[:] = [(build_steps, run_steps)]
+
+
 def run_subgraph(fg: FuncGraph, state, args: list) -> list:
     """Run a FuncGraph on argument values (params then captures); return its outputs' values."""
-    from staticgraph.runtime.reference import build_steps, run_steps
+    build_steps, run_steps = _RUNNER[0]
     feeds = {t.name: v for t, v in zip(fg.params + fg.inner_captures, args)}
     if fg.plan is None:
         fg.plan = build_steps(fg, [t.name for t in fg.outputs], frozenset(feeds))

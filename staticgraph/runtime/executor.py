@@ -28,13 +28,13 @@ from staticgraph.errors import InvalidArgumentError, StaticGraphError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import fmt, known
-from staticgraph.runtime import fetches as F
+from staticgraph.nest import flatten, unflatten
 from staticgraph.runtime.codegen import StraightLine
 from staticgraph.runtime.feeds import check_feed, feed_items, node_name
 from staticgraph.runtime.numerics import check_value
 from staticgraph.runtime.reference import KERNEL_ERRORS, check_fed, kernel_failure
 from staticgraph.runtime.state import RunState, VariableStore
-from staticgraph.text import counted  # noqa: F401 (also imported from here)
+from staticgraph.text import counted
 
 MEMORY_MODES = ("plan", "naive", "remat")
 MAX_CACHED_VARIANTS = 32  # feed-shape variants (plan, program, buffers) one Executable keeps
@@ -98,7 +98,7 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
     _check_count("max_cached_variants", max_cached_variants)
     if isinstance(feeds, (Tensor, str)):
         feeds = [feeds]
-    leaves = F.flatten(fetches)
+    leaves = flatten(fetches)
     if not leaves:
         raise InvalidArgumentError("nothing to fetch: fetches is empty")
     graph = graph or _graph_of(leaves + list(feeds or ()))
@@ -203,7 +203,7 @@ class Executable:
         failing kernel (naming the node); FailedPreconditionError for an uninitialised variable.
         """
         values = self.check_feeds(feed_dict)
-        return F.unflatten(self._structure, self.run_checked(values, self.store))
+        return unflatten(self._structure, self.run_checked(values, self.store))
 
     def check_feeds(self, feed_dict: dict) -> list:
         """The fed values as arrays of the right dtype, in `run_feeds` order."""

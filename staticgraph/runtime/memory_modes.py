@@ -16,7 +16,7 @@ import numpy as np
 from staticgraph.compiler import MemoryPlan, format_bytes
 from staticgraph.graph import Graph
 from staticgraph.runtime.executor import compile, default_store
-from staticgraph.runtime.fetches import flatten
+from staticgraph.nest import flatten
 from staticgraph.runtime.state import VariableStore
 
 

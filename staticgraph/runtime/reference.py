@@ -13,6 +13,7 @@ from staticgraph.compiler.prune import needed_nodes
 from staticgraph.errors import InvalidArgumentError, StaticGraphError
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import get_op
+from staticgraph.ops.subgraph import set_subgraph_runner
 from staticgraph.runtime.state import RunState
 
 
@@ -81,3 +82,6 @@ def kernel_failure(exc: Exception, name: str, op: str, source: str, args) -> Exc
     return InvalidArgumentError(f"{op} failed at node {name!r} (created at {source}) on inputs of "
                                 f"shapes {shapes}: {why}")
 
+
+
+set_subgraph_runner(build_steps, run_steps)

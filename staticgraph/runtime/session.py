@@ -15,7 +15,7 @@ import numpy as np
 
 from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor, get_default_graph
-from staticgraph.runtime import fetches as F
+from staticgraph.nest import flatten, unflatten
 from staticgraph.runtime.default_session import default_session
 from staticgraph.runtime.executor import MAX_CACHED_VARIANTS, Executable, compile
 from staticgraph.runtime.feeds import check_feed, feed_items, node_name
@@ -106,7 +106,7 @@ class Session:
 
     def executable(self, fetches, feed_dict: dict | None = None) -> Executable:
         """The Executable this session runs for `fetches` with the keys of `feed_dict` fed."""
-        fetch_names = tuple(node_name(self.graph, f, "fetch") for f in F.flatten(fetches))
+        fetch_names = tuple(node_name(self.graph, f, "fetch") for f in flatten(fetches))
         feed_names = tuple(node_name(self.graph, k, "feed key") for k, _ in feed_items(feed_dict))
         return self._executable(fetch_names, feed_names)
 
@@ -114,7 +114,7 @@ class Session:
         if self._closed:
             raise FailedPreconditionError("this session is closed; create a new sg.Session")
         items = feed_items(feed_dict)
-        leaves = F.flatten(fetches)
+        leaves = flatten(fetches)
         if not leaves:
             raise InvalidArgumentError("nothing to fetch: fetches is empty")
         fetch_names = tuple(node_name(self.graph, f, "fetch") for f in leaves)
@@ -133,7 +133,7 @@ class Session:
                 self._forget_evicted()
         if unchanged and len(feeds) == len(items):
             self._remember(fetches, feed_dict, exe, list(feeds), tuple(v.shape for v in values))
-        return F.unflatten(fetches, outputs)
+        return unflatten(fetches, outputs)
 
     def _forget_evicted(self) -> None:
         """Drop the short paths of variants their executable no longer keeps (which frees

@@ -7,7 +7,8 @@ import numpy as np
 
 import networkx as nx
 
-from staticgraph.autodiff.reverse import gradients, path_nodes
+from staticgraph.autodiff.paths import path_nodes
+from staticgraph.autodiff.reverse import gradients
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops import create, reduce
 from staticgraph.ops.create import placeholder

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Sequence
 
-from staticgraph.autodiff.reverse import path_nodes
+from staticgraph.autodiff.paths import path_nodes
 from staticgraph.graph import Tensor
 from staticgraph.kinks import KINK_TESTS, count_kinks, warn_kink
 from staticgraph.runtime.session import Session

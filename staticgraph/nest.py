@@ -1,4 +1,4 @@
-"""Nested fetch structures (a tensor, a name, or lists / tuples / dicts of them) flattened and rebuilt."""
+"""Nested structures (a value, or lists / tuples / dicts of them) flattened and rebuilt."""
 from __future__ import annotations
 
 from typing import Callable

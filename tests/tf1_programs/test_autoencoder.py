@@ -1,7 +1,7 @@
 """The classic TF1 autoencoder: sigmoid encoder 784-256-128 and decoder back, mean squared
 reconstruction error, RMSProp, mini-batches from `next_batch`, then reconstructions of test
 images. The first loss equals numpy's forward pass on the initial weights; the loss falls as
-the network learns the images; reconstructions have the images' shape and range."""
+the network learns the images, and test images are reconstructed about as well."""
 import numpy as np
 
 import staticgraph as tf
@@ -75,5 +75,5 @@ def test_autoencoder_example(capsys):
                                rtol=1e-4)
     assert np.mean(losses[-10:]) < 0.7 * losses[0]
     assert 0 <= canvas_recon.min() and canvas_recon.max() <= 1
-    assert np.abs(canvas_recon - canvas_orig).mean() < np.abs(canvas_orig - 0.5).mean()
+    assert ((canvas_recon - canvas_orig) ** 2).mean() < 0.7 * losses[0]  # on unseen images too
     assert capsys.readouterr().out.count("Minibatch Loss") == 1 + num_steps // display_step

@@ -180,14 +180,20 @@ def _first_reads(graph: Graph, plan: MemoryPlan) -> list:
 
 def _folded_transposes(graph: Graph, plan: MemoryPlan, fetched: set) -> dict:
     """transpose -> its reader, for the 2-D transposes read by one matmul alone and not
-    fetched: the matmul's step takes the untransposed operand (see MATMUL_OF_TRANSPOSED)."""
+    fetched: the matmul's step takes the untransposed operand (see MATMUL_OF_TRANSPOSED), so
+    only where that operand is still held when the matmul runs (not released after another
+    reader scheduled between the two)."""
     folded = {}
+    position = {name: t for t, name in enumerate(plan.schedule)}
+    dies_at = {m: t for t, dead in enumerate(plan.dies) for m in dead}
     for name in plan.schedule:
         if name in fetched or transposed_matrix(graph, name) is None:
             continue
         readers = graph.consumers(name)
         if len(readers) == 1 and graph.nx.nodes[readers[0]]["op"] == "matmul" \
-                and len(graph.nx.nodes[readers[0]]["shape"]) == 2:
+                and len(graph.nx.nodes[readers[0]]["shape"]) == 2 \
+                and not position[name] < dies_at.get(graph.inputs(name)[0], -1) \
+                < position[readers[0]]:
             folded[name] = readers[0]
     return folded
 

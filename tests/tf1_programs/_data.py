@@ -25,13 +25,15 @@ class Datasets:
         self.train, self.test = train, test
 
 
-def read_data_sets(one_hot=True, train=600, test=200, noise=0.3, seed=0):
+def read_data_sets(one_hot=True, train=600, test=200, noise=0.3, seed=0, ink=1.0):
+    """`ink`: the fraction of pixels a prototype lights (MNIST's digits light about a fifth)."""
     rng = np.random.default_rng(seed)
-    prototypes = rng.uniform(0, 1, (10, 784))
+    prototypes = rng.uniform(0, 1, (10, 784)) * (rng.uniform(0, 1, (10, 784)) < ink)
 
     def draw(count):
         labels = rng.integers(0, 10, count)
-        images = np.clip(prototypes[labels] + rng.normal(0, noise, (count, 784)), 0, 1)
+        noise_ = rng.normal(0, noise, (count, 784)) * (prototypes[labels] > 0)
+        images = np.clip(prototypes[labels] + noise_, 0, 1)
         targets = np.eye(10, dtype=np.float32)[labels] if one_hot else labels
         return DataSet(images.astype(np.float32), targets)
 

@@ -82,14 +82,25 @@ def _dot_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show", type=_roles, default=ROLES, metavar="ROLES",
                         help=f"comma-separated roles to draw (default: all of {','.join(ROLES)})")
     parser.add_argument("--title", help="a caption above the graph (default: the script's name)")
+    parser.add_argument("--collapse", nargs="?", const=True, default=False, type=_scopes,
+                        metavar="SCOPES", help="fold name scopes into single boxes: every "
+                        "top-level scope, or only the comma-separated SCOPES (e.g. "
+                        "layer1,gradients); conds and loops become one box each")
     _graph_argument(parser)
+
+
+def _scopes(text: str) -> list[str]:
+    scopes = [s.strip() for s in text.split(",") if s.strip()]
+    if not scopes:
+        raise argparse.ArgumentTypeError(f"no scope named in {text!r}; give e.g. layer1,gradients")
+    return scopes
 
 
 def _dot(args: argparse.Namespace) -> int:
     graph = built_graph(args.script, "dot", args.graph)
     if isinstance(graph, int):
         return graph
-    dot = to_dot(graph, show=args.show, title=args.title or args.script.name)
+    dot = to_dot(graph, show=args.show, title=args.title or args.script.name, collapse=args.collapse)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     print(f"wrote {write_dot(dot, args.output)} ({len(graph)} nodes)")
     return 0

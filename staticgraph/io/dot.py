@@ -5,6 +5,10 @@ become nested clusters, data edges carry the shape flowing along them, control e
 an assign's edge from its variable is dotted, and edges out of a gradient stop (stop_gradient,
 or a value an eager `detach()` cut off) are dashed red. On request, labels also say which local
 derivative each gradient node applies, and what value each node holds (`staticgraph.io.annotate`).
+A cond's branches and a loop's cond and body are clusters tied to their node; inside a loop the
+body's parameters are its loop variables, fed back from the body's results, and a sub-graph's
+captures are tied to the outer tensors they read. Big graphs fold name scopes into single boxes
+(`collapse`, see `staticgraph.io.fold`).
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from staticgraph.io.annotate import SMALL_VALUE, label_notes
 # INSTALL_HINT and graphviz_available are also imported from here by callers.
 from staticgraph.io.display import (INSTALL_HINT, graphviz_available, mimebundle,  # noqa: F401
                                     render, svg_or_none)
+from staticgraph.io.fold import fold_boxes, members, merged_label, scopes_to_fold
 from staticgraph.io.listing import debugprint
 from staticgraph.ops.registry import REGISTRY
 from staticgraph.ops.shapes import fmt
@@ -34,8 +39,12 @@ KIND_COLORS = {
     "placeholder": "#ffd966", "variable": "#f6a04d", "constant": "#d9d9d9",
     "forward": "#9fc5f8", "gradient": "#f4a7a7", "tangent": "#b6d7a8",
     "update": "#c9b3f0", "init": "#f3f3f3", "recompute": "#8fdede",
+    "loop variable": "#fff2cc", "captured": "#e8e0f5",
 }
-KIND_SHAPES = {"placeholder": "invhouse", "variable": "cylinder", "constant": "box"}
+KIND_SHAPES = {"placeholder": "invhouse", "variable": "cylinder", "constant": "box",
+               "loop variable": "ellipse", "captured": "ellipse"}
+FOLDED_SHAPE = "box3d"  # a folded name scope, and a cond or loop whose sub-graphs are not drawn
+LOOP_COLOR = "#1c4587"  # the back edge from a body result to its loop variable
 STOP_COLOR = "#cc0000"
 NOTE_COLOR = "#1c4587"  # annotation rows: derivatives, values
 ANNOTATIONS = ("derivatives",)
@@ -47,7 +56,8 @@ FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf
 
 def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
            legend: bool = True, annotate: str | None = None, values: Mapping | None = None,
-           session: Session | None = None, backward: bool = False) -> "Drawing":
+           session: Session | None = None, backward: bool = False,
+           collapse=False) -> "Drawing":
     """Draw a graph as a `Drawing` (a `pydot.Dot` that a notebook shows inline as SVG): roles
     coloured, shapes on edges, name scopes as clusters.
 
@@ -74,13 +84,19 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
         backward: for an eager tensor, draw its backward graph as torchviz does instead (see
             `staticgraph.io.backward_dot.draw_backward`): grad_fn nodes, AccumulateGrad leaves,
             the tensors each node saved.
+        collapse: True folds each top-level name scope (`gradients/` and `jvp/` included) into
+            one box labelled with the scope's name and node count; a list of scopes (e.g.
+            `["layer1", "gradients"]`) folds only those. When folding, a cond or while_loop is
+            one box too (its sub-graphs counted, not drawn) and edges between two boxes merge
+            into one, labelled with the shapes crossing it. False (the default) draws every
+            node, and each cond's and loop's sub-graphs as clusters.
     Returns:
         The `Drawing`, a `pydot.Dot`: `.to_string()` gives DOT text, `write_dot` writes or
         renders it, and Jupyter displays it as SVG (or, without Graphviz, as a text listing
         with a hint on installing it).
     Raises:
-        InvalidArgumentError: an unknown role or annotation, a bad plan, nothing drawable
-            was given, or the run for `values` failed.
+        InvalidArgumentError: an unknown role or annotation, a bad plan or collapse, nothing
+            drawable was given, or the run for `values` failed.
         GraphError: fetches from different graphs.
     Example:
         >>> import staticgraph as sg
@@ -88,6 +104,8 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
         >>> (dx,) = sg.gradients(2 * sg.dot(x, x), [x])
         >>> dot = sg.to_dot(dx, show="forward,gradient", title="y = 2 x.x")
         >>> '"x"' in dot.to_string()
+        True
+        >>> '"gradients/"' in sg.to_dot(dx, collapse=True).to_string()  # one box for the scope
         True
     """
     if backward:
@@ -97,6 +115,7 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
     roles = _roles(show)
     if annotate is not None and annotate not in ANNOTATIONS:
         raise InvalidArgumentError(f"to_dot: unknown annotate={annotate!r}; use one of {ANNOTATIONS}")
+    scopes = scopes_to_fold(collapse)
     names = [n for n in _with_roles(graph, roles) if wanted is None or n in wanted]
     dot = Drawing(_quote("staticgraph"), graph_type="digraph", rankdir="TB", compound="true",
                   fontname="Helvetica")
@@ -108,7 +127,8 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
         dot.set("labelloc", "t")
         dot.set("fontsize", "14")
     notes = label_notes(graph, names, annotate == "derivatives", values, session)
-    drawing = _Drawing(dot, roles, _buffers(plan), notes, fan_in=annotate is not None)
+    drawing = _Drawing(dot, roles, _buffers(plan), notes, fan_in=annotate is not None,
+                       boxes=fold_boxes(graph, names, scopes), folding=scopes is not False)
     drawing.draw(dot, graph, names)
     if legend and drawing.kinds:
         _add_legend(dot, drawing.kinds, drawing.edge_kinds)
@@ -153,29 +173,52 @@ class _Drawing:
     buffers: Mapping
     notes: Mapping = field(default_factory=dict)
     fan_in: bool = False
+    boxes: Mapping = field(default_factory=dict)  # top-level node -> the id it is drawn as
+    folding: bool = False
     kinds: set = field(default_factory=set)
     edge_kinds: set = field(default_factory=set)
 
-    def draw(self, container, graph: Graph, names: list[str], prefix: str = "") -> None:
-        """Draw nodes `names` of `graph` into `container` as ids `prefix + name`, then their edges."""
+    def draw(self, container, graph: Graph, names: list[str], prefix: str = "",
+             inner_roles: Mapping = {}) -> None:
+        """Draw nodes `names` of `graph` into `container` as ids `prefix + name`, then their
+        edges; `inner_roles` names a sub-graph's loop variables and captures (name -> shown)."""
         clusters: dict = {}
+        boxes = {} if prefix else self.boxes
         for name in names:
+            if boxes.get(name, name) != name:
+                continue  # drawn inside its folded box
             node = graph.nx.nodes[name]
-            parent = _cluster_for(name.rpartition("/")[0], container, clusters, prefix)
+            scope = "" if name in inner_roles else name.rpartition("/")[0]  # no "capture" cluster
+            parent = _cluster_for(scope, container, clusters, prefix)
             buffer = None if prefix else self.buffers.get(name)
             notes = () if prefix else self.notes.get(name, ())
-            drawn = _node(prefix + name, name, node, buffer, notes)
+            kind, shown = inner_roles.get(name, (node_kind(node), None))
+            drawn = _node(prefix + name, name, node, buffer, notes, kind, shown)
             if self.fan_in and not prefix and "paths_meet_at" in node:
                 drawn.set("peripheries", "2")
                 self.edge_kinds.add("fan_in")
             parent.add_node(drawn)
-            self.kinds.add(node_kind(node))
-            for key, inner in nested_graphs(node.get("attrs", {})):
-                self.draw_nested(parent, prefix + name, key, inner)
-        self.edge_kinds |= _add_edges(self.dot, graph, set(names), prefix)
+            self.kinds.add(kind)
+            held = list(nested_graphs(node.get("attrs", {})))
+            if self.folding and held:
+                _fold_subgraphs(drawn, held)
+                self.edge_kinds.add("folded")
+            for key, inner in [] if self.folding else held:
+                self.draw_nested(parent, prefix, name, key, inner, node["op"], set(names))
+        for box, inside in members(boxes).items():
+            parent = _cluster_for(box[:-1].rpartition("/")[0], container, clusters)
+            drawn, kind = _scope_box(box, [graph.nx.nodes[n] for n in inside])
+            parent.add_node(drawn)
+            self.kinds.add(kind)
+            self.edge_kinds.add("folded")
+        self.edge_kinds |= _add_edges(self.dot, graph, set(names), prefix, boxes)
 
-    def draw_nested(self, parent, owner: str, key: str, inner: Graph) -> None:
-        """A sub-graph node `owner` holds (a branch, a loop body), as a cluster tied to it."""
+    def draw_nested(self, parent, outer_prefix: str, owner_name: str, key: str, inner: Graph,
+                    op: str, outer_drawn: set[str]) -> None:
+        """A sub-graph node `owner` holds (a branch, a loop body), as a cluster tied to it: a
+        loop's parameters drawn as its loop variables (the body's results fed back to them),
+        and captures tied to the outer tensors they read."""
+        owner = outer_prefix + owner_name
         prefix = f"{owner} {key}/"  # the space keeps these ids apart from every graph node's name
         cluster_id = _quote("cluster_" + prefix)
         caption = getattr(inner, "name", None) or key
@@ -184,11 +227,59 @@ class _Drawing:
                                  fontsize="10")
         parent.add_subgraph(cluster)
         names = _with_roles(inner, self.roles)
-        self.draw(cluster, inner, names, prefix)
+        params = [t.name for t in getattr(inner, "params", [])]
+        loop = op == "while_loop"
+        inner_roles = {p: ("loop variable", f"loop variable {k}" if loop else f"argument {k}")
+                       for k, p in enumerate(params)}
+        captured = getattr(inner, "captured", {})
+        for outer, inside in captured.values():
+            inner_roles[inside.name] = ("captured", f"captured {outer.name.rpartition('/')[2]}")
+        self.draw(cluster, inner, names, prefix, inner_roles)
+        drawn = set(names)
+        if loop and key == "body_graph":
+            for param, result in zip(params, getattr(inner, "outputs", [])):
+                if param in drawn and result.name in drawn:
+                    self.dot.add_edge(pydot.Edge(
+                        _quote(prefix + result.name), _quote(prefix + param), style="dashed",
+                        color=LOOP_COLOR, fontcolor=LOOP_COLOR, label=_quote("next iteration"),
+                        constraint="false"))
+                    self.edge_kinds.add("loop")
+        for outer, inside in captured.values():
+            if inside.name in drawn and outer.name in outer_drawn:
+                self.dot.add_edge(pydot.Edge(_quote(outer_prefix + outer.name), _quote(prefix + inside.name),
+                                             style="dotted", color="#7a5cad", arrowhead="vee"))
+                self.edge_kinds.add("capture")
         if names:
             self.dot.add_edge(pydot.Edge(_quote(prefix + names[-1]), _quote(owner), ltail=cluster_id,
                                          style="dotted", arrowhead="none", color="#555555"))
             self.edge_kinds.add("nested")
+
+
+def _fold_subgraphs(drawn: pydot.Node, held: list[tuple[str, Graph]]) -> None:
+    """A cond or loop drawn as one box: its label counts the nodes of each sub-graph it holds."""
+    rows = [f"{html.escape((getattr(g, 'name', None) or key).rpartition('/')[2])}: "
+            f"{_count(len(g), 'node')}" for key, g in held]
+    label = drawn.get("label")
+    drawn.set("label", label[:-1] + '<BR/><FONT POINT-SIZE="9">' + ", ".join(rows) + "</FONT>>")
+    drawn.set("shape", FOLDED_SHAPE)
+
+
+def _scope_box(box: str, inside: list[dict]) -> tuple[pydot.Node, str]:
+    """A folded name scope: one box with the scope's name and node count, filled with the colour
+    of the kind most of its nodes are (a `gradients/` box reads as gradient)."""
+    kinds = [node_kind(n) for n in inside]
+    # The ops' roles decide (a layer's variables and initialisers do not make it a variable).
+    working = [k for k in kinds if k not in LEAF_KINDS and k != "init"] or kinds
+    kind = max(KIND_COLORS, key=working.count)
+    ops = sorted({n["op"] for n in inside})
+    tooltip = f"name scope {box[:-1]}: {_count(len(inside), 'node')} ({', '.join(ops)})"
+    label = f"<<B>{html.escape(box[:-1])}/</B><BR/>{_count(len(inside), 'node')}>"
+    return pydot.Node(_quote(box), label=label, tooltip=_quote(tooltip), shape=FOLDED_SHAPE,
+                      style="filled", fillcolor=KIND_COLORS[kind]), kind
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _with_roles(graph: Graph, roles: frozenset) -> list[str]:
@@ -288,12 +379,15 @@ def _cluster_for(scope: str, root, clusters: dict, prefix: str = ""):
     return clusters[scope]
 
 
-def _node(node_id: str, name: str, node: dict, buffer, notes=()) -> pydot.Node:
+def _node(node_id: str, name: str, node: dict, buffer, notes=(), kind: str | None = None,
+          shown: str | None = None) -> pydot.Node:
+    """A drawn node; `kind` and `shown` override its colour class and shown name (a loop
+    variable, a captured value)."""
     traits = _traits(node["op"])
     tooltip = (f"{name}: {node['op']} {_shape_text(node)} {_dtype_text(node)}, "
                f"role {node.get('role', 'forward')}, created at {node.get('source', '?')}")
-    attrs = {"label": _label(name, node, traits, buffer, notes), "tooltip": _quote(tooltip),
-             **_kind_style(node_kind(node))}
+    attrs = {"label": _label(name, node, traits, buffer, notes, shown), "tooltip": _quote(tooltip),
+             **_kind_style(kind or node_kind(node))}
     if _cuts_gradient(node):
         attrs.update(color=STOP_COLOR, penwidth="2")
     return pydot.Node(_quote(node_id), **attrs)
@@ -315,11 +409,13 @@ def _traits(op: str) -> frozenset:
     return known.traits if known is not None else frozenset()
 
 
-def _label(name: str, node: dict, traits: frozenset, buffer, notes=()) -> str:
+def _label(name: str, node: dict, traits: frozenset, buffer, notes=(), shown=None) -> str:
     """An HTML-like label: name, op and shape, a small constant's value, buffer, annotation
-    rows, source line."""
+    rows, source line. A loop variable or capture (`shown`) reads as such, with its shape."""
     op_line = node["op"] if "no_output" in traits else f"{node['op']} {_shape_text(node)}"
-    rows = [f"<B>{html.escape(display_name(name, node))}</B>", html.escape(op_line)]
+    if shown is not None:
+        op_line = f"{_shape_text(node)} {_dtype_text(node)}"
+    rows = [f"<B>{html.escape(shown or display_name(name, node))}</B>", html.escape(op_line)]
     value = node.get("attrs", {}).get("value") if node["op"] == "constant" else None
     if value is not None and np.size(value) <= SMALL_CONSTANT:
         rows.append(html.escape("= " + _value_text(value)))
@@ -359,15 +455,34 @@ def _value_text(value) -> str:
     return np.array2string(arr, precision=4, separator=", ")
 
 
-def _add_edges(dot: pydot.Dot, graph: Graph, drawn: set[str], prefix: str) -> set[str]:
-    """Draw the edges between drawn nodes; return the special kinds used (for the legend)."""
+def _add_edges(dot: pydot.Dot, graph: Graph, drawn: set[str], prefix: str,
+               boxes: Mapping = {}) -> set[str]:
+    """Draw the edges between drawn nodes; return the special kinds used (for the legend).
+    An edge into, out of or between folded boxes merges with the others of its kind between
+    the same two boxes, labelled with the shapes of the distinct tensors crossing."""
     used = set()
+    merged: dict[tuple, list[str]] = {}
     for u, v, data in graph.nx.edges(data=True):
         if u not in drawn or v not in drawn:
             continue
         kind, attrs = _edge_style(graph.nx.nodes[u], data)
+        tail, head = boxes.get(u, u), boxes.get(v, v)
+        if tail == head:
+            continue  # inside one box
         used.add(kind)
-        dot.add_edge(pydot.Edge(_quote(prefix + u), _quote(prefix + v), **attrs))
+        if (tail, head) == (u, v):
+            dot.add_edge(pydot.Edge(_quote(prefix + u), _quote(prefix + v), **attrs))
+        else:
+            # A packed cond / loop result crosses as the element its tuple_get takes.
+            tensor = v if graph.nx.nodes[v]["op"] == "tuple_get" else u
+            sources = merged.setdefault((tail, head, kind), {})
+            sources.setdefault(tensor, u)
+    for (tail, head, kind), sources in merged.items():
+        _, attrs = _edge_style(graph.nx.nodes[next(iter(sources.values()))], {kind: True})
+        if "label" in attrs and kind != "ref":
+            attrs["label"] = _quote(merged_label([_shape_text(graph.nx.nodes[t]) for t in sources]))
+        attrs["tooltip"] = _quote(", ".join(sources))
+        dot.add_edge(pydot.Edge(_quote(prefix + tail), _quote(prefix + head), **attrs))
     return used - {"data"}
 
 
@@ -390,6 +505,10 @@ EDGE_NOTES = {
     "stop": "red dashed: gradients stop here",
     "nested": "solid box: a sub-graph (branch, loop body) held by the node it is tied to",
     "fan_in": "double outline: add_n summing the cotangents where gradient paths meet",
+    "folded": "3-D box: a name scope, cond or loop folded into one box (edges merged, "
+              "labelled with the shapes crossing)",
+    "loop": "blue dashed: a body result fed back to its loop variable (next iteration)",
+    "capture": "purple dotted: an outer tensor a sub-graph reads (captured)",
 }
 
 

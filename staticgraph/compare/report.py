@@ -27,8 +27,25 @@ CSS = """body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 
 table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #bbb;padding:3px 8px}
 td{text-align:right}td:first-child{text-align:left}th{background:#eee}
 .note{color:#555;font-size:90%}
-.pair{display:flex;gap:1em;align-items:flex-start;overflow-x:auto}.pair>div{flex:1;min-width:0}
-.pair svg{max-width:100%;height:auto}.bad{color:#b00;font-weight:bold}"""
+.bad{color:#b00;font-weight:bold}
+figure.graph{margin:0 0 1em;border:1px solid #ddd;padding:4px;cursor:zoom-in}
+figure.graph svg{display:block;max-width:100%;height:auto;margin:auto}
+figure.graph figcaption{font-size:85%;color:#555;text-align:center}
+dialog#enlarged{width:96vw;height:92vh;padding:0;border:1px solid #888}
+dialog#enlarged::backdrop{background:rgba(0,0,0,.5)}
+dialog#enlarged form{position:sticky;top:0;text-align:right;background:#fff;padding:4px}
+dialog#enlarged svg{display:block;margin:auto}"""
+# Clicking a drawing shows it at its full size in one dialog (a copy, so the page keeps its own).
+SCRIPT = """function enlarge(figure) {
+  const dialog = document.getElementById('enlarged');
+  dialog.querySelector('.full').replaceChildren(figure.querySelector('svg').cloneNode(true));
+  dialog.showModal();
+}
+document.getElementById('enlarged').addEventListener('click', event => {
+  if (event.target.id === 'enlarged') event.target.close();  // a click beside the drawing
+});"""
+DIALOG = ("<dialog id='enlarged'><form method='dialog'><button>close (Esc)</button></form>"
+          "<div class='full'></div></dialog>")
 
 
 def environment(quick: bool) -> list[str]:
@@ -85,17 +102,24 @@ def _plots_html(comparisons: list[Comparison]) -> str:
 def _workload_html(comparison: Comparison) -> str:
     w = comparison.workload
     roles = ", ".join(f"{n} {role}" for role, n in role_counts(comparison.static.graphs[0]).items())
-    parts = [f"<h3>{html.escape(w.title)}</h3><p>{html.escape(w.about)}. Static graph: "
+    parts = [f"<h3 id='{html.escape(w.key)}'>{html.escape(w.title)}</h3><p>{html.escape(w.about)}. Static graph: "
              f"{comparison.static.graph_nodes} nodes ({roles}), built once; one eager step "
              f"recorded {comparison.eager.graph_nodes} nodes.</p>"]
     drawn = drawings.draw(comparison)
     if drawn is None:
         return parts[0] + "<p class='note'>Not drawn: Graphviz is not installed.</p>"
     static, eager = drawn
-    parts.append("<div class='pair'><div><h4>explicit (static graph)</h4>" + "".join(static) +
-                 "</div><div><h4>implicit (recorded dynamic graph)</h4>" + "".join(eager) +
-                 "</div></div>")
+    # One above the other: side by side, a big graph would shrink past reading.
+    parts.append("<h4>explicit (static graph)</h4>" + _figures(static) +
+                 "<h4>implicit (recorded dynamic graph)</h4>" + _figures(eager))
     return "\n".join(parts)
+
+
+def _figures(svgs: list[str]) -> str:
+    """Each drawing fitted to its column; a click (or Enter) shows it full size."""
+    return "".join("<figure class='graph' tabindex='0' onclick='enlarge(this)' "
+                   "onkeydown=\"if (event.key === 'Enter') enlarge(this)\">" + svg +
+                   "<figcaption>click to enlarge</figcaption></figure>" for svg in svgs)
 
 
 def _scope_ids(page: str) -> str:
@@ -114,17 +138,18 @@ def _scope_ids(page: str) -> str:
 
 
 def write_html(comparisons: list[Comparison], path: Path, quick: bool) -> Path:
-    """report.html: one self-contained page (inline CSS and SVG, nothing fetched)."""
+    """report.html: one self-contained page (inline CSS, SVG and script, nothing fetched); each
+    drawing fits its column, and a click shows it full size."""
     env = "".join(f"<li>{html.escape(line)}</li>" for line in environment(quick))
     body = [f"<h1>Explicit vs implicit: the same work in both styles</h1><p>{INTRO}</p>",
             f"<ul>{env}</ul>"]
     body += [_html_table(t) for t in tables(comparisons)]
     body.append(_plots_html(comparisons))
-    body.append("<h2>Graphs: static (left) and recorded by one eager step (right)</h2>")
+    body.append("<h2>Graphs: static, and recorded by one eager step</h2>")
     body += [_workload_html(c) for c in comparisons]
     page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>staticgraph: explicit vs implicit</title><style>{CSS}</style></head>"
-            "<body>\n" + "\n".join(body) + "\n</body></html>\n")
+            "<body>\n" + "\n".join(body) + f"\n{DIALOG}<script>{SCRIPT}</script>\n</body></html>\n")
     path.write_text(_scope_ids(page), encoding="utf-8")
     return path
 

@@ -505,8 +505,7 @@ EDGE_NOTES = {
     "stop": "red dashed: gradients stop here",
     "nested": "solid box: a sub-graph (branch, loop body) held by the node it is tied to",
     "fan_in": "double outline: add_n summing the cotangents where gradient paths meet",
-    "folded": "3-D box: a name scope, cond or loop folded into one box (edges merged, "
-              "labelled with the shapes crossing)",
+    "folded": "3-D box: a folded name scope, cond or loop",
     "loop": "blue dashed: a body result fed back to its loop variable (next iteration)",
     "capture": "purple dotted: an outer tensor a sub-graph reads (captured)",
 }

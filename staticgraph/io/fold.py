@@ -1,7 +1,8 @@
 """What `to_dot(collapse=...)` folds: which drawn node goes into which box, and the edges that
 cross between boxes merged into one edge per pair, labelled with the shapes crossing it.
 
-A folded name scope is one box, its id the scope name followed by "/" (no node name ends so). A
+A folded name scope is one box, its id the scope name followed by "/" (no node name ends so);
+a scope with a single node drawn stays that node. A
 cond or while_loop keeps its own node as its box: the `tuple_get` nodes unpacking its results
 fold into it, and its sub-graphs are counted in its label instead of drawn.
 """
@@ -37,7 +38,10 @@ def fold_boxes(graph: Graph, names: list[str], scopes: bool | tuple[str, ...]) -
     for name in names:
         box, owner = _box(name, scopes), _unpacked_from(graph, name)
         boxes[name] = _box(owner, scopes) if box == name and owner is not None else box
-    return boxes
+    sizes = Counter(boxes.values())
+    # A scope with one node drawn is clearer as that node than as a box saying "1 node".
+    return {name: name if box.endswith("/") and sizes[box] == 1 else box
+            for name, box in boxes.items()}
 
 
 def _box(name: str, scopes: bool | tuple[str, ...]) -> str:

@@ -49,6 +49,25 @@ def test_html_report_is_self_contained_with_graphs_and_plots(comparisons, tmp_pa
     ids = re.findall(r' id="([^"]+)"', text)
     assert len(ids) == len(set(ids))  # each drawing's ids made unique on the page
     assert "Loss curves: MLP" in text and "recorded dynamic graph" in text
+    # Each drawing fits its column and opens full size in the page's one dialog, by script.
+    assert text.count("<figure class='graph'") == drawn and text.count("click to enlarge") == drawn
+    assert text.count("<dialog id='enlarged'>") == 1 and "showModal()" in text
+    # The MLP's static graph (over BIG_GRAPH nodes) is drawn folded; the small ones are not.
+    mlp = text[text.index("<h3 id='mlp'>"):]
+    assert "gradients/" in mlp and "folded: name scopes" in mlp
+    small = text[text.index("<h3 id='dot'>"):text.index("<h3 id='control'>")]
+    assert "folded" not in small and "∂ " in small, "gradient nodes drawn one by one"
+
+
+@needs_graphviz
+def test_big_graphs_are_drawn_folded_small_ones_whole(comparisons):
+    mlp = comparisons[-1]
+    (static,) = mlp.static.graphs
+    assert len(static) > drawings.BIG_GRAPH
+    svg = drawings.inline_svg(static, "mlp", drawings.STATIC_ROLES)
+    assert ">gradients/<" in svg and "<title>gradients/matmul</title>" not in svg
+    whole = drawings.inline_svg(comparisons[0].static.graphs[0], "dot", drawings.STATIC_ROLES)
+    assert "folded" not in whole
 
 
 def test_reports_without_graphviz_or_matplotlib_still_hold_the_tables(comparisons, tmp_path,

@@ -44,6 +44,7 @@ from staticgraph.autodiff.explain import explain_gradient
 from staticgraph.autodiff.reverse import gradients
 from staticgraph.autodiff.derived import hessian, hessians, hvp, jacobian, jvp
 from staticgraph.autodiff.custom_gradient import custom_gradient
+from staticgraph.autodiff.vmap import vmap
 from staticgraph.runtime.session import InteractiveSession, Session
 from staticgraph.runtime.default_session import get_default_session
 from staticgraph import summary

@@ -11,8 +11,10 @@ import numpy as np
 
 from staticgraph import dtypes
 from staticgraph.ops import create as C
+from staticgraph.ops.batching import (align, apply_named, batch_size, example_rank, materialize,
+                                      shift_axes)
 from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
-from staticgraph.errors import InvalidArgumentError
+from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.ops.shapes import (as_axes, as_axis, as_shape, broadcast_shapes, compatible, fmt,
                                     known, normalize_axes, normalize_axis, num_elements,
                                     reduced_shape, same_dtype)
@@ -50,8 +52,18 @@ def _reshape_like_rule(x: Spec, like: Spec):
     return Spec(like.shape, x.dtype)
 
 
+def _reduce_to_batch(values, dims):
+    # The example's leading dims that like lacks are summed away: like is given them as size 1
+    # (after the batch dim, which reduce_to then keeps) and they are squeezed afterwards.
+    x, like = values
+    lead = example_rank(x, dims[0]) - example_rank(like, dims[1])
+    like = align(materialize(like, dims[1], "reduce_to"), 0, example_rank(x, dims[0]))
+    out = reduce_to(materialize(x, dims[0], "reduce_to"), like)
+    return (squeeze(out, tuple(range(1, 1 + lead))) if lead > 0 else out), 0
+
+
 reduce_to = defop("reduce_to", kernel=lambda x, like: _sum_to_shape(x, like.shape),
-                  shape_rule=_reduce_to_rule, traits={"foldable", "total"},
+                  shape_rule=_reduce_to_rule, traits={"foldable", "total"}, batch=_reduce_to_batch,
                   vjp=lambda ct, x, like, out: [broadcast_like(ct, x), None],
                   jvp=lambda t, x, like, out: None if t[0] is None else reduce_to(t[0], like),
                   doc="Sum x's broadcast dims away so it has like's shape (the vjp of broadcasting).")
@@ -65,12 +77,25 @@ broadcast_like = defop(
     "broadcast_like",
     kernel=lambda x, like: np.broadcast_to(x, np.broadcast_shapes(x.shape, like.shape)),
     shape_rule=_broadcast_like_rule, traits=VIEW,
+    batch=lambda values, dims: _aligned(broadcast_like, values, dims),
     vjp=lambda ct, x, like, out: [reduce_to(ct, x), None],
     jvp=lambda t, x, like, out: None if t[0] is None else broadcast_like(t[0], like),
     doc="x broadcast against like's shape.")
 
+def _aligned(op, values, dims, **attrs):
+    """The batching rule of an op that broadcasts its inputs as numpy does."""
+    rank = max(example_rank(v, d) for v, d in zip(values, dims))
+    return op(*(align(v, d, rank) for v, d in zip(values, dims)), **attrs), 0
+
+
+def _all_batched(op, values, dims, **attrs):
+    """`op` applied to its inputs all batched (the unbatched ones repeated)."""
+    return op(*(materialize(v, d, op.name) for v, d in zip(values, dims)), **attrs), 0
+
+
 reshape_like = defop("reshape_like", kernel=lambda x, like: np.reshape(x, like.shape),
                      shape_rule=_reshape_like_rule, traits=VIEW,
+                     batch=lambda values, dims: _all_batched(reshape_like, values, dims),
                      vjp=lambda ct, x, like, out: [reshape_like(ct, x), None],
                      jvp=lambda t, x, like, out: None if t[0] is None else reshape_like(t[0], like),
                      doc="x reshaped to like's shape.")
@@ -83,6 +108,8 @@ def _keepdims_like_kernel(t, x, *, axis):
 
 keepdims_like = defop(
     "keepdims_like", kernel=_keepdims_like_kernel, traits=VIEW,
+    batch=lambda values, dims, axis: _all_batched(
+        keepdims_like, values, dims, axis=shift_axes(axis, example_rank(values[1], dims[1]))),
     shape_rule=lambda t, x, *, axis: Spec(reduced_shape(x.shape, axis, True), t.dtype),
     vjp=lambda ct, t, x, out, axis: [reshape_like(ct, t), None],
     jvp=lambda tangents, t, x, out, axis:
@@ -129,13 +156,20 @@ def _shape_kernel(x, *, dtype):
 _NO_GRADIENT = {"vjp": lambda ct, x, out, dtype: [None], "jvp": lambda t, x, out, dtype: None}
 # These outputs do not depend on x's values: x is disconnected, not non-differentiable.
 shape_ = defop("shape", kernel=_shape_kernel, **_NO_GRADIENT, traits={"foldable", "total"},
+               batch=lambda values, dims, dtype: (getitem(shape_(values[0], dtype=dtype),
+                                                          (slice(1, None),)), None),
                shape_rule=lambda x, *, dtype: Spec((len(x.shape),), dtype),
                doc="x's run-time shape, a 1-D integer tensor.")
 size_ = defop("size", kernel=lambda x, *, dtype: np.array(x.size, dtype=dtype), **_NO_GRADIENT,
               shape_rule=lambda x, *, dtype: Spec((), dtype), traits={"foldable", "total"},
+              batch=lambda values, dims, dtype: (apply_named(
+                  "prod", getitem(shape_(values[0], dtype=dtype), (slice(1, None),)), axis=None,
+                  keepdims=False), None),
               doc="The number of x's elements at run time.")
 rank_ = defop("rank", kernel=lambda x, *, dtype: np.array(x.ndim, dtype=dtype), **_NO_GRADIENT,
               shape_rule=lambda x, *, dtype: Spec((), dtype), traits={"foldable", "total"},
+              batch=lambda values, dims, dtype: (
+                  apply_named("subtract", rank_(values[0], dtype=dtype), 1), None),
               doc="x's rank (its number of dims) at run time.")
 
 
@@ -207,8 +241,13 @@ def _reshape_rule(x: Spec, *, shape):
     return Spec(shape, x.dtype)
 
 
+def _reshape_batch(values, dims, *, shape):
+    lead = batch_size("reshape") if -1 in shape else -1
+    return reshape_(values[0], shape=(lead,) + tuple(shape)), 0
+
+
 reshape_ = defop("reshape", kernel=lambda x, *, shape: np.reshape(x, shape),
-                 shape_rule=_reshape_rule, traits=VIEW,
+                 shape_rule=_reshape_rule, traits=VIEW, batch=_reshape_batch,
                  vjp=lambda ct, x, out, shape: [reshape_back(ct, x)],
                  jvp=lambda t, x, out, shape: reshape_(t[0], shape=shape))
 
@@ -232,8 +271,15 @@ def _transpose_vjp(ct, x, out, axes):
 
 
 # The method gives np.transpose's view without its dispatch layer.
+def _transpose_batch(values, dims, *, axes):
+    rank = example_rank(values[0], 0)
+    axes = range(rank - 1, -1, -1) if axes is None else axes
+    return transpose_(values[0], axes=(0,) + tuple(a + 1 for a in axes)), 0
+
+
 transpose_ = defop("transpose", kernel=lambda x, *, axes: x.transpose(axes),
                    shape_rule=_transpose_rule, traits=VIEW, vjp=_transpose_vjp,
+                   batch=_transpose_batch,
                    jvp=lambda t, x, out, axes: transpose_(t[0], axes=axes))
 
 
@@ -251,6 +297,7 @@ def _swap_last_rule(x: Spec):
 swap_last_ = defop("swap_last", kernel=lambda x: np.swapaxes(x, -1, -2),
                    shape_rule=_swap_last_rule, traits=VIEW,
                    vjp=lambda ct, x, out: [swap_last_(ct)], jvp=lambda t, x, out: swap_last_(t[0]),
+                   batch=lambda values, dims: (swap_last_(values[0]), 0),
                    doc="x with its last two dims swapped, at any rank (a matrix transpose of "
                        "unknown rank).")
 
@@ -274,6 +321,9 @@ def _broadcast_to_rule(x: Spec, *, shape):
 
 broadcast_to_ = defop("broadcast_to", kernel=lambda x, *, shape: np.broadcast_to(x, shape),
                       shape_rule=_broadcast_to_rule, traits=VIEW,
+                      batch=lambda values, dims, shape: (broadcast_to_(
+                          align(values[0], 0, len(shape)),
+                          shape=(batch_size("broadcast_to"),) + tuple(shape)), 0),
                       vjp=lambda ct, x, out, shape: [unbroadcast(ct, x)],
                       jvp=lambda t, x, out, shape: broadcast_to_(t[0], shape=shape))
 
@@ -291,8 +341,13 @@ def _expand_rule(x: Spec, *, axis):
     return Spec(tuple(1 if i in axes else next(dims) for i in range(ndim)), x.dtype)
 
 
+def _expand_batch(values, dims, *, axis):
+    rank = example_rank(values[0], 0) + len(axis)
+    return expand_dims_(values[0], axis=shift_axes(axis, rank)), 0
+
+
 expand_dims_ = defop("expand_dims", kernel=lambda x, *, axis: np.expand_dims(x, axis),
-                     shape_rule=_expand_rule, traits=VIEW,
+                     shape_rule=_expand_rule, traits=VIEW, batch=_expand_batch,
                      vjp=lambda ct, x, out, axis: [reshape_back(ct, x)],
                      jvp=lambda t, x, out, axis: expand_dims_(t[0], axis=axis))
 
@@ -314,8 +369,15 @@ def _squeeze_rule(x: Spec, *, axis):
     return Spec(tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype)
 
 
+def _squeeze_batch(values, dims, *, axis):
+    x = values[0]
+    if axis is None:  # the example's size-1 dims, known as squeeze's shape rule requires
+        axis = tuple(i for i, d in enumerate(x.shape[1:]) if d == 1)
+    return squeeze_(x, axis=shift_axes(axis, example_rank(x, 0))), 0
+
+
 squeeze_ = defop("squeeze", kernel=lambda x, *, axis: np.squeeze(x, axis),
-                 shape_rule=_squeeze_rule, traits=VIEW,
+                 shape_rule=_squeeze_rule, traits=VIEW, batch=_squeeze_batch,
                  vjp=lambda ct, x, out, axis: [reshape_back(ct, x)],
                  jvp=lambda t, x, out, axis: squeeze_(t[0], axis=axis))
 
@@ -362,14 +424,23 @@ def _concat_part_vjp(ct, x, *parts, out, index, axis):
     return [concat(pieces, axis)] + [None] * len(parts)
 
 
+def _joined_batch(op, values, dims, *, axis, new_axis=False, **attrs):
+    """The batching rule of concat / stack / concat_part: all inputs batched, axis shifted."""
+    rank = example_rank(values[0], dims[0]) + new_axis
+    return _all_batched(op, values, dims, axis=shift_axes(axis, rank), **attrs)
+
+
 concat_part = defop("concat_part", kernel=_concat_part_kernel, shape_rule=_concat_part_rule,
                     traits=VIEW, vjp=_concat_part_vjp,
+                    batch=lambda values, dims, index, axis: _joined_batch(
+                        concat_part, values, dims, axis=axis, index=index),
                     jvp=lambda t, x, *parts, out, index, axis:
                         None if t[0] is None else concat_part(t[0], *parts, index=index, axis=axis),
                     doc="The slice of a concat result that came from input `index` (its vjp).")
 
 concat_ = defop("concat", kernel=lambda *xs, axis: np.concatenate(xs, axis=axis),
                 shape_rule=_concat_rule, traits={"foldable", "total"},
+                batch=lambda values, dims, axis: _joined_batch(concat_, values, dims, axis=axis),
                 vjp=lambda ct, *xs, out, axis: [concat_part(ct, *xs, index=i, axis=axis)
                                                 for i in range(len(xs))],
                 jvp=lambda t, *xs, out, axis: concat_(*_zeros_for_none(t, xs), axis=axis))
@@ -406,6 +477,8 @@ def _stack_vjp(ct, *xs, out, axis):
 
 stack_ = defop("stack", kernel=lambda *xs, axis: np.stack(xs, axis=axis), shape_rule=_stack_rule,
                traits={"foldable", "total"}, vjp=_stack_vjp,
+               batch=lambda values, dims, axis: _joined_batch(stack_, values, dims, axis=axis,
+                                                              new_axis=True),
                jvp=lambda t, *xs, out, axis: stack_(*_zeros_for_none(t, xs), axis=axis))
 
 
@@ -529,7 +602,20 @@ def _getitem_kernel(x, *, key):
     return x[_numpy_key(key)]
 
 
+def _batched_key(key: tuple, op: str) -> tuple:
+    """`key` for the batched value: a full slice over the batch dim in front. Index arrays
+    (and ints beside them) must stand together, else numpy would move their dims to the front."""
+    arrays = any(isinstance(k, tuple) for k in key)
+    advanced = [i for i, k in enumerate(key) if isinstance(k, tuple) or arrays and isinstance(k, int)]
+    if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
+        raise UnimplementedError(f"vmap: batching {op} with index arrays apart from each other "
+                                 f"({key}) is not supported")
+    return (slice(None),) + key
+
+
 getitem_ = defop("getitem", kernel=_getitem_kernel, shape_rule=_getitem_rule, traits=VIEW,
+                 batch=lambda values, dims, key: (getitem_(values[0],
+                                                           key=_batched_key(key, "getitem")), 0),
                  vjp=lambda ct, x, out, key: [getitem_grad(ct, x, key=key)],
                  jvp=lambda t, x, out, key: getitem_(t[0], key=key))
 
@@ -552,6 +638,8 @@ def _getitem_grad_kernel(ct, like, *, key):
 getitem_grad = defop("getitem_grad", kernel=_getitem_grad_kernel,
                      shape_rule=lambda ct, like, *, key: _like_rule(ct, like),
                      traits={"foldable"},
+                     batch=lambda values, dims, key: _all_batched(
+                         getitem_grad, values, dims, key=_batched_key(key, "getitem_grad")),
                      vjp=lambda ct, g, like, out, key: [getitem(ct, key), None],
                      jvp=lambda t, g, like, out, key:
                          None if t[0] is None else getitem_grad(t[0], like, key=key),
@@ -576,8 +664,20 @@ def _gather_kernel(params, indices, *, axis):
     return np.take(params, indices, axis=axis)
 
 
+def _gather_batch(values, dims, *, axis):
+    (params, indices), (dp, di) = values, dims
+    if di is None:
+        return gather_(params, indices, axis=shift_axes(axis, example_rank(params, dp))), 0
+    if dp is None:  # the indices' batch dim lands where params' axis was: moved to the front
+        a = normalize_axis(axis, params.ndim)
+        out = gather_(params, indices, axis=a)
+        order = list(range(out.ndim))
+        return transpose(out, [a] + order[:a] + order[a + 1:]), 0
+    raise UnimplementedError("vmap: batching gather over both params and indices is not supported")
+
+
 gather_ = defop("gather", kernel=_gather_kernel,
-                shape_rule=_gather_rule, traits={"foldable"},
+                shape_rule=_gather_rule, traits={"foldable"}, batch=_gather_batch,
                 vjp=lambda ct, params, indices, out, axis: [gather_grad(ct, indices, params, axis=axis),
                                                            None],
                 jvp=lambda t, params, indices, out, axis: gather_(t[0], indices, axis=axis))
@@ -607,8 +707,18 @@ def _gather_grad_rule(ct: Spec, indices: Spec, like: Spec, *, axis):
     return Spec(like.shape, ct.dtype)
 
 
+def _gather_grad_batch(values, dims, *, axis):
+    (ct, indices, like), (dc, di, dl) = values, dims
+    if di is not None:
+        raise UnimplementedError("vmap: batching gather's gradient over batched indices is not "
+                                 "supported")
+    axis = shift_axes(axis, example_rank(like, dl))
+    return gather_grad(materialize(ct, dc, "gather_grad"), indices,
+                       materialize(like, dl, "gather_grad"), axis=axis), 0
+
+
 gather_grad = defop("gather_grad", kernel=_gather_grad_kernel, shape_rule=_gather_grad_rule,
-                    traits={"foldable"},
+                    traits={"foldable"}, batch=_gather_grad_batch,
                     vjp=lambda ct, g, indices, like, out, axis: [gather(ct, indices, axis), None, None],
                     jvp=lambda t, g, indices, like, out, axis:
                         None if t[0] is None else gather_grad(t[0], indices, like, axis=axis),
@@ -624,7 +734,8 @@ def _one_hot_rule(indices: Spec, *, depth, dtype):
 
 one_hot_ = defop("one_hot",
                  kernel=lambda indices, *, depth, dtype: (indices[..., None] == np.arange(depth)).astype(dtype),
-                 shape_rule=_one_hot_rule, traits={"foldable"})
+                 shape_rule=_one_hot_rule, traits={"foldable"},
+                 batch=lambda values, dims, **attrs: (one_hot_(values[0], **attrs), 0))
 
 
 def one_hot(indices, depth: int, dtype=dtypes.float32, name: str | None = None):

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from staticgraph import dtypes
-from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
+from staticgraph.errors import FailedPreconditionError, InvalidArgumentError, UnimplementedError
 from staticgraph.graph import get_default_graph
 from staticgraph.ops import reduce as R
+from staticgraph.ops.batching import align, apply_named
 from staticgraph.ops.registry import ShapeError, Spec, apply_static, as_array, defop
 from staticgraph.ops.shapes import (as_shape, run_shape, same_as_input, shape_argument,
                                     shape_input_rule)
@@ -132,8 +133,16 @@ def _fill_rule(value: Spec, *dims, shape):
     return Spec(shape_input_rule(*dims, shape=shape), value.dtype)
 
 
+def _fill_batch(values, dims, *, shape):
+    # Each example's value times ones of the (unbatched) shape.
+    if any(d is not None for d in dims[1:]):
+        raise UnimplementedError("vmap: batching fill over a batched shape is not supported")
+    ones = fill_(np.ones((), values[0].dtype), *values[1:], shape=shape)
+    return apply_named("multiply", align(values[0], 0, len(shape)), ones), 0
+
+
 fill_ = defop("fill", kernel=lambda value, *dims, shape: np.full(run_shape(dims, shape), value),
-              shape_rule=_fill_rule,
+              shape_rule=_fill_rule, batch=_fill_batch,
               vjp=lambda ct, value, *dims, out, shape: [R.sum(ct)] + [None] * len(dims),
               jvp=lambda t, value, *dims, out, shape: fill_(t[0], *dims, shape=shape),
               traits={"foldable"}, doc="A tensor of `shape` (or of the shape its second input "
@@ -155,6 +164,7 @@ _filled_like = defop(
     "filled_like",
     kernel=lambda x, *, dtype, value: np.full(x.shape, value, x.dtype if dtype is None else dtype),
     shape_rule=_like_rule,
+    batch=lambda values, dims, **attrs: (_filled_like(values[0], **attrs), 0),
     # The output does not depend on x's values: x is disconnected, not non-differentiable.
     vjp=lambda ct, x, out, dtype, value: [None],
     jvp=lambda t, x, out, dtype, value: None,

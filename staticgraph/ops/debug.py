@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from staticgraph.errors import NumericsError, ShapeError
+from staticgraph.ops.batching import all_batched
 from staticgraph.ops.registry import Spec, defop
 from staticgraph.ops.shapes import compatible, fmt, float_unary
 
@@ -19,7 +20,9 @@ def _check_kernel(x, *, message):
 check_numerics_ = defop("check_numerics", kernel=_check_kernel, shape_rule=float_unary,
                         traits={"view", "effect"},
                         vjp=lambda ct, x, out, message: [check_numerics(ct, message + " (gradient)")],
-                        jvp=lambda t, x, out, message: check_numerics(t[0], message + " (tangent)"))
+                        jvp=lambda t, x, out, message: check_numerics(t[0], message + " (tangent)"),
+                        batch=lambda values, dims, message: (
+                            check_numerics_(values[0], message=message), 0))
 
 
 def check_numerics(t, message: str, name: str | None = None):
@@ -43,6 +46,8 @@ ensure_shape_like_ = defop("ensure_shape_like", kernel=_same_shape_kernel, shape
                            traits={"view"},
                            vjp=lambda ct, x, like, out, message: [ct, None],
                            jvp=lambda t, x, like, out, message: t[0],
+                           batch=lambda values, dims, message: (ensure_shape_like_(
+                               *all_batched(values, dims, "ensure_shape_like"), message=message), 0),
                            doc="x unchanged; the run fails unless x has like's shape.")
 
 

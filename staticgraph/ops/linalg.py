@@ -5,6 +5,7 @@ import numpy as np
 
 from staticgraph import dtypes
 from staticgraph.ops import array as A
+from staticgraph.ops.batching import align, example_rank
 from staticgraph.ops.registry import ShapeError, Spec, defop
 from staticgraph.ops.shapes import broadcast_shapes, fmt, same_dtype
 
@@ -54,8 +55,21 @@ def _product_sum(first, second):
     return first + second
 
 
+def _matmul_batch(values, dims):
+    """The batch as a leading dim of a matmul: 1-D operands made matrices (and their dim
+    squeezed after), the batched ones given the other's rank so that the batch leads."""
+    (a, b), (da, db) = values, dims
+    vector_a, vector_b = example_rank(a, da) == 1, example_rank(b, db) == 1
+    a = A.expand_dims(a, -2) if vector_a else a
+    b = A.expand_dims(b, -1) if vector_b else b
+    rank = max(example_rank(a, da), example_rank(b, db))
+    out = matmul_(align(a, da, rank), align(b, db, rank))
+    squeezed = tuple(axis for axis, vector in ((-2, vector_a), (-1, vector_b)) if vector)
+    return (A.squeeze(out, squeezed) if squeezed else out), 0
+
+
 matmul_ = defop("matmul", kernel=np.matmul, shape_rule=_matmul_rule, vjp=_matmul_vjp,
-                jvp=_matmul_jvp, traits={"out", "foldable", "total"})
+                jvp=_matmul_jvp, traits={"out", "foldable", "total"}, batch=_matmul_batch)
 
 # matmul's kernel for operands whose 2-D transpose the executor passes untransposed, by which
 # operands are (first, second): np.matmul takes a transposed view as it is, so the transpose
@@ -91,7 +105,8 @@ def _dot_rule(x: Spec, y: Spec):
 dot_ = defop("dot", kernel=np.ndarray.dot, shape_rule=_dot_rule, traits={"foldable", "total"},
              vjp=lambda ct, x, y, out: [ct * y, ct * x],
              jvp=lambda t, x, y, out: _product_sum(None if t[0] is None else dot(t[0], y),
-                                                   None if t[1] is None else dot(x, t[1])))
+                                                   None if t[1] is None else dot(x, t[1])),
+             batch=_matmul_batch)
 
 
 def dot(x, y, name: str | None = None):

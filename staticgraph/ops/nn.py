@@ -20,6 +20,7 @@ from staticgraph.errors import InvalidArgumentError
 from staticgraph.ops import array as A
 from staticgraph.ops import math as M
 from staticgraph.ops import reduce as R
+from staticgraph.ops.batching import all_batched, example_rank, shift_axes
 from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor, op_scope
 from staticgraph.ops.shapes import (as_axis, broadcast_shapes, fmt, normalize_axis,
                                     reduced_shape, require_float, same_dtype)
@@ -58,6 +59,8 @@ log_softmax_ = defop(
     "log_softmax", kernel=_log_softmax_kernel, shape_rule=_log_softmax_rule, traits={"foldable"},
     vjp=lambda ct, x, out, axis: [ct - M.exp(out) * R.sum(ct, axis=axis, keepdims=True)],
     jvp=lambda t, x, out, axis: t[0] - R.sum(M.exp(out) * t[0], axis=axis, keepdims=True),
+    batch=lambda values, dims, axis: (
+        log_softmax_(values[0], axis=shift_axes(axis, example_rank(values[0], 0))), 0),
     doc="log(softmax(x)) along `axis`: x - max - log(sum(exp(x - max))).")
 
 
@@ -114,6 +117,9 @@ def _xent_jvp(t, labels, logits, log_probs, out, axis):
 softmax_cross_entropy_ = defop(
     "softmax_cross_entropy_with_logits", kernel=_xent_kernel, shape_rule=_xent_rule,
     vjp=_xent_vjp, jvp=_xent_jvp, traits={"foldable"},
+    batch=lambda values, dims, axis: (softmax_cross_entropy_(
+        *all_batched(values, dims, "softmax_cross_entropy_with_logits"),
+        axis=shift_axes(axis, max(example_rank(v, d) for v, d in zip(values, dims)))), 0),
     doc="Per-example -sum(labels * log_probs) along `axis`, log_probs = log_softmax(logits).")
 
 
@@ -162,6 +168,9 @@ def _sparse_slope(labels, log_probs):
 sparse_softmax_cross_entropy_ = defop(
     "sparse_softmax_cross_entropy_with_logits", kernel=_sparse_xent_kernel,
     shape_rule=_sparse_xent_rule, traits={"foldable"},
+    batch=lambda values, dims: (sparse_softmax_cross_entropy_(
+        *all_batched(values[:1], dims[:1], "sparse_softmax_cross_entropy_with_logits"),
+        *all_batched(values[1:], dims[1:], "sparse_softmax_cross_entropy_with_logits")), 0),
     vjp=lambda ct, labels, logits, log_probs, out: [
         None, A.expand_dims(ct, -1) * _sparse_slope(labels, log_probs), None],
     jvp=lambda t, labels, logits, log_probs, out:

@@ -11,11 +11,19 @@ from staticgraph import dtypes, kinks
 from staticgraph.ops import array as A
 from staticgraph.ops import create as C
 from staticgraph.ops import math as M
+from staticgraph.ops.batching import shift_axes
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
 from staticgraph.sourceinfo import user_source
 from staticgraph.ops.shapes import (as_axes, as_axis, normalize_axes, num_elements, reduced_shape,
                                     reduction, require_float)
+
+
+def _reduction_batch(op):
+    """The batching rule of a reduction: the same reduction over the example's axes, shifted."""
+    def rule(values, dims, *, axis, keepdims):
+        return op(values[0], axis=shift_axes(axis, values[0].ndim - 1), keepdims=keepdims), 0
+    return rule
 
 
 def _keep(t, x, axis, keepdims):
@@ -51,7 +59,8 @@ def _sum_kernel(x, *, axis, keepdims, out=None):
 sum_ = defop("sum", kernel=_sum_kernel,
              shape_rule=_numeric_reduction, traits={"out", "foldable", "total"},
              vjp=lambda ct, x, out, axis, keepdims: [A.broadcast_like(_keep(ct, x, axis, keepdims), x)],
-             jvp=lambda t, x, out, axis, keepdims: sum_(t[0], axis=axis, keepdims=keepdims))
+             jvp=lambda t, x, out, axis, keepdims: sum_(t[0], axis=axis, keepdims=keepdims),
+             batch=lambda values, dims, **attrs: _reduction_batch(sum_)(values, dims, **attrs))
 
 
 def sum(x, axis=None, keepdims: bool = False, name: str | None = None):
@@ -75,6 +84,8 @@ count_ = defop("count",
                shape_rule=_count_rule, traits={"foldable", "total"},
                vjp=lambda ct, x, out, axis: [None],
                jvp=lambda t, x, out, axis: None,
+               batch=lambda values, dims, axis: (
+                   count_(values[0], axis=shift_axes(axis, values[0].ndim - 1)), None),
                doc="How many elements a reduction over `axis` combines (known at run time).")
 
 
@@ -131,7 +142,8 @@ max_ = defop("max",
              kernel=lambda x, *, axis, keepdims, out=None: np.maximum.reduce(
                  x, axis=axis, keepdims=keepdims, out=out),
              shape_rule=_numeric_reduction, traits={"out", "foldable", "kink"}, vjp=_max_vjp,
-             jvp=_max_jvp)
+             jvp=_max_jvp,
+             batch=lambda values, dims, **attrs: _reduction_batch(max_)(values, dims, **attrs))
 
 
 def max(x, axis=None, keepdims: bool = False, name: str | None = None):
@@ -163,7 +175,8 @@ prod_ = defop("prod",
               vjp=lambda ct, x, out, axis, keepdims: [
                   _keep(ct, x, axis, keepdims) * _prod_slopes(x, out, axis, keepdims)],
               jvp=lambda t, x, out, axis, keepdims: sum_(
-                  t[0] * _prod_slopes(x, out, axis, keepdims), axis=axis, keepdims=keepdims))
+                  t[0] * _prod_slopes(x, out, axis, keepdims), axis=axis, keepdims=keepdims),
+              batch=lambda values, dims, **attrs: _reduction_batch(prod_)(values, dims, **attrs))
 
 
 def prod(x, axis=None, keepdims: bool = False, name: str | None = None):
@@ -196,7 +209,8 @@ def _norm_rule(x: Spec, *, axis, keepdims):
 
 
 norm_ = defop("norm", kernel=_norm_kernel, shape_rule=_norm_rule, traits={"foldable"},
-              vjp=_norm_vjp, jvp=_norm_jvp)
+              vjp=_norm_vjp, jvp=_norm_jvp,
+              batch=lambda values, dims, **attrs: _reduction_batch(norm_)(values, dims, **attrs))
 
 
 def norm(x, axis=None, keepdims: bool = False, name: str | None = None):
@@ -213,10 +227,18 @@ def _arg_rule(x: Spec, *, axis):
     return Spec(reduced_shape(x.shape, axis, False), dtypes.int64)
 
 
+def _arg_batch(op):
+    """The batching rule of argmax / argmin: the same op along the example's axis, shifted."""
+    return lambda values, dims, *, axis: (
+        op(values[0], axis=shift_axes(axis, values[0].ndim - 1)), 0)
+
+
 argmax_ = defop("argmax", kernel=lambda x, *, axis: np.argmax(x, axis=axis).astype(np.int64),
-                shape_rule=_arg_rule, traits={"foldable"})
+                shape_rule=_arg_rule, traits={"foldable"},
+                batch=lambda values, dims, **attrs: _arg_batch(argmax_)(values, dims, **attrs))
 argmin_ = defop("argmin", kernel=lambda x, *, axis: np.argmin(x, axis=axis).astype(np.int64),
-                shape_rule=_arg_rule, traits={"foldable"})
+                shape_rule=_arg_rule, traits={"foldable"},
+                batch=lambda values, dims, **attrs: _arg_batch(argmin_)(values, dims, **attrs))
 
 
 def _arg(op, x, axis, dimension, output_type, name):

@@ -43,6 +43,9 @@ class OpDef:
     shape_rule(*specs, **attrs) -> Spec    raises ShapeError at build time
     vjp(ct, *inputs, out, **attrs)         -> one cotangent (or None) per input, built with sg ops
     jvp(tangents, *inputs, out, **attrs)   -> the output tangent, built with sg ops
+    batch(values, dims, **attrs)           -> (output, out_dim): the rule sg.vmap applies (see
+        `staticgraph.ops.batching`); None: the elementwise rule for an "elementwise" op, else
+        the op cannot be batched
     traits: "elementwise", "stateful" (kernel takes the run's state), "effect" (must run even if
         its value goes unused: never folded or dropped), "foldable", "inplace_ok", "out" (kernel
         takes out=), "view" (may return a view of an input), "no_output", "stops_gradient",
@@ -59,6 +62,7 @@ class OpDef:
     jvp: Callable | _NotDifferentiable | None = None
     traits: frozenset = field(default_factory=frozenset)
     doc: str = ""
+    batch: Callable | None = None
 
     @property
     def differentiable(self) -> bool:
@@ -77,7 +81,7 @@ REGISTRY: dict[str, OpDef] = {}
 def defop(name: str, *, kernel: Callable, shape_rule: Callable,
           vjp: Callable | _NotDifferentiable = NOT_DIFFERENTIABLE,
           jvp: Callable | _NotDifferentiable | None = None, traits: Sequence[str] = (),
-          doc: str = "") -> OpDef:
+          doc: str = "", batch: Callable | None = None) -> OpDef:
     """Define and register an op; return it (callable as `op(*inputs, name=None, **attrs)`).
 
     Example:
@@ -92,7 +96,7 @@ def defop(name: str, *, kernel: Callable, shape_rule: Callable,
         raise GraphError(f"an op named {name!r} is already defined")
     if jvp is None and vjp is NOT_DIFFERENTIABLE:
         jvp = NOT_DIFFERENTIABLE
-    op = OpDef(name, kernel, shape_rule, vjp, jvp, frozenset(traits), doc)
+    op = OpDef(name, kernel, shape_rule, vjp, jvp, frozenset(traits), doc, batch)
     REGISTRY[name] = op
     return op
 

@@ -1,0 +1,157 @@
+"""sg.vmap: every op-table row batched over 3 examples equals a Python loop over them (values and
+per-example gradients, float64); in_axes / out_axes, nested maps, jvp inside, and the ops that
+still lack a batching rule."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import staticgraph as sg
+from staticgraph.errors import InvalidArgumentError, UnimplementedError
+from staticgraph.ops.batching import rule_of
+from staticgraph.ops.registry import get_op
+from tests.op_table import ROWS
+
+BATCH = 3
+# Ops with no batching rule yet (control flow, state, randomness, summaries, shape queries).
+WITHOUT_RULE = {"cond", "tuple_get", "filled", "placeholder", "constant",
+                "variable", "assign", "assign_add", "assign_sub", "assign_add_matmul", "no_op",
+                "random_standard_normal", "random_uniform", "random_uniform_int",
+                "truncated_normal", "random_shuffle", "custom_gradient", "summary_scalar",
+                "summary_histogram", "summary_merge", "while_loop", "while_loop_grad",
+                "history_len"}
+SUBGRAPH_ROWS = {row.name for row in ROWS if "subgraphs" in row.tags}
+CASES = [(row, case) for row in ROWS for case in row.cases]
+
+
+def _per_example_gradients(row):
+    def grads(*xs):
+        return sg.gradients(sg.sum(row.build(*xs)), list(xs), unconnected_gradients="zero")
+    return grads
+
+
+def _check_against_loop(fn, row, case, seed=0):
+    rng = np.random.default_rng(seed)
+    values = [row.sample(rng, (BATCH,) + tuple(shape)) for shape in case]
+    graph = sg.Graph()
+    with graph.as_default():
+        batched_in = [sg.placeholder(sg.float64, (BATCH,) + tuple(s)) for s in case]
+        batched = sg.vmap(fn)(*batched_in)
+        single_in = [sg.placeholder(sg.float64, tuple(s)) for s in case]
+        single = fn(*single_in)
+        sess = sg.Session()
+        got = sess.run(batched, dict(zip(batched_in, values)))
+        for i in range(BATCH):
+            want = sess.run(single, {p: v[i] for p, v in zip(single_in, values)})
+            for g, w in zip(sg.nest.flatten(got), sg.nest.flatten(want)):
+                np.testing.assert_allclose(g[i], w, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("row,case", CASES, ids=[f"{r.name}-{c}" for r, c in CASES])
+def test_vmap_equals_loop(row, case):
+    if row.name in SUBGRAPH_ROWS:
+        pytest.skip("cond and while_loop have no batching rule yet")
+    _check_against_loop(row.build, row, case)
+
+
+@pytest.mark.parametrize("row,case", [(r, c) for r, c in CASES if r.differentiable],
+                         ids=[f"{r.name}-{c}" for r, c in CASES if r.differentiable])
+def test_vmap_of_gradients_equals_loop_of_gradients(row, case):
+    if row.name in SUBGRAPH_ROWS:
+        pytest.skip("cond and while_loop have no batching rule yet")
+    _check_against_loop(_per_example_gradients(row), row, case)
+
+
+def _ops_reached(row) -> set:
+    graph = sg.Graph()
+    with graph.as_default():
+        xs = [sg.placeholder(sg.float64, tuple(s)) for s in row.cases[0]]
+        y = row.build(*xs)
+        if row.differentiable:
+            sg.gradients(sg.sum(y), xs, unconnected_gradients="zero")
+    return {graph.node(n)["op"] for n in graph.nx.nodes}
+
+
+def test_ops_without_batching_rule():
+    reached = set().union(*(_ops_reached(row) for row in ROWS))
+    missing = {op for op in reached if rule_of(get_op(op)) is None}
+    assert missing <= WITHOUT_RULE, f"ops without a batching rule: {sorted(missing - WITHOUT_RULE)}"
+    assert not missing & {"sum", "max", "prod", "matmul", "dot", "reshape", "transpose",
+                          "getitem", "getitem_grad", "reduce_to", "broadcast_like", "concat",
+                          "stack", "log_softmax", "softmax_cross_entropy_with_logits",
+                          "sparse_softmax_cross_entropy_with_logits", "where", "cast"}
+
+
+def test_unbatched_op_without_rule_is_named():
+    x = sg.placeholder(sg.float64, (BATCH, 2), name="x")
+    with pytest.raises(UnimplementedError, match="op cond"):
+        sg.vmap(lambda v: sg.cond(sg.sum(v) > 0, lambda: v, lambda: -v))(x)
+
+
+def test_in_axes_none_shares_an_input_and_out_axes_moves_the_batch():
+    rng = np.random.default_rng(1)
+    xv, wv = rng.normal(size=(4, BATCH)), rng.normal(size=(4, 2))
+    x = sg.placeholder(sg.float64, (4, BATCH))
+    w = sg.placeholder(sg.float64, (4, 2))
+    y = sg.vmap(lambda row, w: sg.tanh(sg.matmul(row, w)), in_axes=(1, None), out_axes=1)(x, w)
+    assert y.shape == (2, BATCH)
+    got = sg.Session().run(y, {x: xv, w: wv})
+    np.testing.assert_allclose(got, np.tanh(xv.T @ wv).T)
+
+
+def test_outer_tensors_are_captured_unbatched():
+    wv = np.arange(6.0).reshape(3, 2)
+    w = sg.constant(wv)
+    x = sg.placeholder(sg.float64, (BATCH, 3))
+    y = sg.vmap(lambda v: sg.matmul(v, w) + 1.0)(x)
+    xv = np.ones((BATCH, 3))
+    np.testing.assert_allclose(sg.Session().run(y, {x: xv}), xv @ wv + 1.0)
+
+
+def test_nested_vmap_is_an_outer_product():
+    a = sg.placeholder(sg.float64, (BATCH,))
+    b = sg.placeholder(sg.float64, (4,))
+    y = sg.vmap(lambda u: sg.vmap(lambda v: u * v + sg.sin(v), in_axes=0)(b), in_axes=0)(a)
+    av, bv = np.arange(3.0), np.arange(4.0) + 1
+    np.testing.assert_allclose(sg.Session().run(y, {a: av, b: bv}),
+                               av[:, None] * bv[None, :] + np.sin(bv)[None, :])
+
+
+def test_jvp_inside_vmap_gives_the_jacobian_columns():
+    x = sg.placeholder(sg.float64, (3,))
+    eye = sg.constant(np.eye(3))
+    cols = sg.vmap(lambda t, x: sg.jvp(sg.tanh(x) * sg.sum(x), x, t)[0], in_axes=(0, None))(eye, x)
+    xv = np.array([0.1, -0.4, 0.7])
+    want = np.diag(1 - np.tanh(xv) ** 2) * xv.sum() + np.tanh(xv)[:, None]
+    np.testing.assert_allclose(sg.Session().run(cols, {x: xv}), want.T)
+
+
+def test_gradients_of_vmap():
+    x = sg.placeholder(sg.float64, (BATCH, 2))
+    y = sg.sum(sg.vmap(lambda v: sg.sum(v * v) * v[0])(x))
+    (g,) = sg.gradients(y, x)
+    xv = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
+    want = np.stack([2 * xv[:, 0] * xv[:, 0] + (xv * xv).sum(1), 2 * xv[:, 1] * xv[:, 0]], 1)
+    np.testing.assert_allclose(sg.Session().run(g, {x: xv}), want)
+
+
+def test_batched_graph_size_does_not_depend_on_the_batch():
+    sizes = []
+    for n in (2, 50):
+        graph = sg.Graph()
+        with graph.as_default():
+            x = sg.placeholder(sg.float64, (n, 4))
+            sg.vmap(lambda v: sg.gradients(sg.sum(sg.tanh(v) ** 2), v)[0])(x)
+        sizes.append(len(graph))
+    assert sizes[0] == sizes[1]
+
+
+def test_bad_axes_and_sizes_are_errors():
+    x = sg.placeholder(sg.float64, (BATCH, 2))
+    y = sg.placeholder(sg.float64, (4, 2))
+    with pytest.raises(InvalidArgumentError, match="batch sizes differ"):
+        sg.vmap(lambda a, b: a + b)(x, y)
+    with pytest.raises(InvalidArgumentError, match="out of range"):
+        sg.vmap(lambda a: a, in_axes=2)(x)
+    with pytest.raises(InvalidArgumentError, match="no argument is batched"):
+        sg.vmap(lambda a: a, in_axes=None)(x)

@@ -329,7 +329,7 @@ def _loop_node(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants
         if len(cond_g.outputs) != 1 or spec_of(cond_g.outputs[0]) != Spec((), dtypes.bool_):
             raise InvalidArgumentError(f"while_loop: cond_fn must return one bool scalar at {user_source()}")
         body_g, body_out = build_subgraph(outer, "body", body_fn, specs, loop_vars)
-        same_structure(_as_struct(loop_vars), _as_struct(body_out),
+        same_structure(_top_as_list(loop_vars), _top_as_list(body_out),
                         "while_loop: body_fn must return the loop variables' structure")
         _check_invariants(specs, body_g.outputs)
         captures = union_captures([cond_g, body_g])
@@ -348,8 +348,13 @@ def _loop_node(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants
         return node
 
 
-def _as_struct(value):
-    return value if isinstance(value, (list, tuple, dict)) else (value,)
+def _top_as_list(value):
+    """The structure compared with the body's result: the outer container, list or tuple, as a
+    list (TF1 lets a body return a tuple for list loop_vars and the reverse; nested containers
+    must match exactly)."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value if isinstance(value, dict) else [value]
 
 
 def _loop_specs(flat: list[Tensor], shape_invariants) -> list[Spec]:

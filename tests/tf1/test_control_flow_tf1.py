@@ -32,6 +32,17 @@ def test_tf1_docstring_loops():
     assert sg.Session().run(m1).shape == (2048, 2)
 
 
+def test_body_may_swap_the_outer_list_and_tuple_but_not_nested_ones():
+    # TF1 compares the body's result with loop_vars as lists at the top level only.
+    i, s = sg.constant(0), sg.constant(0.5, sg.float64)
+    out = sg.while_loop(lambda i, s: i < 3, lambda i, s: (i + 1, s * 2.0), [i, s])
+    assert isinstance(out, list) and sg.Session().run(out) == [3, 4.0]
+    out = sg.while_loop(lambda i, s: i < 3, lambda i, s: [i + 1, s * 2.0], (i, s))
+    assert isinstance(out, tuple) and sg.Session().run(out) == (3, 4.0)
+    with pytest.raises(errors.InvalidArgumentError, match="structure"):
+        sg.while_loop(lambda i, p: i < 3, lambda i, p: [i + 1, tuple(p)], [i, [s, s]])
+
+
 def test_return_same_structure_and_tf1_arguments():
     x = _x()
     (y,) = sg.while_loop(lambda v: v < 5.0, lambda v: v + 1.0, (x,), parallel_iterations=32,

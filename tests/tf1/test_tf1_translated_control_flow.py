@@ -42,8 +42,6 @@ def test_while_loop_sum_of_first_n():
     assert _run(tf.while_loop(c, b, [n], parallel_iterations=20)) == [10000]
 
 
-@pytest.mark.xfail(strict=True, raises=tf.errors.InvalidArgumentError, reason="while_loop refuses a body returning a tuple for "
-                   "list loop_vars (TF1 compares the structures as lists)")
 def test_while_loop_two_variables():
     i, s = tf.constant(0), tf.constant(0)
     _, total = tf.while_loop(lambda i, s: i < 5, lambda i, s: (i + 1, s + i), [i, s])
@@ -88,8 +86,6 @@ def test_while_loop_gradient_with_fixed_trip_count():
     _check_sine_loop(list)
 
 
-@pytest.mark.xfail(strict=True, raises=tf.errors.InvalidArgumentError, reason="while_loop refuses "
-                   "a body returning a tuple for list loop_vars (TF1 compares them as lists)")
 def test_while_loop_body_returning_a_tuple_for_a_list():
     _check_sine_loop(tuple)
 

@@ -38,6 +38,7 @@ from staticgraph.text import counted
 
 MEMORY_MODES = ("plan", "naive", "remat")
 MAX_CACHED_VARIANTS = 32  # feed-shape variants (plan, program, buffers) one Executable keeps
+FAST_PATHS = 64  # short paths (see `Executable.run`) one Executable remembers
 
 
 class Options(NamedTuple):
@@ -165,6 +166,8 @@ class Executable:
             self.generic_passes += records
         self.run_feeds = tuple(feeds_of(self.generic_graph))
         self._variants: dict[tuple, _Variant] = {}  # in order of use, the latest last
+        self._fast: dict = {}  # feed_key -> the bound run of its variant (see `run`)
+        self._kept: dict = {}  # feed_key -> the feed keys whose ids it holds, and its variant
         self.evictions = 0
         self._lock = threading.Lock()
         self._latest: _Variant | None = None
@@ -199,29 +202,86 @@ class Executable:
     def run(self, feed_dict: dict | None = None):
         """Run with `feed_dict` (keys: tensors or names of this executable's feeds).
 
+        A run whose feed keys are the same objects as an earlier successful run's, fed arrays
+        of the same type, dtype and shape, takes a short path: those arrays passed the feed
+        checks as they are, so nothing is checked again and the program bound then runs (such
+        a run does not count as a use of its variant for `max_cached_variants`).
+
         Raises InvalidArgumentError for a missing, unknown, misshapen or mistyped feed and for a
         failing kernel (naming the node); FailedPreconditionError for an uninitialised variable.
         """
-        values = self.check_feeds(feed_dict)
-        return unflatten(self._structure, self.run_checked(values, self.store))
+        short = self._fast.get(feed_key(feed_dict))
+        if short is not None:
+            self._latest, run = short
+            return run(feed_dict.values() if feed_dict else ())
+        values, as_is = self._checked_feeds(feed_dict)
+        evictions = self.evictions
+        try:
+            outputs = self.run_checked(values, self.store)
+        finally:
+            if self.evictions != evictions:
+                self._forget_evicted()
+        if as_is:
+            self._remember(feed_dict, tuple(v.shape for v in values))
+        return unflatten(self._structure, outputs)
+
+    def _remember(self, feed_dict, signature: tuple) -> None:
+        """Keep a short path for runs fed like this one (see `run`)."""
+        key = feed_key(feed_dict)
+        if key is None or len(self._fast) >= FAST_PATHS:
+            return
+        variant = self.variant(signature)
+        program = variant.program
+        # Feeds the pruned graph does not use go to the spare slot, which no step reads.
+        slots = tuple(program.feed_slots[self.run_feeds.index(name)]
+                      if name in self.run_feeds else program.size
+                      for name in (node_name(self.source, k, "feed key") for k in feed_dict or ()))
+        structure = self._structure
+        kind = type(structure)
+        if isinstance(structure, (Tensor, str)) or (kind in (list, tuple) and all(
+                isinstance(leaf, (Tensor, str)) for leaf in structure)):
+            run = variant.bind(slots, self.store, kind)
+        else:
+            bound = variant.bind(slots, self.store, list)
+
+            def run(values):
+                return unflatten(structure, bound(values))
+        with self._lock:
+            if not variant.evicted:
+                self._kept[key] = (list(feed_dict or ()), variant)
+                self._fast[key] = (variant, run)
+
+    def _forget_evicted(self) -> None:
+        """Drop the short paths of variants no longer kept (which frees their buffers)."""
+        with self._lock:
+            for key in [k for k, kept in self._kept.items() if kept[1].evicted]:
+                self._fast.pop(key, None)
+                self._kept.pop(key, None)
 
     def check_feeds(self, feed_dict: dict) -> list:
         """The fed values as arrays of the right dtype, in `run_feeds` order."""
-        by_name = {}
-        for key, value in feed_items(feed_dict):
+        return self._checked_feeds(feed_dict)[0]
+
+    def _checked_feeds(self, feed_dict: dict) -> tuple[list, bool]:
+        """`check_feeds`, and whether every key named its own feed and every value passed the
+        checks as it is (so that a run fed alike may skip them: see `run`)."""
+        by_name, as_is = {}, True
+        items = feed_items(feed_dict)
+        for key, value in items:
             name = node_name(self.source, key, "feed key")
             if name not in self.feed_names:
                 raise InvalidArgumentError(
                     f"feed key {key!r} is not a feed of this executable; its feeds are "
                     f"{list(self.feed_names)} (compile with feeds=[...] to change them)")
             by_name[name] = check_feed(self.source, name, value)
+            as_is = as_is and by_name[name] is value
         for name in self.run_feeds:
             if name not in by_name:
                 node = self.source.node(name)
                 raise InvalidArgumentError(
                     f"{node['op']} {name!r} (created at {node['source']}) must be fed: this "
                     f"executable was compiled with it as a feed. Pass feed_dict={{{name}: value}}")
-        return [by_name[name] for name in self.run_feeds]
+        return [by_name[name] for name in self.run_feeds], as_is and len(by_name) == len(items)
 
     def run_checked(self, values: list, store: VariableStore) -> list:
         """The fetched values (flat, in fetch order) for checked feed `values` and a store."""
@@ -304,6 +364,22 @@ class Executable:
         """Jupyter shows the compiled graph drawn, each value with its buffer (see sg.to_dot)."""
         from staticgraph.io.dot import inline  # io sits above runtime; loaded only to display
         return inline(self, include, exclude)
+
+
+def feed_key(feed_dict) -> tuple | None:
+    """A key equal for feed_dicts with the same key objects, in the same order, holding
+    values of the same type, dtype and shape; None for values that are not arrays (and for
+    a feed_dict that is no dict). Keys count by id: whoever keeps a short path under this
+    key keeps the key objects alive, so an id cannot be reused by another object."""
+    if not feed_dict:
+        return () if feed_dict is None or type(feed_dict) is dict else None
+    key = []
+    try:
+        for name, value in feed_dict.items():
+            key += id(name), type(value), value.dtype, value.shape
+    except AttributeError:
+        return None
+    return tuple(key)  # built as a list: appending costs less than growing a tuple
 
 
 def pass_table(records: list[PassRecord]) -> list[str]:

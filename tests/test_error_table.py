@@ -87,7 +87,7 @@ def not_differentiable_path():
 
 def integer_x():
     i = sg.placeholder(sg.int32, (), name="i")
-    sg.gradients(sg.cast(i, sg.float64), [i])
+    sg.gradients(sg.cast(i, sg.float64), [i], unconnected_gradients="raise")
 
 
 def nan_value():
@@ -181,7 +181,7 @@ ROWS = [
     (styles_mixed, errors.GraphError, r"add: cannot mix eager tensors with static graph tensors at " + HERE),
     (uninitialised, errors.FailedPreconditionError, r"(?s)variable 'w' is read before it is initialised.*created at " + HERE),
     (not_differentiable_path, errors.InvalidArgumentError, r"passes an op with no derivative: 'argmax' \(argmax, created at " + HERE),
-    (integer_x, errors.InvalidArgumentError, r"x 'i' is int32; only float tensors have gradients at " + HERE),
+    (integer_x, errors.InvalidArgumentError, r"no gradient for 'i': 'i' is int32: an integer or bool value carries no gradient at " + HERE),
     (nan_value, errors.NumericsError, r"(?s)log of x: found 1 NaN and 0 Inf.*created at " + HERE),
     (placeholder_bad_shape, errors.InvalidArgumentError, r"placeholder 'p': a shape is an int or a sequence of ints"),
     (assign_wrong_shape, errors.InvalidArgumentError, r"assign: shapes differ: variable 'w' is \(3,\), value is \(4,\) at " + HERE),

@@ -42,6 +42,9 @@ def explain_gradient(y: Tensor, x: Tensor, stop_gradients=(), verbose: bool = Tr
     if y.name not in paths:
         return _answer(verbose, "no_path", (), f"{y.name!r} does not depend on {x.name!r} at all: "
                        f"no chain of ops leads from {x.name!r} to {y.name!r}")
+    if not dtypes.carries_gradient(x.dtype):
+        return _answer(verbose, "not_float", (x.name,), f"{x.name!r} is {x.dtype.name}: an "
+                       "integer or bool value carries no gradient")
     stop_names = {t.name for t in stop_gradients}
     # Each reason blocks more nodes; the first one that cuts every path is the answer.
     reasons = (

@@ -10,7 +10,6 @@ from typing import Sequence
 
 import networkx as nx
 
-from staticgraph import dtypes
 from staticgraph.autodiff.explain import explain_gradient
 from staticgraph.autodiff.paths import path_nodes
 from staticgraph.errors import GraphError, InvalidArgumentError, ShapeError
@@ -75,9 +74,11 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: 
             TensorFlow 1 compatibility; they have no effect here (where paths meet one `add_n`
             sums, there is one device, and the compiler orders the nodes).
     Returns:
-        A list with one Tensor (or None) per x, of x's shape.
+        A list with one Tensor (or None) per x, of x's shape. Gradients flow only through
+        float tensors: an integer or bool x, or one reached only through them (a cast to int),
+        gets None, as an integer y gives None for every x (TensorFlow 1 semantics).
     Raises:
-        InvalidArgumentError: an x that is not float, grad_ys of another length or dtype.
+        InvalidArgumentError: grad_ys of another length or dtype.
         ShapeError: grad_ys of another shape than its y.
     Example:
         >>> import numpy as np, staticgraph as sg
@@ -102,11 +103,6 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, unconnected_gradients: 
     if len(grad_ys) != len(ys):
         raise InvalidArgumentError(f"gradients: {len(grad_ys)} grad_ys for {len(ys)} ys "
                                    f"at {user_source()}")
-    for x in xs:
-        if not dtypes.is_floating(x.dtype):
-            raise InvalidArgumentError(f"gradients: x {x.name!r} is {x.dtype.name}; only float "
-                                       f"tensors have gradients at {user_source()}")
-
     stop_names = {t.name for t in stops}
     stop_names |= {n for n, d in graph.nx.nodes(data=True) if not get_op(d["op"]).differentiable}
     between = path_nodes(graph, [y.name for y in ys], [x.name for x in xs], stop_names)

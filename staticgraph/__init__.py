@@ -28,15 +28,17 @@ from staticgraph.ops.nn import (log_softmax, softmax, softmax_cross_entropy_with
 from staticgraph.ops.reduce import argmax, argmin, max, mean, min, norm, prod, sum
 from staticgraph.ops.random import (get_graph_seed, random_normal, random_shuffle, random_uniform,
                                     set_random_seed, truncated_normal)
-from staticgraph.tf1_names import (arg_max, arg_min, initialize_all_variables,
-                                   initialize_local_variables, local_variables_initializer, pow,
-                                   reduce_all, reduce_any, reduce_logsumexp, reduce_max,
-                                   reduce_mean, reduce_min, reduce_prod, reduce_sum, to_double,
-                                   to_float, to_int32, to_int64)
+from staticgraph.tf1_names import (arg_max, arg_min, floor_div, floordiv, floormod,
+                                   initialize_all_variables, initialize_local_variables,
+                                   local_variables_initializer, mod, pow, reduce_all, reduce_any,
+                                   reduce_logsumexp, reduce_max, reduce_mean, reduce_min,
+                                   reduce_prod, reduce_sum, to_double, to_float, to_int32,
+                                   to_int64, truncatemod)
 from staticgraph.config import (ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunOptions,
                                 device)
 from staticgraph import app, flags, nn
 from staticgraph import tf1_random as random
+from staticgraph import tf1_math as math
 from staticgraph.ops.state import (Variable, assign, assign_add, assign_sub, global_variables,
                                    global_variables_initializer, group, no_op, trainable_variables,
                                    variables_initializer)

@@ -120,6 +120,29 @@ def pow(x, y, name: str | None = None):  # noqa: A001 (TF1's name)
     return M.power(x, y, name=name)
 
 
+def floormod(x, y, name: str | None = None):
+    """TF1's `tf.floormod` (also `tf.mod`, and `%` on tensors): x mod y with the sign of y, as
+    Python's and numpy's %. The gradient is TF1's: 1 for x, -floor(x / y) for y."""
+    return M.floormod(x, y, name=name)
+
+
+mod = floormod
+
+
+def floordiv(x, y, name: str | None = None):
+    """TF1's `tf.floordiv` (also `tf.floor_div`, and `//` on tensors): floor(x / y) elementwise;
+    no gradient, as TF1."""
+    return M.floor_divide(x, y, name=name)
+
+
+floor_div = floordiv
+
+
+def truncatemod(x, y, name: str | None = None):
+    """TF1's `tf.truncatemod`: x mod y with the sign of x (C's fmod); no gradient, as TF1."""
+    return M.truncatemod(x, y, name=name)
+
+
 def arg_max(input, dimension=None, output_type=dtypes.int64, name: str | None = None):  # noqa: A002
     """TF1's deprecated `tf.arg_max(input, dimension)`: `argmax` along `dimension`."""
     return R.argmax(input, dimension, name=name, output_type=output_type)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from staticgraph import dtypes, kinks
+from staticgraph.errors import InvalidArgumentError
 from staticgraph.ops import array as A
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import ShapeError, Spec, defop
@@ -55,6 +56,48 @@ divide = defop("divide", kernel=np.divide, shape_rule=float_elementwise, traits=
 negative = defop("negative", kernel=np.negative, shape_rule=numeric_unary, traits=EW,
                  vjp=lambda ct, x, out: [negative(ct)],
                  jvp=lambda t, x, out: negative(t[0]))
+
+
+# ----- integer-style division: floor_divide, floormod, truncatemod --------------------------
+def _nonzero_divisor(y, what: str) -> None:
+    """Refuse an integer division by zero (numpy would warn and give 0), as TF1 does."""
+    if np.asarray(y).dtype.kind in "iu" and not np.all(y):
+        raise InvalidArgumentError(f"{what}: integer division by zero")
+
+
+def _floor_divide_kernel(x, y, out=None):
+    _nonzero_divisor(y, "floor_divide")
+    return np.floor_divide(x, y, out=out)
+
+
+def _floormod_kernel(x, y, out=None):
+    _nonzero_divisor(y, "floormod")
+    return np.remainder(x, y, out=out)
+
+
+def _truncatemod_kernel(x, y, out=None):
+    _nonzero_divisor(y, "truncatemod")
+    return np.fmod(x, y, out=out)
+
+
+# Not "total": an integer division by zero raises.
+floor_divide = defop("floor_divide", kernel=_floor_divide_kernel, shape_rule=numeric_elementwise,
+                     traits=EW - {"total"},
+                     doc="floor(x / y) elementwise (Python's //); no gradient, as TF1's FloorDiv.")
+
+# x mod y = x - floor(x / y) y, so d/dx = 1 and d/dy = -floor(x / y) (TF1's FloorMod gradient).
+floormod = defop("floormod", kernel=_floormod_kernel, shape_rule=numeric_elementwise,
+                 traits=EW - {"total"},
+                 vjp=lambda ct, x, y, out: [A.unbroadcast(ct, x),
+                                            A.unbroadcast(negative(ct * floor_divide(x, y)), y)],
+                 jvp=lambda t, x, y, out: _tangent_sum(
+                     out, t[0], None if t[1] is None else negative(t[1] * floor_divide(x, y))),
+                 doc="x mod y with the sign of y (Python's and numpy's %, TF1's floormod).")
+
+truncatemod = defop("truncatemod", kernel=_truncatemod_kernel, shape_rule=numeric_elementwise,
+                    traits=EW - {"total"},
+                    doc="x mod y with the sign of x (C's fmod, TF1's truncatemod); no gradient, "
+                        "as TF1 defines none.")
 
 
 def _safe_log(x):
@@ -305,4 +348,5 @@ __all__ = [
     "sin", "cos", "tanh", "sigmoid", "relu", "sign", "abs", "maximum", "minimum", "add_n",
     "where", "cast", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not", "float_elementwise", "elementwise",
+    "floor_divide", "floormod", "truncatemod",
 ]

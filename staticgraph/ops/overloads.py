@@ -20,7 +20,8 @@ def _binary(op, reflected=False):
 def install_operators(cls) -> None:
     """Give `cls` the arithmetic, comparison, indexing and reduction methods."""
     for name, op in [("add", M.add), ("sub", M.subtract), ("mul", M.multiply),
-                     ("truediv", M.divide), ("pow", M.power), ("matmul", L.matmul)]:
+                     ("truediv", M.divide), ("pow", M.power), ("matmul", L.matmul),
+                     ("floordiv", M.floor_divide), ("mod", M.floormod)]:
         setattr(cls, f"__{name}__", _binary(op))
         setattr(cls, f"__r{name}__", _binary(op, reflected=True))
     for name, op in [("lt", M.less), ("le", M.less_equal), ("gt", M.greater),

@@ -90,8 +90,6 @@ def test_while_loop_body_returning_a_tuple_for_a_list():
     _check_sine_loop(tuple)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="no Tensor.__mod__ (and no tf.mod / floormod)")
 def test_cond_inside_while_loop():
     r = tf.while_loop(lambda i: i < 10,
                       lambda i: tf.cond(tf.equal(i % 2, 0), lambda: i + 3, lambda: i + 1), [0])

@@ -7,7 +7,7 @@ from typing import Callable
 from staticgraph.autodiff.reverse import as_list, matching
 from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.graph import Tensor
-from staticgraph.ops.registry import Spec, defop
+from staticgraph.ops.registry import NotBatchable, Spec, defop
 
 
 def _custom_rule(y: Spec, *xs: Spec, grad_fn) -> Spec:
@@ -36,6 +36,8 @@ def _no_jvp(tangents, y, *xs, out, grad_fn):
 custom_gradient_ = defop(
     "custom_gradient", kernel=lambda y, *xs, grad_fn: y, shape_rule=_custom_rule,
     vjp=_custom_vjp, jvp=_no_jvp, traits={"view"},
+    batch=NotBatchable("its grad_fn was written for one example; call vmap inside the "
+                       "custom_gradient function instead"),
     doc="The value of input 0; the cotangents of the other inputs are grad_fn(cotangent).")
 
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-import networkx as nx
-
-from staticgraph.errors import InvalidArgumentError, UnimplementedError
+from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Tensor, get_default_graph
 from staticgraph.nest import flatten, unflatten
 from staticgraph.ops import create
-from staticgraph.ops.batching import (batch_size_scope, materialize, move_from_front,
-                                       move_to_front, rule_of)
-from staticgraph.ops.registry import Spec, apply, get_op, is_tensor
+from staticgraph.ops.batching import (batch_scope, batch_subgraph, materialize, move_from_front,
+                                       move_to_front)
+from staticgraph.ops.registry import Spec, is_tensor
 from staticgraph.ops.shapes import normalize_axis
 from staticgraph.ops.subgraph import build_subgraph
 from staticgraph.sourceinfo import user_source
@@ -60,15 +58,13 @@ def vmap(fn: Callable, in_axes=0, out_axes=0) -> Callable:
             specs = [Spec(a.shape if d is None else a.shape[1:], a.dtype)
                      for a, d in zip(fronts, axes)]
             fg, result = build_subgraph(graph, "vmap", fn, specs, structure=list(args))
-            values = {p.name: (a, None if d is None else 0)
-                      for p, a, d in zip(fg.params, fronts, axes)}
-            values.update({inner.name: (outer, None) for outer, inner in fg.captured.values()})
-            with batch_size_scope(size):
-                _batch_nodes(fg, values)
-                outs = [values[t.name] for t in fg.outputs]
-                outs = [materialize(v, d, "an unbatched output") for v, d in outs]
-            leaves = _per_arg(out_axes, len(outs), "out_axes")
-            outs = [move_from_front(v, d) for v, d in zip(outs, leaves)]
+            inputs = [(a, None if d is None else 0) for a, d in zip(fronts, axes)]
+            inputs += [(outer, None) for outer in fg.outer_captures]
+            like = next(a for a, d in zip(fronts, axes) if d is not None)
+            with batch_scope(size, like):
+                outs = batch_subgraph(fg, inputs)
+                leaves = _per_arg(out_axes, len(outs), "out_axes")
+                outs = [_place_output(v, d, at) for (v, d), at in zip(outs, leaves)]
         return unflatten(result, outs)
     return batched
 
@@ -104,23 +100,17 @@ def _batch_size(args: list[Tensor], axes: list) -> int | None:
     return known_sizes.pop() if known_sizes else None
 
 
-def _batch_nodes(fg, values: dict) -> None:
-    """Rebuild every node the outputs need, batched, in the default graph (values: name ->
-    (tensor, batch dim or None), the params and captures filled in)."""
-    needed = set().union(*(nx.ancestors(fg.nx, t.name) | {t.name} for t in fg.outputs))
-    for name in nx.topological_sort(fg.nx.subgraph(needed)):
-        if name in values:
-            continue
-        node = fg.node(name)
-        op = get_op(node["op"])
-        inputs = [values[i] for i in fg.inputs(name)]
-        tensors = [v for v, _ in inputs]
-        dims = [None if d is None else 0 for _, d in inputs]
-        if all(d is None for d in dims):
-            values[name] = (apply(op, tensors, node["attrs"]), None)
-            continue
-        rule = rule_of(op)
-        if rule is None:
-            raise UnimplementedError(f"vmap: op {op.name} (node {name!r}, created at "
-                                     f"{node['source']}) has no batching rule")
-        values[name] = rule(tensors, dims, **node["attrs"])
+def _place_output(x: Tensor, dim: int | None, at: int | None) -> Tensor:
+    """An output with batch dim `dim` (None: the same for every example) with its batch at `at`
+    (None: not mapped, as JAX allows for an output that does not depend on the batch)."""
+    if at is None:
+        if dim is not None:
+            raise InvalidArgumentError(f"vmap: out_axes None is only for an output that is the "
+                                       f"same for every example; {x.name!r} is not, at "
+                                       f"{user_source()}")
+        return x
+    x = materialize(x, dim, "an unbatched output")
+    if not -x.ndim <= at < x.ndim:
+        raise InvalidArgumentError(f"vmap: out_axes {at} is out of range for an output of "
+                                   f"{x.ndim - 1} dims per example at {user_source()}")
+    return move_from_front(x, at)

@@ -242,8 +242,14 @@ def _reshape_rule(x: Spec, *, shape):
 
 
 def _reshape_batch(values, dims, *, shape):
-    lead = batch_size("reshape") if -1 in shape else -1
-    return reshape_(values[0], shape=(lead,) + tuple(shape)), 0
+    # The batch takes a -1; so the example's own -1 is resolved from its known size first.
+    x = values[0]
+    if -1 in shape:
+        resolved = _reshape_rule(Spec(x.shape[1:], x.dtype), shape=shape).shape
+        if None in resolved:
+            return reshape_(x, shape=(batch_size("reshape"),) + tuple(shape)), 0
+        shape = resolved
+    return reshape_(x, shape=(-1,) + tuple(shape)), 0
 
 
 reshape_ = defop("reshape", kernel=lambda x, *, shape: np.reshape(x, shape),
@@ -321,9 +327,9 @@ def _broadcast_to_rule(x: Spec, *, shape):
 
 broadcast_to_ = defop("broadcast_to", kernel=lambda x, *, shape: np.broadcast_to(x, shape),
                       shape_rule=_broadcast_to_rule, traits=VIEW,
-                      batch=lambda values, dims, shape: (broadcast_to_(
+                      batch=lambda values, dims, shape: (broadcast_like(
                           align(values[0], 0, len(shape)),
-                          shape=(batch_size("broadcast_to"),) + tuple(shape)), 0),
+                          broadcast_to_(np.zeros((), values[0].dtype), shape=(1,) + tuple(shape))), 0),
                       vjp=lambda ct, x, out, shape: [unbroadcast(ct, x)],
                       jvp=lambda t, x, out, shape: broadcast_to_(t[0], shape=shape))
 

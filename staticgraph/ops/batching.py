@@ -1,39 +1,53 @@
-"""What batching rules (the rules `sg.vmap` applies to each op) share.
+"""What batching rules (the rules `sg.vmap` applies to each op) share, and the interpreter that
+applies them to a sub-graph.
 
 A rule is `batch(values, dims, **attrs) -> (output, out_dim)`: `values` are the op's inputs in the
 batched graph, `dims[i]` is 0 when value i carries the batch along its first dim and None when it
-is the same for every example (`sg.vmap` moves every batch dim to the front before calling a
-rule). The output is built with ordinary sg ops; `out_dim` says where its batch dim is (None: the
-output is the same for every example). An op marked "elementwise" needs no rule of its own:
-`elementwise_rule` aligns its inputs by numpy's broadcasting and applies it unchanged.
+is the same for every example (`batch_subgraph` moves every batch dim to the front before calling
+a rule). The output is built with ordinary sg ops; `out_dim` says where its batch dim is (None: the
+output is the same for every example). A packed op (cond, while_loop) gives a packed value and
+one dim per element, which its `tuple_get` consumers pick from. An op marked "elementwise" needs
+no rule of its own: `elementwise_rule` aligns its inputs by numpy's broadcasting and applies it
+unchanged. An op whose `batch` is `NotBatchable(reason)` stops vmap with that reason.
 """
 from __future__ import annotations
 
 import contextlib
+from typing import NamedTuple
+
+import networkx as nx
 
 from staticgraph.errors import InvalidArgumentError, UnimplementedError
-from staticgraph.ops.registry import OpDef, apply, get_op
-from staticgraph.ops.shapes import fmt, known, normalize_axes
+from staticgraph.graph import Tensor
+from staticgraph.ops.registry import NotBatchable, OpDef, apply, get_op
+from staticgraph.ops.shapes import known, normalize_axes
 
-_SIZES: list = []  # the batch size of each vmap being built, innermost last (None: unknown)
+
+class _Batch(NamedTuple):
+    size: int | None  # None: known only at run time
+    like: Tensor      # a batched value (batch dim first) whose run-time batch size rules may use
+
+
+_BATCHES: list[_Batch] = []  # the vmaps being built, innermost last
 
 
 @contextlib.contextmanager
-def batch_size_scope(size: int | None):
-    """Make `size` the batch size that rules see while a vmap is built."""
-    _SIZES.append(size)
+def batch_scope(size: int | None, like: Tensor):
+    """Make `size` (and `like`, a value batched along dim 0) the batch that rules see while a
+    vmap is built."""
+    _BATCHES.append(_Batch(size, like))
     try:
         yield
     finally:
-        _SIZES.pop()
+        _BATCHES.pop()
 
 
 def batch_size(op: str) -> int:
     """The batch size of the vmap being built; `op`'s rule needs it known."""
-    if not _SIZES or _SIZES[-1] is None:
+    if not _BATCHES or _BATCHES[-1].size is None:
         raise UnimplementedError(f"vmap: batching {op} needs the batch size known when the graph "
                                  "is built; give the batched inputs a known batch dim")
-    return _SIZES[-1]
+    return _BATCHES[-1].size
 
 
 def example_rank(x, dim) -> int:
@@ -53,14 +67,21 @@ def align(x, dim, rank: int):
 
 
 def materialize(x, dim, op: str):
-    """`x` batched along dim 0: an unbatched x repeated for every example."""
+    """`x` batched along dim 0: an unbatched x repeated for every example (a broadcast view)."""
     if dim is not None:
         return x
-    if not known(x.shape):
-        raise UnimplementedError(f"vmap: batching {op} repeats {x.name!r} for every example, "
-                                 f"which needs its shape known, got {fmt(x.shape)}")
     front = apply_named("expand_dims", x, axis=(0,))
-    return apply_named("broadcast_to", front, shape=(batch_size(op),) + tuple(x.shape))
+    size = _BATCHES[-1].size
+    if size is not None and known(x.shape):
+        return apply_named("broadcast_to", front, shape=(size,) + tuple(x.shape))
+    return apply_named("broadcast_like", front, batch_column(1 + example_rank(x, None)))
+
+
+def batch_column(rank: int):
+    """A value of shape (batch, 1, ..., 1) with `rank` dims, sized by the run's batch."""
+    like = _BATCHES[-1].like
+    column = apply_named("getitem", like, key=(slice(None),) + (0,) * (like.ndim - 1))
+    return apply_named("expand_dims", column, axis=tuple(range(1, rank))) if rank > 1 else column
 
 
 def shift_axes(axis, rank: int):
@@ -83,7 +104,7 @@ def elementwise_rule(op: OpDef):
 def rule_of(op: OpDef):
     """The op's batching rule: its own, the elementwise one, or None (it has none)."""
     if op.batch is not None:
-        return op.batch
+        return None if isinstance(op.batch, NotBatchable) else op.batch
     if "elementwise" in op.traits:
         return elementwise_rule(op)
     return None
@@ -117,3 +138,35 @@ def all_batched(values, dims, op: str) -> list:
     """Every input batched along dim 0 (the unbatched ones repeated), all of one example rank."""
     rank = max(example_rank(v, d) for v, d in zip(values, dims))
     return [align(materialize(v, d, op), 0, rank) for v, d in zip(values, dims)]
+
+
+def is_batched(dim) -> bool:
+    """Whether a value with batch dim `dim` (an int, None, or a packed value's list) varies."""
+    return any(d is not None for d in dim) if isinstance(dim, list) else dim is not None
+
+
+def batch_subgraph(fg, inputs: list) -> list:
+    """Rebuild `fg` (a FuncGraph) batched, in the default graph: `inputs` holds one (value, batch
+    dim) pair per parameter then per capture; returns one (value, batch dim) pair per output.
+    Runs inside `batch_scope`. A node none of whose inputs is batched is rebuilt unchanged."""
+    values = {t.name: v for t, v in zip(fg.params + fg.inner_captures, inputs)}
+    needed = set().union(*(nx.ancestors(fg.nx, t.name) | {t.name} for t in fg.outputs))
+    for name in nx.topological_sort(fg.nx.subgraph(needed)):
+        if name not in values:
+            values[name] = _batch_node(fg, name, [values[i] for i in fg.inputs(name)])
+    return [values[t.name] for t in fg.outputs]
+
+
+def _batch_node(fg, name: str, inputs: list) -> tuple:
+    node = fg.node(name)
+    op = get_op(node["op"])
+    if not any(is_batched(d) for _, d in inputs):
+        return apply(op, [v for v, _ in inputs], node["attrs"]), None
+    rule = rule_of(op)
+    if rule is None:
+        why = f": {op.batch.reason}" if isinstance(op.batch, NotBatchable) else " has no batching rule"
+        raise UnimplementedError(f"vmap: op {op.name} (node {name!r}, created at "
+                                 f"{node['source']}){why}")
+    fronts = [(v, d) if d is None or isinstance(d, list) else (move_to_front(v, d), 0)
+              for v, d in inputs]
+    return rule([v for v, _ in fronts], [d for _, d in fronts], **node["attrs"])

@@ -10,7 +10,8 @@ from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Tensor, get_default_graph
 from staticgraph.ops import create as C
-from staticgraph.ops.registry import ShapeError, Spec, apply, defop
+from staticgraph.ops.batching import batch_subgraph, elementwise_rule, materialize
+from staticgraph.ops.registry import ShapeError, Spec, apply, defop, get_op
 from staticgraph.ops.shapes import fmt
 from staticgraph.ops.subgraph import (build_subgraph, capture_indices, check_subgraph,
                                       grads_or_zeros, inline, jvp_of, merge_spec, outputs_of,
@@ -73,8 +74,23 @@ def _cond_jvp(tangents, pred, *captures, out, branches, out_specs):
     return list(cond(pred, branch_jvp(0), branch_jvp(1), name="cond_jvp"))
 
 
+def _cond_batch(values, dims, *, branches, out_specs):
+    # An unbatched predicate picks one branch for all examples: a cond of the batched branches.
+    # A batched one (as JAX) runs both branches on the whole batch and selects per example.
+    pred, captures = values[0], values[1:]
+    taken = [lambda fg=fg, indices=indices: batch_subgraph(
+        fg, [(captures[i], dims[1 + i]) for i in indices]) for fg, indices in branches]
+    if dims[0] is None:
+        outs = cond(pred, *[lambda run=run: tuple(materialize(v, d, "cond") for v, d in run())
+                            for run in taken], name="cond")
+        return list(outs), [0] * len(outs)
+    select = elementwise_rule(get_op("where"))
+    outs = [select([pred, t, f], [0, dt, df]) for (t, dt), (f, df) in zip(*(run() for run in taken))]
+    return [v for v, _ in outs], [d for _, d in outs]
+
+
 cond_ = defop("cond", kernel=_cond_kernel, shape_rule=_cond_rule, vjp=_cond_vjp, jvp=_cond_jvp,
-              traits={"stateful", "packed", "subgraphs"},
+              traits={"stateful", "packed", "subgraphs"}, batch=_cond_batch,
               doc="Runs one of two sub-graphs on the predicate's value.")
 
 

@@ -8,7 +8,8 @@ from staticgraph.errors import FailedPreconditionError, InvalidArgumentError, Un
 from staticgraph.graph import get_default_graph
 from staticgraph.ops import reduce as R
 from staticgraph.ops.batching import align, apply_named
-from staticgraph.ops.registry import ShapeError, Spec, apply_static, as_array, defop
+from staticgraph.ops.registry import (NotBatchable, ShapeError, Spec, apply_static, as_array,
+                                      defop)
 from staticgraph.ops.shapes import (as_shape, run_shape, same_as_input, shape_argument,
                                     shape_input_rule)
 from staticgraph.sourceinfo import user_source
@@ -18,8 +19,10 @@ def _constant_rule(*, value):
     return Spec(value.shape, value.dtype)
 
 
+# An op without inputs is the same for every example: vmap never needs to batch it.
+NO_INPUTS = NotBatchable("it has no inputs, so it never carries a batch")
 _constant = defop("constant", kernel=lambda *, value: value, shape_rule=_constant_rule,
-                  traits={"foldable", "total"}, doc="A fixed value stored in the graph.")
+                  traits={"foldable", "total"}, batch=NO_INPUTS, doc="A fixed value stored in the graph.")
 
 
 def constant(value, dtype=None, shape=None, name: str | None = None,
@@ -74,7 +77,7 @@ def _placeholder_rule(*, dtype, shape):
     return Spec(shape, dtype)  # shape None: the rank is unknown until fed
 
 
-_placeholder = defop("placeholder", kernel=_unfed, shape_rule=_placeholder_rule,
+_placeholder = defop("placeholder", kernel=_unfed, shape_rule=_placeholder_rule, batch=NO_INPUTS,
                      doc="A value given at run time through feed_dict.")
 
 
@@ -108,6 +111,7 @@ def _filled_rule(*dims, shape, dtype, value):
 _filled = defop("filled", kernel=lambda *dims, shape, dtype, value:
                     np.full(run_shape(dims, shape), value, dtype),
                 shape_rule=_filled_rule, traits={"foldable", "total"},
+                batch=NotBatchable("its shape would differ between examples (a ragged batch)"),
                 doc="A new array of one fixed value (zeros, ones), of `shape` or of the shape "
                     "its input holds.")
 

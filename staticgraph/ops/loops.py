@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import networkx as nx
 import numpy as np
 
 from staticgraph import dtypes
@@ -17,6 +18,7 @@ from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.graph import Tensor, get_default_graph
 from staticgraph.ops import create as C
 from staticgraph.ops.array import gather
+from staticgraph.ops.batching import align, apply_named, batch_subgraph, is_batched, materialize
 from staticgraph.ops.registry import ShapeError, Spec, apply, defop
 from staticgraph.ops.shapes import fmt
 from staticgraph.ops.subgraph import (build_subgraph, capture_indices, check_subgraph,
@@ -88,6 +90,7 @@ def _history_len_kernel(packed):
 
 history_len_ = defop("history_len", kernel=_history_len_kernel,
                      shape_rule=lambda packed: Spec((), dtypes.int64),
+                     batch=lambda values, dims: _history_len_batch(values, dims),
                      doc="How many iterations a while_loop ran (from its saved history).")
 
 
@@ -98,6 +101,7 @@ def _history_item_rule(packed: Spec, step: Spec, *, index, shape, dtype):
 history_item_ = defop("history_item",
                       kernel=lambda packed, step, *, index, shape, dtype: packed[-1][int(step)][index],
                       shape_rule=_history_item_rule, traits={"view"},
+                      batch=lambda values, dims, **attrs: _history_item_batch(values, dims, **attrs),
                       doc="Loop variable `index` at the start of iteration `step` of a while_loop.")
 
 
@@ -221,8 +225,96 @@ def _check_differentiable(body_graph, reverse_of: str | None, mode: str) -> None
                 "stay the same; this loop has one with None in shape_invariants")
 
 
+def _while_batch(values, dims, *, n_vars, cond_graph, body_graph, cond_index, body_index,
+                 out_specs, stacked, maximum_iterations, keep_history, reverse_of):
+    # The variables that carry the batch: those batched on entry, and those the body makes
+    # depend on a batched value (a fixed point). With an unbatched condition every example runs
+    # the same iterations: one loop of the batched body. With a batched one (as JAX) the loop
+    # runs while any example's condition holds, and an example whose condition failed keeps its
+    # values (a select per variable); its saved iterations then are not per example.
+    captures, cap_dims = values[n_vars:], dims[n_vars:]
+    batched = _batched_vars(body_graph, body_index, [is_batched(d) for d in dims[:n_vars]],
+                            [is_batched(d) for d in cap_dims])
+    pred_batched = _depends_on_batch(cond_graph, cond_index, batched,
+                                     [is_batched(d) for d in cap_dims])
+    batched = [True] * n_vars if pred_batched else batched
+    start = [materialize(v, d, "while_loop") if b else v
+             for v, d, b in zip(values[:n_vars], dims[:n_vars], batched)]
+
+    def run(fg, index, loop_vars):
+        pairs = [(v, 0 if b else None) for v, b in zip(loop_vars, batched)]
+        return batch_subgraph(fg, pairs + [(captures[i], cap_dims[i]) for i in index])
+
+    def body(*loop_vars):
+        outs = [materialize(v, d, "while_loop") if b else v
+                for (v, d), b in zip(run(body_graph, body_index, loop_vars), batched)]
+        if not pred_batched:
+            return tuple(outs)
+        ((going, dim),) = run(cond_graph, cond_index, loop_vars)
+        return tuple(apply_named("where", align(going, dim, len(new.shape) - 1), new, old)
+                     for new, old in zip(outs, loop_vars))
+
+    def keep_going(*loop_vars):
+        ((going, dim),) = run(cond_graph, cond_index, loop_vars)
+        if not pred_batched:
+            return going
+        return apply_named("greater", apply_named("sum", apply_named("cast", going, dtype=dtypes.int64),
+                                                  axis=None, keepdims=False), 0)
+
+    invariants = [(v.shape[:1] if b else ()) + s.shape
+                  for v, s, b in zip(start, out_specs[:n_vars], batched)]
+    varying = {k for k in range(n_vars) if dtypes.is_floating(out_specs[k].dtype)} - set(stacked)
+    node = _loop_node(keep_going, body, start, maximum_iterations, invariants, "while",
+                      reverse_of=reverse_of, varying=varying)
+    var_dims = [0 if b else None for b in batched]
+    if pred_batched:
+        return _final_values(node), var_dims
+    node.node["attrs"]["keep_history"] = keep_history
+    return node, var_dims + [1 if batched[k] else None for k in stacked]
+
+
+def _depends_on_batch(fg, index, var_batched: list, cap_batched: list) -> bool:
+    """Whether fg's one output depends on a batched loop variable or capture."""
+    inputs = fg.params + fg.inner_captures
+    flags = var_batched + [cap_batched[i] for i in index]
+    ancestors = nx.ancestors(fg.nx, fg.outputs[0].name) | {fg.outputs[0].name}
+    return any(flag and t.name in ancestors for t, flag in zip(inputs, flags))
+
+
+def _batched_vars(body_graph, body_index, var_batched: list, cap_batched: list) -> list:
+    """The loop variables that carry the batch after any number of iterations."""
+    inputs = body_graph.params + body_graph.inner_captures
+    reach = [nx.ancestors(body_graph.nx, t.name) | {t.name} for t in body_graph.outputs]
+    while True:
+        flags = var_batched + [cap_batched[i] for i in body_index]
+        sources = {t.name for t, flag in zip(inputs, flags) if flag}
+        now = [b or bool(r & sources) for b, r in zip(var_batched, reach)]
+        if now == var_batched:
+            return now
+        var_batched = now
+
+
+def _history_len_batch(values, dims):
+    if isinstance(values[0], list):
+        raise UnimplementedError(
+            "vmap: the iteration count of a while_loop whose condition differs between examples "
+            "is not one number (a gradient of the loop taken inside the mapped function); take "
+            "the gradient of the vmapped function instead")
+    return history_len_(values[0]), None
+
+
+def _history_item_batch(values, dims, *, index, shape, dtype):
+    (packed, step), (packed_dims, step_dim) = values, dims
+    if isinstance(packed, list) or step_dim is not None:
+        raise UnimplementedError("vmap: reading a while_loop's saved iterations at a step that "
+                                 "differs between examples is not supported")
+    spec = packed.node["attrs"]["out_specs"][index]
+    return history_item_(packed, step, index=index, shape=spec.shape, dtype=dtype), \
+        packed_dims[index]
+
+
 while_ = defop("while_loop", kernel=_while_kernel, shape_rule=_while_rule, vjp=_while_vjp, jvp=_while_jvp,
-               traits={"stateful", "packed", "subgraphs"},
+               traits={"stateful", "packed", "subgraphs"}, batch=_while_batch,
                doc="Runs a body sub-graph while a cond sub-graph is true.")
 
 

@@ -19,7 +19,7 @@ from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph, get_default_graph
 from staticgraph.ops import array as A
 from staticgraph.ops import math as M
-from staticgraph.ops.registry import ShapeError, Spec, apply_static, defop, is_tensor
+from staticgraph.ops.registry import NotBatchable, ShapeError, Spec, apply_static, defop, is_tensor
 from staticgraph.ops.shapes import run_shape, shape_argument, shape_input_rule
 from staticgraph.sourceinfo import user_source
 
@@ -148,20 +148,27 @@ def _shuffle_rule(value: Spec, *, seeds, key):
     return value
 
 
+# Per-example draws would need one generator per example; JAX splits keys, we draw outside.
+DRAWS = NotBatchable("a random op draws once per run, not once per example; draw a batch of "
+                     "values outside vmap and pass it in")
 random_standard_normal_ = defop(
     "random_standard_normal", kernel=_normal_kernel, shape_rule=_fresh_rule, traits=RANDOM,
+    batch=DRAWS,
     doc="Draws of the standard normal distribution, new at each run.")
 random_uniform_ = defop(
-    "random_uniform", kernel=_uniform_kernel, shape_rule=_fresh_rule, traits=RANDOM,
+    "random_uniform", kernel=_uniform_kernel, shape_rule=_fresh_rule, traits=RANDOM, batch=DRAWS,
     doc="Uniform draws in [0, 1), new at each run.")
 random_uniform_int_ = defop(
     "random_uniform_int", kernel=_uniform_int_kernel, shape_rule=_fresh_rule, traits=RANDOM,
+    batch=DRAWS,
     doc="Uniform integer draws in [minval, maxval), new at each run.")
 truncated_normal_ = defop(
     "truncated_normal", kernel=_truncated_kernel, shape_rule=_fresh_rule, traits=RANDOM,
+    batch=DRAWS,
     doc="Standard normal draws within 2 deviations of 0 (others drawn again), new at each run.")
 random_shuffle_ = defop(
     "random_shuffle", kernel=_shuffle_kernel, shape_rule=_shuffle_rule, traits=RANDOM,
+    batch=DRAWS,
     doc="The input with its first dim in a random order, new at each run.")
 
 

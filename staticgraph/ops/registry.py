@@ -35,6 +35,11 @@ class _NotDifferentiable:
 NOT_DIFFERENTIABLE = _NotDifferentiable()
 
 
+class NotBatchable(NamedTuple):
+    """Marks an op that `sg.vmap` cannot batch, and says why (its `batch` field)."""
+    reason: str
+
+
 @dataclass(frozen=True, eq=False)
 class OpDef:
     """Everything about one op, in one place.
@@ -44,8 +49,8 @@ class OpDef:
     vjp(ct, *inputs, out, **attrs)         -> one cotangent (or None) per input, built with sg ops
     jvp(tangents, *inputs, out, **attrs)   -> the output tangent, built with sg ops
     batch(values, dims, **attrs)           -> (output, out_dim): the rule sg.vmap applies (see
-        `staticgraph.ops.batching`); None: the elementwise rule for an "elementwise" op, else
-        the op cannot be batched
+        `staticgraph.ops.batching`); None for an "elementwise" op (one shared rule); or
+        NotBatchable(reason) for an op that cannot be batched
     traits: "elementwise", "stateful" (kernel takes the run's state), "effect" (must run even if
         its value goes unused: never folded or dropped), "foldable", "inplace_ok", "out" (kernel
         takes out=), "view" (may return a view of an input), "no_output", "stops_gradient",
@@ -62,7 +67,7 @@ class OpDef:
     jvp: Callable | _NotDifferentiable | None = None
     traits: frozenset = field(default_factory=frozenset)
     doc: str = ""
-    batch: Callable | None = None
+    batch: Callable | NotBatchable | None = None
 
     @property
     def differentiable(self) -> bool:
@@ -81,7 +86,7 @@ REGISTRY: dict[str, OpDef] = {}
 def defop(name: str, *, kernel: Callable, shape_rule: Callable,
           vjp: Callable | _NotDifferentiable = NOT_DIFFERENTIABLE,
           jvp: Callable | _NotDifferentiable | None = None, traits: Sequence[str] = (),
-          doc: str = "", batch: Callable | None = None) -> OpDef:
+          doc: str = "", batch: Callable | NotBatchable | None = None) -> OpDef:
     """Define and register an op; return it (callable as `op(*inputs, name=None, **attrs)`).
 
     Example:

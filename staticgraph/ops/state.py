@@ -14,9 +14,14 @@ from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.ops import create as C
 from staticgraph.ops.blas import add_product
-from staticgraph.ops.registry import ShapeError, Spec, apply_static, as_array, defop, is_tensor
+from staticgraph.ops.registry import (NotBatchable, ShapeError, Spec, apply_static, as_array, defop,
+                                      is_tensor)
 from staticgraph.ops.shapes import compatible, fmt
 from staticgraph.sourceinfo import user_source
+
+
+# An op without inputs is the same for every example: vmap never needs to batch it.
+NO_INPUTS = NotBatchable("it has no inputs, so it never carries a batch")
 
 
 def _variable_rule(*, var, shape, dtype):
@@ -24,7 +29,7 @@ def _variable_rule(*, var, shape, dtype):
 
 
 variable_ = defop("variable", kernel=lambda state, *, var, shape, dtype: state.read(var),
-                  shape_rule=_variable_rule, traits={"stateful"},
+                  shape_rule=_variable_rule, traits={"stateful"}, batch=NO_INPUTS,
                   doc="The current value of a variable held by the session.")
 
 
@@ -90,9 +95,15 @@ def _assign_sub_kernel(state, value, *, var, shape, dtype, in_place=False):
 
 
 ST = {"stateful"}
-assign_ = defop("assign", kernel=_assign_kernel, shape_rule=_assign_rule, traits=ST)
-assign_add_ = defop("assign_add", kernel=_assign_add_kernel, shape_rule=_assign_rule, traits=ST)
-assign_sub_ = defop("assign_sub", kernel=_assign_sub_kernel, shape_rule=_assign_rule, traits=ST)
+# A variable holds one value per run: there is no per-example update to batch.
+UPDATES_STATE = NotBatchable("it updates a variable, which holds one value for all examples; "
+                             "compute the batched update outside vmap and assign it once")
+assign_ = defop("assign", kernel=_assign_kernel, shape_rule=_assign_rule, traits=ST,
+                batch=UPDATES_STATE)
+assign_add_ = defop("assign_add", kernel=_assign_add_kernel, shape_rule=_assign_rule, traits=ST,
+                    batch=UPDATES_STATE)
+assign_sub_ = defop("assign_sub", kernel=_assign_sub_kernel, shape_rule=_assign_rule, traits=ST,
+                    batch=UPDATES_STATE)
 
 
 def _assign_add_matmul_rule(a: Spec, b: Spec, *scale: Spec, var, shape, dtype, alpha,
@@ -124,7 +135,7 @@ def _assign_add_matmul_kernel(state, a, b, *scale, var, shape, dtype, alpha, tra
 # `staticgraph.compiler.fuse_updates`): one BLAS gemm adds the product into the variable.
 assign_add_matmul_ = defop(
     "assign_add_matmul", kernel=_assign_add_matmul_kernel, shape_rule=_assign_add_matmul_rule,
-    traits=ST, doc="var += alpha * scale * op(a) @ op(b) (scale: an optional 0-d input), op "
+    traits=ST, batch=UPDATES_STATE, doc="var += alpha * scale * op(a) @ op(b) (scale: an optional 0-d input), op "
                    "transposing where transpose_a / transpose_b say.")
 
 
@@ -231,7 +242,7 @@ class Variable(Tensor):
 
 
 no_op_ = defop("no_op", kernel=lambda: None, shape_rule=lambda: Spec((), dtypes.bool_),
-               traits={"no_output", "total"}, doc="Does nothing; used to group control dependencies.")
+               traits={"no_output", "total"}, batch=NO_INPUTS, doc="Does nothing; used to group control dependencies.")
 
 
 def no_op(name: str | None = None) -> Tensor:

@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 import networkx as nx
 
 from staticgraph import dtypes
-from staticgraph.errors import GraphError, InvalidArgumentError
+from staticgraph.errors import GraphError, InvalidArgumentError, UnimplementedError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import ShapeError, Spec, apply, apply_static, defop, get_op
@@ -127,8 +127,23 @@ def _tuple_get_rule(packed: Spec, *, index, shape, dtype):
     return Spec(shape, dtype)
 
 
+def _tuple_get_batch(values, dims, *, index, shape, dtype):
+    # A batched packed op gives its new packed node (or, when it has none, the list of its
+    # outputs) and one batch dim per element.
+    packed, packed_dims = values[0], dims[0]
+    if isinstance(packed, list):
+        if index >= len(packed):
+            raise UnimplementedError(
+                "vmap: the saved iterations of a while_loop whose condition differs between "
+                "examples cannot be batched (a gradient of the loop taken inside the mapped "
+                "function); take the gradient of the vmapped function instead")
+        return packed[index], packed_dims[index]
+    spec = packed.node["attrs"]["out_specs"][index]
+    return tuple_get_(packed, index=index, shape=spec.shape, dtype=spec.dtype), packed_dims[index]
+
+
 tuple_get_ = defop("tuple_get", kernel=lambda packed, *, index, shape, dtype: packed[index],
-                   shape_rule=_tuple_get_rule, traits={"view"},
+                   shape_rule=_tuple_get_rule, traits={"view"}, batch=_tuple_get_batch,
                    vjp=lambda ct, packed, out, index, shape, dtype: [PackedCotangent(index, ct)],
                    # A packed node's tangent is the list of its elements' tangents.
                    jvp=lambda tangents, packed, out, index, shape, dtype: tangents[0][index],

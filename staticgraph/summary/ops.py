@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from staticgraph import dtypes
 from staticgraph.io import tensorboard as T
-from staticgraph.ops.registry import Spec, defop
+from staticgraph.ops.registry import NotBatchable, Spec, defop
 from staticgraph.ops.shapes import fmt
 from staticgraph.errors import ShapeError
 
@@ -42,14 +42,17 @@ def _merge_rule(*summaries: Spec) -> Spec:
     return Spec((), SERIALIZED)
 
 
+# A summary is one record per run: summarise the batched value after vmap instead.
+ONE_RECORD = NotBatchable("a summary records one value per run; summarise the batched result "
+                          "outside vmap")
 summary_scalar = defop("summary_scalar", kernel=lambda value, *, tag: T.scalar_summary(tag, value),
-                       shape_rule=_scalar_rule,
+                       shape_rule=_scalar_rule, batch=ONE_RECORD,
                        doc="A Summary holding the scalar `value` under `tag`.")
 summary_histogram = defop("summary_histogram",
                           kernel=lambda values, *, tag: T.histogram_summary(tag, values),
-                          shape_rule=_histogram_rule,
+                          shape_rule=_histogram_rule, batch=ONE_RECORD,
                           doc="A Summary holding the histogram of `values` under `tag`.")
 summary_merge = defop("summary_merge", kernel=lambda *summaries: T.merge_summaries(*summaries),
-                      shape_rule=_merge_rule,
+                      shape_rule=_merge_rule, batch=ONE_RECORD,
                       doc="One Summary holding the values of all input summaries.")
 

@@ -8,19 +8,10 @@ import pytest
 
 import staticgraph as sg
 from staticgraph.errors import InvalidArgumentError, UnimplementedError
-from staticgraph.ops.batching import rule_of
-from staticgraph.ops.registry import get_op
+from staticgraph.ops.registry import REGISTRY, NotBatchable
 from tests.op_table import ROWS
 
 BATCH = 3
-# Ops with no batching rule yet (control flow, state, randomness, summaries, shape queries).
-WITHOUT_RULE = {"cond", "tuple_get", "filled", "placeholder", "constant",
-                "variable", "assign", "assign_add", "assign_sub", "assign_add_matmul", "no_op",
-                "random_standard_normal", "random_uniform", "random_uniform_int",
-                "truncated_normal", "random_shuffle", "custom_gradient", "summary_scalar",
-                "summary_histogram", "summary_merge", "while_loop", "while_loop_grad",
-                "history_len"}
-SUBGRAPH_ROWS = {row.name for row in ROWS if "subgraphs" in row.tags}
 CASES = [(row, case) for row in ROWS for case in row.cases]
 
 
@@ -49,43 +40,31 @@ def _check_against_loop(fn, row, case, seed=0):
 
 @pytest.mark.parametrize("row,case", CASES, ids=[f"{r.name}-{c}" for r, c in CASES])
 def test_vmap_equals_loop(row, case):
-    if row.name in SUBGRAPH_ROWS:
-        pytest.skip("cond and while_loop have no batching rule yet")
     _check_against_loop(row.build, row, case)
 
 
 @pytest.mark.parametrize("row,case", [(r, c) for r, c in CASES if r.differentiable],
                          ids=[f"{r.name}-{c}" for r, c in CASES if r.differentiable])
 def test_vmap_of_gradients_equals_loop_of_gradients(row, case):
-    if row.name in SUBGRAPH_ROWS:
-        pytest.skip("cond and while_loop have no batching rule yet")
     _check_against_loop(_per_example_gradients(row), row, case)
 
 
-def _ops_reached(row) -> set:
-    graph = sg.Graph()
-    with graph.as_default():
-        xs = [sg.placeholder(sg.float64, tuple(s)) for s in row.cases[0]]
-        y = row.build(*xs)
-        if row.differentiable:
-            sg.gradients(sg.sum(y), xs, unconnected_gradients="zero")
-    return {graph.node(n)["op"] for n in graph.nx.nodes}
+def test_every_op_has_a_batching_rule_or_says_why_not():
+    """A newly registered op must give a rule, be elementwise, or be marked NotBatchable."""
+    for name, op in REGISTRY.items():
+        assert op.batch is not None or "elementwise" in op.traits, \
+            f"op {name} has no batching rule and is not marked NotBatchable(reason)"
+        if isinstance(op.batch, NotBatchable):
+            assert len(op.batch.reason) > 20, name
 
 
-def test_ops_without_batching_rule():
-    reached = set().union(*(_ops_reached(row) for row in ROWS))
-    missing = {op for op in reached if rule_of(get_op(op)) is None}
-    assert missing <= WITHOUT_RULE, f"ops without a batching rule: {sorted(missing - WITHOUT_RULE)}"
-    assert not missing & {"sum", "max", "prod", "matmul", "dot", "reshape", "transpose",
-                          "getitem", "getitem_grad", "reduce_to", "broadcast_like", "concat",
-                          "stack", "log_softmax", "softmax_cross_entropy_with_logits",
-                          "sparse_softmax_cross_entropy_with_logits", "where", "cast"}
-
-
-def test_unbatched_op_without_rule_is_named():
+def test_an_op_that_cannot_be_batched_says_why():
     x = sg.placeholder(sg.float64, (BATCH, 2), name="x")
-    with pytest.raises(UnimplementedError, match="op cond"):
-        sg.vmap(lambda v: sg.cond(sg.sum(v) > 0, lambda: v, lambda: -v))(x)
+    v = sg.Variable(np.zeros(2))
+    with pytest.raises(UnimplementedError, match=r"op assign .*updates a variable"):
+        sg.vmap(lambda e: sg.assign(v, e))(x)
+    with pytest.raises(UnimplementedError, match=r"op random_shuffle .*draws once per run"):
+        sg.vmap(lambda e: sg.random_shuffle(e))(x)
 
 
 def test_in_axes_none_shares_an_input_and_out_axes_moves_the_batch():

@@ -55,6 +55,11 @@ def save_graph(graph: Graph, path) -> None:
     Path(path).write_text(json.dumps(document, indent=1))
 
 
+def dumps_graph(graph: Graph) -> str:
+    """`save_graph`'s JSON as a string (what `loads_graph` reads)."""
+    return json.dumps({"format": FORMAT, "version": VERSION, **_encode_graph(graph)})
+
+
 def _encode_graph(graph: Graph) -> dict:
     nodes = [{"name": n, "op": d["op"], "attrs": {k: _encode(v) for k, v in d["attrs"].items()},
               "shape": None if d["shape"] is None else list(d["shape"]), "dtype": _dtype_name(d["dtype"]),

@@ -40,6 +40,10 @@ class Session:
     Use is counted when a run checks its feeds; the short path that repeated runs with the same
     fetch and feed objects take does not count (it would cost every run).
 
+    `target` "" runs in this process; a `dask.distributed.Client` or a scheduler address
+    ("tcp://host:8786") makes runs with `split=` or dask.array feeds run on that Dask cluster
+    (see `staticgraph.distributed`). TF1's argument order `Session(target, graph, config)` works.
+
     Threads may share a session and run at the same time. What each run is promised:
     - it reads every variable whole: as some run's commit (or in-place update) left it,
       never half-written;
@@ -63,7 +67,10 @@ class Session:
         28.0
     """
 
-    def __init__(self, graph: Graph | None = None, config: dict | None = None) -> None:
+    def __init__(self, graph: Graph | None = None, config: dict | None = None,
+                 target="") -> None:
+        if isinstance(graph, str) or type(graph).__name__ == "Client":
+            graph, config, target = config, target or None, graph  # TF1's (target, graph, config)
         if graph is not None and not isinstance(graph, Graph):
             raise InvalidArgumentError(f"Session: graph must be an sg.Graph, got "
                                        f"{type(graph).__name__}")
@@ -91,14 +98,23 @@ class Session:
         self._lock = threading.Lock()
         self._closed = False
         self._entered: list[contextlib.ExitStack] = []  # one per `with sess:` block open
+        self._cluster = None
+        if target:  # a Dask cluster: see staticgraph.distributed
+            from staticgraph.distributed.cluster import Cluster
+            self._cluster = Cluster(self, target)
 
-    def run(self, fetches, feed_dict: dict | None = None):
+    def run(self, fetches, feed_dict: dict | None = None, split: dict | None = None):
         """Compute `fetches` (a Tensor, op, node name, or nested list/tuple/dict of them).
 
         Ops that produce no value (group, no_op) give None. Raises InvalidArgumentError for a
         missing, misshapen or mistyped feed, NotFoundError for an unknown name, GraphError for a
         tensor of another graph, FailedPreconditionError for an uninitialised variable.
+        `split` ({feed: axis}) shards those feeds across a cluster session's workers (see
+        `staticgraph.distributed`); a session without a target runs the whole batch at once,
+        which gives the same results.
         """
+        if self._cluster is not None:
+            return self._cluster.run(fetches, feed_dict, split)
         short = self._fast.get(_fast_key(fetches, feed_dict))
         if short is not None:
             return short(feed_dict.values() if feed_dict else ())
@@ -182,6 +198,8 @@ class Session:
 
     def close(self) -> None:
         """Release the variables; later runs fail."""
+        if self._cluster is not None:
+            self._cluster.close()
         self._closed = True
         self._fast.clear()
         self._kept.clear()

@@ -12,7 +12,7 @@ import networkx as nx
 
 from staticgraph import dtypes
 from staticgraph.autodiff.paths import path_nodes
-from staticgraph.autodiff.reverse import as_list, common_graph, matching
+from staticgraph.autodiff.reverse import as_list, common_graph, into_innermost, matching
 from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor
 from staticgraph.ops import create, math
@@ -50,6 +50,7 @@ def jvp(ys, xs, tangents=None) -> list:
     tangents = [None] * len(xs) if tangents is None else as_list(tangents)
     if len(tangents) != len(xs):
         raise InvalidArgumentError(f"jvp: {len(tangents)} tangents for {len(xs)} xs at {user_source()}")
+    ys, xs, tangents = into_innermost(ys, xs, tangents)
     graph = common_graph(ys + xs + [t for t in tangents if isinstance(t, Tensor)], "jvp", "ys and xs")
     with graph.as_default(), graph.name_scope("jvp"), graph.role_scope("tangent"), \
             graph.control_dependencies(None):

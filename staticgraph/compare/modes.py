@@ -1,10 +1,16 @@
 """Forward vs reverse mode: what a full Jacobian costs in each, as inputs (n) and outputs (m) grow.
 
 For f: R^n -> R^m ("layer": y = tanh(W x) with a random W of shape (m, n); "deep": three tanh
-layers of width 32 between x and y), it builds `sg.jacobian(y, x, mode)` for mode "fwd" and
-"rev" and measures the nodes the Jacobian needs, the time to build and to run them, and the peak
-memory of a run (the compiler's planned peak). Three regimes: n >> m (m fixed, n grows), n = m, and n << m (n fixed, m grows).
-Forward mode makes one sweep per input, reverse mode one per output: that is why training, with
+layers of width 32 between x and y), it builds the full Jacobian three ways and measures the
+nodes it needs, the time to build it and to run it (per call), and the peak memory of a run (the
+compiler's planned peak):
+- "fwd-loop": one jvp per input element, n sweeps of forward mode side by side in the graph;
+- "fwd": one jvp batched by `sg.vmap` over the n tangents (the graph does not grow with n);
+- "rev": one vjp batched by `sg.vmap` over the m cotangents (the graph does not grow with m).
+The tangents and cotangents (the rows of an identity) are fed at run time, as a real caller's
+would be: as constants, the compiler would multiply them out and forward mode would look
+cheaper than it is. Three regimes: n >> m (m fixed, n grows), n = m, and n << m (n fixed, m
+grows). Forward mode does work per input, reverse mode per output: that is why training, with
 millions of inputs (parameters) and one output (the loss), uses reverse mode.
 
 Run: staticgraph modes [--quick] [--out DIR]   (also: python tools/modes.py)
@@ -22,7 +28,7 @@ import staticgraph as sg
 from staticgraph.progress import progress as progress_bar
 from staticgraph.runtime.reference import needed_nodes
 
-MODES = ("fwd", "rev")
+MODES = ("fwd-loop", "fwd", "rev")
 SIZES = (4, 8, 16, 32, 64, 128)
 QUICK_SIZES = (8, 16)
 FIXED = 4          # the small side's size in the n >> m and n << m regimes
@@ -58,28 +64,49 @@ def _deep(x, n: int, m: int, rng: np.random.Generator):
 FAMILIES: dict[str, Callable] = {"layer": _layer, "deep": _deep}
 
 
+def _jvp_loop(f: Callable, x, n: int) -> tuple:
+    """n jvps, one per fed tangent: the Jacobian's columns stacked."""
+    tangents = [sg.placeholder(x.dtype, (n,), name=f"tangent_{j}") for j in range(n)]
+    y = f(x)
+    columns = [sg.jvp(y, x, t)[0] for t in tangents]
+    return sg.stack(columns, axis=-1), {t: row for t, row in zip(tangents, np.eye(n))}
+
+
+def _jvp_vmap(f: Callable, x, n: int) -> tuple:
+    """One jvp batched over the fed n x n matrix of tangents."""
+    tangents = sg.placeholder(x.dtype, (n, n), name="tangents")
+    jac = sg.vmap(lambda t: sg.jvp(f(x), x, t)[0], out_axes=-1)(tangents)
+    return jac, {tangents: np.eye(n)}
+
+
+def _vjp_vmap(f: Callable, x, m: int) -> tuple:
+    """One vjp batched over the fed m x m matrix of cotangents."""
+    cotangents = sg.placeholder(x.dtype, (m, m), name="cotangents")
+    jac = sg.vmap(lambda ct: sg.gradients(f(x), x, grad_ys=ct)[0])(cotangents)
+    return jac, {cotangents: np.eye(m)}
+
+
+BUILDERS: dict[str, Callable] = {"fwd-loop": _jvp_loop, "fwd": _jvp_vmap, "rev": _vjp_vmap}
+
+
 def measure(family: str, regime: str, n: int, m: int, mode: str, repeats: int = 5) -> Measurement:
     """Build and run the full Jacobian of one family at (n, m) in one mode; return its costs."""
-    rng = np.random.default_rng(0)
     graph = sg.Graph()
     with graph.as_default():
         x = sg.placeholder(sg.float64, (n,), name="x")
-        y = FAMILIES[family](x, n, m, rng)
+
+        def f(v):  # the same weights in every mode
+            return FAMILIES[family](v, n, m, np.random.default_rng(0))
         start = time.perf_counter()
-        jac = sg.jacobian(y, x, mode=mode)
+        jac, seeds = BUILDERS[mode](f, x, m if mode == "rev" else n)
         build_s = time.perf_counter() - start
-    feed = {x: rng.normal(size=n)}
-    nodes = len(needed_nodes(graph, [jac.name], {x.name}) - {x.name})
-    run, peak_bytes = _runner(jac, x, feed)
-    run()  # the first run plans; time the later ones
-    run_s = min(_timed(run) for _ in range(repeats))
-    return Measurement(family, regime, n, m, mode, nodes, build_s, run_s, peak_bytes)
-
-
-def _runner(jac, x, feed: dict) -> tuple[Callable, int]:
-    """A function running the compiled Jacobian, and the planned peak bytes of one run."""
-    exe = sg.compile(jac, feeds=[x])
-    return (lambda: exe.run(feed)), int(exe.memory.peak_bytes)
+    feed = {x: np.random.default_rng(1).normal(size=n), **seeds}
+    nodes = len(needed_nodes(graph, [jac.name], {t.name for t in feed}) - {t.name for t in feed})
+    exe = sg.compile(jac, feeds=list(feed))
+    exe.run(feed)  # the first run plans; time the later ones
+    run_s = min(_timed(lambda: exe.run(feed)) for _ in range(repeats))
+    return Measurement(family, regime, n, m, mode, nodes, build_s, run_s,
+                       int(exe.memory.peak_bytes))
 
 
 def _timed(fn: Callable) -> float:
@@ -97,11 +124,11 @@ def sweep(sizes=SIZES, families=tuple(FAMILIES), progress: bool = True) -> list[
 
 def format_table(results: list[Measurement]) -> str:
     """The measurements as an aligned text table."""
-    head = f"{'family':<6} {'regime':<5} {'n':>4} {'m':>4} {'mode':<4} {'nodes':>6} " \
+    head = f"{'family':<6} {'regime':<5} {'n':>4} {'m':>4} {'mode':<8} {'nodes':>6} " \
            f"{'build ms':>9} {'run ms':>8} {'peak KiB':>9}"
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(f"{r.family:<6} {r.regime:<5} {r.n:>4} {r.m:>4} {r.mode:<4} {r.nodes:>6} "
+        lines.append(f"{r.family:<6} {r.regime:<5} {r.n:>4} {r.m:>4} {r.mode:<8} {r.nodes:>6} "
                      f"{r.build_s * 1e3:>9.1f} {r.run_s * 1e3:>8.2f} {r.peak_bytes / 1024:>9.1f}")
     return "\n".join(lines)
 
@@ -121,7 +148,7 @@ def figure(results: list[Measurement], families=tuple(FAMILIES)):
     axes = fig.subplots(len(METRICS), len(REGIMES), sharex="col", squeeze=False)
     for col, regime in enumerate(REGIMES):
         for family, style in zip(families, ("-", "--")):
-            for mode, color in zip(MODES, ("tab:orange", "tab:blue")):
+            for mode, color in zip(MODES, ("tab:red", "tab:orange", "tab:blue")):
                 rows = [r for r in results if (r.family, r.regime, r.mode) == (family, regime, mode)]
                 sizes = [r.m if regime == "n<<m" else r.n for r in rows]
                 for ax, (_, metric) in zip(axes[:, col], METRICS):
@@ -135,7 +162,8 @@ def figure(results: list[Measurement], families=tuple(FAMILIES)):
     for ax, (label, _) in zip(axes[:, 0], METRICS):
         ax.set_ylabel(label)
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle("Full Jacobian of f: R^n -> R^m: forward mode pays per input, reverse mode per output")
+    fig.suptitle("Full Jacobian of f: R^n -> R^m: forward mode pays per input, reverse mode per "
+                 "output (vmap keeps the graph small, not the work)")
     fig.tight_layout()
     return fig
 
@@ -171,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary(results: list[Measurement]) -> str:
-    """One line per family and lopsided regime, at its largest size: both modes' costs side by side."""
+    """One line per family and lopsided regime, at its largest size: the modes' costs side by side."""
     lines = []
     for family in FAMILIES:
         for regime in ("n>>m", "n<<m"):
@@ -179,10 +207,10 @@ def summary(results: list[Measurement]) -> str:
             if not rows:
                 continue
             largest = max(max(r.n, r.m) for r in rows)
-            fwd, rev = (next(r for r in rows if r.mode == mode and max(r.n, r.m) == largest)
-                        for mode in MODES)
-            lines.append(f"{family} n={fwd.n} m={fwd.m}: fwd {fwd.run_s * 1e3:.2f} ms, {fwd.nodes} nodes; "
-                         f"rev {rev.run_s * 1e3:.2f} ms, {rev.nodes} nodes "
+            by_mode = {r.mode: r for r in rows if max(r.n, r.m) == largest}
+            fwd, rev = by_mode["fwd"], by_mode["rev"]
+            costs = "; ".join(f"{mode} {r.run_s * 1e3:.2f} ms, {r.nodes} nodes"
+                              for mode, r in by_mode.items())
+            lines.append(f"{family} n={fwd.n} m={fwd.m}: {costs} "
                          f"(rev/fwd run time {rev.run_s / fwd.run_s:.2g})")
     return "\n".join(lines)
-

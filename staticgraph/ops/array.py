@@ -12,7 +12,7 @@ import numpy as np
 from staticgraph import dtypes
 from staticgraph.ops import create as C
 from staticgraph.ops.batching import (align, apply_named, batch_size, example_rank, materialize,
-                                      shift_axes)
+                                      move_from_front, shift_axes)
 from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
 from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.ops.shapes import (as_axes, as_axis, as_shape, broadcast_shapes, compatible, fmt,
@@ -608,20 +608,38 @@ def _getitem_kernel(x, *, key):
     return x[_numpy_key(key)]
 
 
-def _batched_key(key: tuple, op: str) -> tuple:
-    """`key` for the batched value: a full slice over the batch dim in front. Index arrays
-    (and ints beside them) must stand together, else numpy would move their dims to the front."""
+def _batched_key(key: tuple) -> tuple[tuple, int]:
+    """`key` for the batched value (a full slice over the batch dim in front, boolean masks as
+    the index arrays of their true elements, which need no known batch size), and where the
+    batch dim lands: first, unless index arrays stand apart, when numpy puts their dims first
+    (in each example too) and the batch after them."""
+    key = tuple(part for k in key for part in _mask_as_indices(k))
     arrays = any(isinstance(k, tuple) for k in key)
     advanced = [i for i, k in enumerate(key) if isinstance(k, tuple) or arrays and isinstance(k, int)]
-    if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
-        raise UnimplementedError(f"vmap: batching {op} with index arrays apart from each other "
-                                 f"({key}) is not supported")
-    return (slice(None),) + key
+    apart = advanced and advanced != list(range(advanced[0], advanced[-1] + 1))
+    lead = max(np.ndim(key[i]) for i in advanced) if apart else 0
+    return (slice(None),) + key, lead
+
+
+def _mask_as_indices(k) -> tuple:
+    if isinstance(k, tuple) and _is_bool(k):
+        return tuple(tuple(int(i) for i in axis) for axis in np.nonzero(np.array(k)))
+    return (k,)
+
+
+def _getitem_batch(values, dims, *, key):
+    key, lead = _batched_key(key)
+    return getitem_(values[0], key=key), lead
+
+
+def _getitem_grad_batch(values, dims, *, key):
+    key, lead = _batched_key(key)
+    ct, like = (materialize(v, d, "getitem_grad") for v, d in zip(values, dims))
+    return getitem_grad(move_from_front(ct, lead), like, key=key), 0
 
 
 getitem_ = defop("getitem", kernel=_getitem_kernel, shape_rule=_getitem_rule, traits=VIEW,
-                 batch=lambda values, dims, key: (getitem_(values[0],
-                                                           key=_batched_key(key, "getitem")), 0),
+                 batch=_getitem_batch,
                  vjp=lambda ct, x, out, key: [getitem_grad(ct, x, key=key)],
                  jvp=lambda t, x, out, key: getitem_(t[0], key=key))
 
@@ -644,8 +662,7 @@ def _getitem_grad_kernel(ct, like, *, key):
 getitem_grad = defop("getitem_grad", kernel=_getitem_grad_kernel,
                      shape_rule=lambda ct, like, *, key: _like_rule(ct, like),
                      traits={"foldable"},
-                     batch=lambda values, dims, key: _all_batched(
-                         getitem_grad, values, dims, key=_batched_key(key, "getitem_grad")),
+                     batch=_getitem_grad_batch,
                      vjp=lambda ct, g, like, out, key: [getitem(ct, key), None],
                      jvp=lambda t, g, like, out, key:
                          None if t[0] is None else getitem_grad(t[0], like, key=key),

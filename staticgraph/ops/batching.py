@@ -69,7 +69,7 @@ def align(x, dim, rank: int):
 def materialize(x, dim, op: str):
     """`x` batched along dim 0: an unbatched x repeated for every example (a broadcast view)."""
     if dim is not None:
-        return x
+        return move_to_front(x, dim)
     front = apply_named("expand_dims", x, axis=(0,))
     size = _BATCHES[-1].size
     if size is not None and known(x.shape):
@@ -167,6 +167,10 @@ def _batch_node(fg, name: str, inputs: list) -> tuple:
         why = f": {op.batch.reason}" if isinstance(op.batch, NotBatchable) else " has no batching rule"
         raise UnimplementedError(f"vmap: op {op.name} (node {name!r}, created at "
                                  f"{node['source']}){why}")
-    fronts = [(v, d) if d is None or isinstance(d, list) else (move_to_front(v, d), 0)
-              for v, d in inputs]
+    fronts = [(v, d) if isinstance(d, list) else to_front(v, d) for v, d in inputs]
     return rule([v for v, _ in fronts], [d for _, d in fronts], **node["attrs"])
+
+
+def to_front(x, dim) -> tuple:
+    """(x, dim) with a batch dim moved to the front: (x', 0), or (x, None) when unbatched."""
+    return (x, None) if dim is None else (move_to_front(x, dim), 0)

@@ -10,7 +10,7 @@ from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.graph import Tensor, get_default_graph
 from staticgraph.ops import create as C
-from staticgraph.ops.batching import batch_subgraph, elementwise_rule, materialize
+from staticgraph.ops.batching import batch_subgraph, elementwise_rule, materialize, to_front
 from staticgraph.ops.registry import ShapeError, Spec, apply, defop, get_op
 from staticgraph.ops.shapes import fmt
 from staticgraph.ops.subgraph import (build_subgraph, capture_indices, check_subgraph,
@@ -85,7 +85,9 @@ def _cond_batch(values, dims, *, branches, out_specs):
                             for run in taken], name="cond")
         return list(outs), [0] * len(outs)
     select = elementwise_rule(get_op("where"))
-    outs = [select([pred, t, f], [0, dt, df]) for (t, dt), (f, df) in zip(*(run() for run in taken))]
+    outs = []
+    for (t, dt), (f, df) in zip(*([to_front(v, d) for v, d in run()] for run in taken)):
+        outs.append(select([pred, t, f], [0, dt, df]))
     return [v for v, _ in outs], [d for _, d in outs]
 
 

@@ -134,3 +134,100 @@ def test_bad_axes_and_sizes_are_errors():
         sg.vmap(lambda a: a, in_axes=2)(x)
     with pytest.raises(InvalidArgumentError, match="no argument is batched"):
         sg.vmap(lambda a: a, in_axes=None)(x)
+
+
+def test_index_arrays_apart_put_the_batch_after_their_dims():
+    """e[0, :, [1, 2]] puts the index dims first in each example; the batch follows them."""
+    x = sg.placeholder(sg.float64, (None, 3, 4, 5))
+    y = sg.vmap(lambda e: e[0, :, [1, 2]])(x)
+    (g,) = sg.gradients(sg.sum(y * y), x)
+    xv = np.random.default_rng(2).normal(size=(2, 3, 4, 5))
+    got, grad = sg.Session().run([y, g], {x: xv})
+    np.testing.assert_allclose(got, np.stack([e[0, :, [1, 2]] for e in xv]))
+    want = np.zeros_like(xv)
+    want[:, 0, :, 1:3] = 2 * xv[:, 0, :, 1:3]
+    np.testing.assert_allclose(grad, want)
+
+
+def test_cond_with_a_shared_predicate_stays_one_cond():
+    x = sg.placeholder(sg.float64, (BATCH, 2))
+    p = sg.placeholder(sg.bool, ())
+    y = sg.vmap(lambda e, p: sg.cond(p, lambda: e * 2.0, lambda: sg.sin(e)), in_axes=(0, None))(x, p)
+    ops = [d["op"] for _, d in y.graph.nx.nodes(data=True)]
+    assert ops.count("cond") == 1 and "where" not in ops  # one branch runs, no select
+    xv = np.arange(6.0).reshape(BATCH, 2)
+    sess = sg.Session()
+    np.testing.assert_allclose(sess.run(y, {x: xv, p: True}), xv * 2)
+    np.testing.assert_allclose(sess.run(y, {x: xv, p: False}), np.sin(xv))
+
+
+def test_while_loop_with_a_batched_condition_runs_each_example_its_own_count():
+    """The notes' loop: double until the norm reaches 10, per example; gradient 2^k per example."""
+    x = sg.placeholder(sg.float64, (None, 2))
+    y = sg.vmap(lambda e: sg.while_loop(lambda b: sg.norm(b) < 10.0, lambda b: b * 2.0, [e]))(x)
+    (g,) = sg.gradients(sg.sum(y), x)
+    xv = np.array([[1.0, 0.0], [0.0, 4.0], [20.0, 0.0]])
+    got, grad = sg.Session().run([y, g], {x: xv})
+    np.testing.assert_allclose(got, [[16.0, 0.0], [0.0, 16.0], [20.0, 0.0]])
+    np.testing.assert_allclose(grad, [[16.0, 16.0], [4.0, 4.0], [1.0, 1.0]])
+
+
+def test_gradient_through_a_loop_with_a_batched_condition_inside_vmap_says_what_to_do():
+    x = sg.placeholder(sg.float64, (BATCH, 2))
+
+    def per_example(e):
+        y = sg.while_loop(lambda b: sg.norm(b) < 10.0, lambda b: b * 2.0, [e])
+        return sg.gradients(sg.sum(y), e)[0]
+    with pytest.raises(UnimplementedError, match="take the gradient of the vmapped function"):
+        sg.vmap(per_example)(x)
+
+
+def test_per_example_gradients_equal_the_rows_of_a_batch_gradient():
+    """vmap of gradients (per-example) vs gradients of vmap (summed over the batch): the
+    per-example gradients of a shared weight sum to the batch gradient."""
+    rng = np.random.default_rng(3)
+    w = sg.placeholder(sg.float64, (3, 2))
+    x = sg.placeholder(sg.float64, (5, 3))
+
+    def loss(w, e):
+        return sg.sum(sg.tanh(e @ w) ** 2)
+    per_example = sg.vmap(lambda e, w: sg.gradients(loss(w, e), w)[0], in_axes=(0, None))(x, w)
+    (total,) = sg.gradients(sg.sum(sg.vmap(lambda e, w: loss(w, e), in_axes=(0, None))(x, w)), w)
+    wv, xv = rng.normal(size=(3, 2)), rng.normal(size=(5, 3))
+    rows, whole = sg.Session().run([per_example, total], {w: wv, x: xv})
+    for i in range(5):
+        h = np.tanh(xv[i] @ wv)
+        np.testing.assert_allclose(rows[i], np.outer(xv[i], 2 * h * (1 - h ** 2)), rtol=1e-12)
+    np.testing.assert_allclose(rows.sum(0), whole, rtol=1e-12)
+
+
+def test_jacobian_as_vmap_of_vjps_and_jvp_of_vmap():
+    """Rows by vmap over vjps, columns by vmap over jvps, and jvp through a vmapped function."""
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(3, 4))
+    x = sg.placeholder(sg.float64, (4,))
+    f = lambda v: sg.tanh(sg.constant(a) @ v)  # noqa: E731
+    rows = sg.vmap(lambda ct: sg.gradients(f(x), x, grad_ys=ct)[0])(sg.constant(np.eye(3)))
+    cols = sg.vmap(lambda t: sg.jvp(f(x), x, t)[0], out_axes=1)(sg.constant(np.eye(4)))
+    xs = sg.placeholder(sg.float64, (2, 4))
+    t = sg.placeholder(sg.float64, (2, 4))
+    (tangent,) = sg.jvp(sg.vmap(f)(xs), xs, t)
+    xv, xsv, tv = rng.normal(size=4), rng.normal(size=(2, 4)), rng.normal(size=(2, 4))
+    got_rows, got_cols, got_t = sg.Session().run([rows, cols, tangent], {x: xv, xs: xsv, t: tv})
+    jac = (1 - np.tanh(a @ xv) ** 2)[:, None] * a
+    np.testing.assert_allclose(got_rows, jac, rtol=1e-12)
+    np.testing.assert_allclose(got_cols, jac, rtol=1e-12)
+    np.testing.assert_allclose(got_t, (1 - np.tanh(xsv @ a.T) ** 2) * (tv @ a.T), rtol=1e-12)
+
+
+def test_out_axes_none_and_bad_axes():
+    x = sg.placeholder(sg.float64, (BATCH, 2))
+    w = sg.constant(np.ones(2))
+    shared, per = sg.vmap(lambda e: (w * 3.0, e * w), out_axes=(None, 1))(x)
+    assert shared.shape == (2,) and per.shape == (2, BATCH)
+    with pytest.raises(InvalidArgumentError, match="out_axes None is only"):
+        sg.vmap(lambda e: e, out_axes=None)(x)
+    with pytest.raises(InvalidArgumentError, match="out_axes 3 is out of range"):
+        sg.vmap(lambda e: e, out_axes=3)(x)
+    with pytest.raises(InvalidArgumentError, match="in_axes has 2 entries for 1"):
+        sg.vmap(lambda e: e, in_axes=(0, 0))(x)

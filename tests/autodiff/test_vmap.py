@@ -1,6 +1,7 @@
 """sg.vmap: every op-table row batched over 3 examples equals a Python loop over them (values and
-per-example gradients, float64); in_axes / out_axes, nested maps, jvp inside, and the ops that
-still lack a batching rule."""
+per-example gradients, float64; with example dims known, and unknown until run time, which
+reaches the run-time-shaped ops); every op has a rule or says why not; in_axes / out_axes,
+nested maps, composition with gradients and jvp, control flow."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 import staticgraph as sg
 from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.ops.registry import REGISTRY, NotBatchable
-from tests.op_table import ROWS
+from staticgraph.ops import array as A
+from tests.op_table import ROWS, Row
 
 BATCH = 3
 CASES = [(row, case) for row in ROWS for case in row.cases]
@@ -21,14 +23,15 @@ def _per_example_gradients(row):
     return grads
 
 
-def _check_against_loop(fn, row, case, seed=0):
+def _check_against_loop(fn, row, case, seed=0, unknown=False):
     rng = np.random.default_rng(seed)
     values = [row.sample(rng, (BATCH,) + tuple(shape)) for shape in case]
     graph = sg.Graph()
     with graph.as_default():
-        batched_in = [sg.placeholder(sg.float64, (BATCH,) + tuple(s)) for s in case]
+        shapes = [(None,) * len(s) if unknown else tuple(s) for s in case]
+        batched_in = [sg.placeholder(sg.float64, (BATCH,) + s) for s in shapes]
         batched = sg.vmap(fn)(*batched_in)
-        single_in = [sg.placeholder(sg.float64, tuple(s)) for s in case]
+        single_in = [sg.placeholder(sg.float64, s) for s in shapes]
         single = fn(*single_in)
         sess = sg.Session()
         got = sess.run(batched, dict(zip(batched_in, values)))
@@ -47,6 +50,68 @@ def test_vmap_equals_loop(row, case):
                          ids=[f"{r.name}-{c}" for r, c in CASES if r.differentiable])
 def test_vmap_of_gradients_equals_loop_of_gradients(row, case):
     _check_against_loop(_per_example_gradients(row), row, case)
+
+
+# Rows that need their example's dims known when built (a boolean mask, a shape argument).
+NEEDS_KNOWN_DIMS = {"getitem_mask", "sparse_softmax_cross_entropy"}
+UNKNOWN_ROWS = [(r, r.cases[-1]) for r in ROWS if r.differentiable and r.name not in NEEDS_KNOWN_DIMS]
+
+
+@pytest.mark.parametrize("row,case", UNKNOWN_ROWS, ids=[r.name for r, _ in UNKNOWN_ROWS])
+def test_vmap_with_unknown_example_dims_equals_loop(row, case):
+    """Example dims unknown when built: the ops that read shapes at run time (shape, size, rank,
+    count, reshape_like, keepdims_like, swap_last...) are batched too."""
+    def value_and_gradients(*xs):
+        y = row.build(*xs)
+        return [y] + sg.gradients(sg.sum(y), list(xs), unconnected_gradients="zero")
+    _check_against_loop(value_and_gradients, row, case, unknown=True)
+
+
+def test_the_loop_tests_reach_every_batchable_op():
+    """Every op with a batching rule is built by some row (known or unknown dims, values or
+    gradients), so the loop tests above check its rule."""
+    reached = set()
+    for row in ROWS:
+        for unknown in (False, True):
+            graph = sg.Graph()
+            with graph.as_default():
+                shapes = [(None,) * len(s) if unknown else tuple(s) for s in row.cases[-1]]
+                xs = [sg.placeholder(sg.float64, s) for s in shapes]
+                try:
+                    y = row.build(*xs)
+                    if row.differentiable:
+                        sg.gradients(sg.sum(y), xs, unconnected_gradients="zero")
+                except (sg.errors.ShapeError, sg.errors.InvalidArgumentError):
+                    continue
+            reached |= _ops_in(graph)
+    batchable = {name for name, op in REGISTRY.items() if not isinstance(op.batch, NotBatchable)}
+    assert batchable - reached <= BUILT_BELOW, sorted(batchable - reached)
+
+
+# Ops built only for an unknown rank, which a batched value never has: called directly below.
+BUILT_BELOW = {"shape", "size", "rank", "swap_last", "keepdims_like"}
+
+
+def test_run_time_shape_ops_equal_loop():
+    def fn(x):
+        to_float = [A.shape_(x, dtype=sg.int64), A.size_(x, dtype=sg.int64),
+                    A.rank_(x, dtype=sg.int64)]
+        return [sg.cast(t, x.dtype) for t in to_float] + [
+            A.swap_last_(x) * 2.0, A.keepdims_like(sg.sum(x, axis=1), x, axis=1)]
+    row = Row("shape_ops", fn, None, [[(2, 3, 4)]])
+    _check_against_loop(fn, row, row.cases[0])
+    _check_against_loop(fn, row, row.cases[0], unknown=True)
+
+
+def _ops_in(graph) -> set:
+    """The ops of a graph and of the sub-graphs its nodes hold (branches, loop bodies)."""
+    ops = set()
+    for _, node in graph.nx.nodes(data=True):
+        ops.add(node["op"])
+        for value in sg.nest.flatten(list(node["attrs"].values())):
+            if hasattr(value, "nx"):
+                ops |= _ops_in(value)
+    return ops
 
 
 def test_every_op_has_a_batching_rule_or_says_why_not():

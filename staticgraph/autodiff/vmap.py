@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from staticgraph.errors import InvalidArgumentError
-from staticgraph.graph import Tensor, get_default_graph
+from staticgraph.graph import Graph, Tensor, get_default_graph
 from staticgraph.nest import flatten, unflatten
 from staticgraph.ops import create
 from staticgraph.ops.batching import (batch_scope, batch_subgraph, materialize, move_from_front,
@@ -27,19 +27,26 @@ def vmap(fn: Callable, in_axes=0, out_axes=0) -> Callable:
 
     fn is built once, for one example; every op of it is then batched by its batching rule, so
     the graph does not grow with the batch size. fn may call `sg.gradients` or `sg.jvp` (per-
-    example gradients), call `vmap` again (nested maps), and use outer tensors (shared by all
-    examples).
+    example gradients), call `vmap` again (nested maps), use outer tensors (shared by all
+    examples), and branch or loop: a `cond` whose predicate differs between examples runs
+    both branches and selects (as JAX), a `while_loop` whose condition differs runs until
+    every example's is false, each example keeping its values once its own is. The batch
+    size may be unknown until run time (a None dim). On eager tensors fn is traced once and
+    its batched ops run at once, recorded on the tape.
 
     Args:
         fn: a function of Tensors returning a Tensor or a nested list/tuple/dict of them.
         in_axes: for each argument, the dim holding its batch, or None for an argument shared by
-            every example; one int or None applies to all.
-        out_axes: where each output's batch dim goes (one int for all, or one per output leaf).
+            every example; one int or None applies to all, and to all tensors of an argument
+            that is a list / tuple / dict (or give its structure, as JAX's tree prefixes).
+        out_axes: where each output's batch dim goes, alike for fn's result; None for an output
+            that is the same for every example.
     Returns:
         A function of the batched arguments returning fn's structure, each leaf batched.
     Raises:
         InvalidArgumentError: axes out of range, batch sizes that differ, or no batched argument.
-        UnimplementedError: an op of fn without a batching rule (named), applied to batched values.
+        UnimplementedError: an op of fn that cannot be batched (assign, random draws, summaries:
+            the op, its node and source line, and why), applied to batched values.
     Example:
         >>> import numpy as np, staticgraph as sg
         >>> x = sg.placeholder(sg.float64, (3, 2), name="x")
@@ -49,12 +56,15 @@ def vmap(fn: Callable, in_axes=0, out_axes=0) -> Callable:
         [3.0, 3.0, 3.0]
     """
     def batched(*args):
-        graph = get_default_graph()
-        axes = _per_arg(in_axes, len(args), "in_axes")
+        axes = _leaf_axes(in_axes, list(args), "in_axes")
+        leaves = flatten(list(args))
+        eager = any(getattr(type(a), "style", None) == "eager" for a in leaves)
+        # On eager tensors fn is traced into a scratch graph and its batched ops run at once.
+        graph = Graph() if eager else get_default_graph()
         with graph.as_default(), graph.name_scope("vmap"):
-            args = [a if is_tensor(a) else create.constant(a) for a in args]
-            size = _batch_size(args, axes)
-            fronts = [a if d is None else move_to_front(a, d) for a, d in zip(args, axes)]
+            leaves = [a if is_tensor(a) else _constant(a, eager) for a in leaves]
+            size = _batch_size(leaves, axes)
+            fronts = [a if d is None else move_to_front(a, d) for a, d in zip(leaves, axes)]
             specs = [Spec(a.shape if d is None else a.shape[1:], a.dtype)
                      for a, d in zip(fronts, axes)]
             fg, result = build_subgraph(graph, "vmap", fn, specs, structure=list(args))
@@ -63,20 +73,32 @@ def vmap(fn: Callable, in_axes=0, out_axes=0) -> Callable:
             like = next(a for a, d in zip(fronts, axes) if d is not None)
             with batch_scope(size, like):
                 outs = batch_subgraph(fg, inputs)
-                leaves = _per_arg(out_axes, len(outs), "out_axes")
-                outs = [_place_output(v, d, at) for (v, d), at in zip(outs, leaves)]
+                places = _leaf_axes(out_axes, result, "out_axes")
+                outs = [_place_output(v, d, at) for (v, d), at in zip(outs, places)]
         return unflatten(result, outs)
     return batched
 
 
-def _per_arg(axes, count: int, what: str) -> list:
-    if axes is None or isinstance(axes, int):
-        return [axes] * count
-    axes = flatten(axes)
-    if len(axes) != count:
-        raise InvalidArgumentError(f"vmap: {what} has {len(axes)} entries for {count} values at "
-                                   f"{user_source()}")
-    return list(axes)
+def _constant(value, eager: bool):
+    if eager:
+        raise InvalidArgumentError(f"vmap: on eager tensors every argument must be an eager "
+                                   f"tensor, got {type(value).__name__} at {user_source()}")
+    return create.constant(value)
+
+
+def _leaf_axes(axes, tree, what: str) -> list:
+    """One axis per leaf of `tree`: `axes` is an int or None for a whole subtree, or a list /
+    tuple / dict matching the tree down to where it holds ints or None (JAX's tree prefix)."""
+    if axes is None or isinstance(axes, int) and not isinstance(axes, bool):
+        return [axes] * len(flatten(tree))
+    if isinstance(axes, dict) and isinstance(tree, dict) and list(axes) == list(tree):
+        return [a for key in tree for a in _leaf_axes(axes[key], tree[key], what)]
+    if isinstance(axes, (list, tuple)) and isinstance(tree, (list, tuple)) and len(axes) == len(tree):
+        return [a for sub, part in zip(axes, tree) for a in _leaf_axes(sub, part, what)]
+    size = f"{len(axes)} entries" if isinstance(axes, (list, tuple, dict)) else repr(axes)
+    count = f"{len(tree)} values" if isinstance(tree, (list, tuple, dict)) else "a single value"
+    raise InvalidArgumentError(f"vmap: {what} has {size} for {count}: give an int or None, or "
+                               f"one per value (in the values' structure) at {user_source()}")
 
 
 def _batch_size(args: list[Tensor], axes: list) -> int | None:

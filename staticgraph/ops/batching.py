@@ -16,10 +16,11 @@ import contextlib
 from typing import NamedTuple
 
 import networkx as nx
+import numpy as np
 
 from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.graph import Tensor
-from staticgraph.ops.registry import NotBatchable, OpDef, apply, get_op
+from staticgraph.ops.registry import NotBatchable, OpDef, apply, get_op, is_tensor
 from staticgraph.ops.shapes import known, normalize_axes
 
 
@@ -40,6 +41,11 @@ def batch_scope(size: int | None, like: Tensor):
         yield
     finally:
         _BATCHES.pop()
+
+
+def _eager() -> bool:
+    """Whether the vmap being built runs on eager tensors."""
+    return getattr(type(_BATCHES[-1].like), "style", None) == "eager"
 
 
 def batch_size(op: str) -> int:
@@ -70,6 +76,8 @@ def materialize(x, dim, op: str):
     """`x` batched along dim 0: an unbatched x repeated for every example (a broadcast view)."""
     if dim is not None:
         return move_to_front(x, dim)
+    if not is_tensor(x):  # a value an eager vmap computed at once (see _batch_node)
+        return apply_named("broadcast_like", np.expand_dims(x, 0), batch_column(1 + np.ndim(x)))
     front = apply_named("expand_dims", x, axis=(0,))
     size = _BATCHES[-1].size
     if size is not None and known(x.shape):
@@ -161,7 +169,12 @@ def _batch_node(fg, name: str, inputs: list) -> tuple:
     node = fg.node(name)
     op = get_op(node["op"])
     if not any(is_batched(d) for _, d in inputs):
-        return apply(op, [v for v, _ in inputs], node["attrs"]), None
+        values = [v for v, _ in inputs]
+        if _eager() and not any(is_tensor(v) for v in values) and "stateful" not in op.traits:
+            # Eagerly, a value that depends on no tensor is computed now, as numpy does; the
+            # eager ops it meets take it as a constant (a static node could not meet them).
+            return op.kernel(*values, **node["attrs"]), None
+        return apply(op, values, node["attrs"]), None
     rule = rule_of(op)
     if rule is None:
         why = f": {op.batch.reason}" if isinstance(op.batch, NotBatchable) else " has no batching rule"

@@ -261,12 +261,15 @@ def _while_batch(values, dims, *, n_vars, cond_graph, body_graph, cond_index, bo
         return apply_named("greater", apply_named("sum", apply_named("cast", going, dtype=dtypes.int64),
                                                   axis=None, keepdims=False), 0)
 
-    invariants = [(v.shape[:1] if b else ()) + s.shape
+    var_dims = [0 if b else None for b in batched]
+    if any(getattr(type(v), "style", None) == "eager" for v in start):
+        return list(while_loop(keep_going, body, start, maximum_iterations=maximum_iterations,
+                               return_same_structure=True)), var_dims
+    invariants = [None if s.shape is None else (v.shape[:1] if b else ()) + s.shape
                   for v, s, b in zip(start, out_specs[:n_vars], batched)]
     varying = {k for k in range(n_vars) if dtypes.is_floating(out_specs[k].dtype)} - set(stacked)
     node = _loop_node(keep_going, body, start, maximum_iterations, invariants, "while",
                       reverse_of=reverse_of, varying=varying)
-    var_dims = [0 if b else None for b in batched]
     if pred_batched:
         return _final_values(node), var_dims
     node.node["attrs"]["keep_history"] = keep_history

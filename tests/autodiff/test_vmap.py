@@ -294,5 +294,36 @@ def test_out_axes_none_and_bad_axes():
         sg.vmap(lambda e: e, out_axes=None)(x)
     with pytest.raises(InvalidArgumentError, match="out_axes 3 is out of range"):
         sg.vmap(lambda e: e, out_axes=3)(x)
-    with pytest.raises(InvalidArgumentError, match="in_axes has 2 entries for 1"):
+    with pytest.raises(InvalidArgumentError, match="in_axes has 2 entries for 1 values"):
         sg.vmap(lambda e: e, in_axes=(0, 0))(x)
+
+
+def test_structured_arguments_and_results_take_axes_as_tree_prefixes():
+    """As JAX: one axis for a whole argument, or the argument's structure of axes."""
+    x = sg.placeholder(sg.float64, (BATCH, 2))
+    params = {"a": sg.constant(np.array([1.0, -1.0])), "b": sg.placeholder(sg.float64, (2, BATCH))}
+    y = sg.vmap(lambda e, p: {"o": (e * p["a"], sg.sum(p["b"]) * e[0])},
+                in_axes=(0, {"a": None, "b": 1}), out_axes={"o": (1, 0)})(x, params)
+    assert y["o"][0].shape == (2, BATCH) and y["o"][1].shape == (BATCH,)
+    xv, bv = np.arange(6.0).reshape(BATCH, 2), np.arange(6.0).reshape(2, BATCH)
+    first, second = sg.Session().run(y, {x: xv, params["b"]: bv})["o"]
+    np.testing.assert_allclose(first, (xv * [1.0, -1.0]).T)
+    np.testing.assert_allclose(second, bv.sum(0) * xv[:, 0])
+    with pytest.raises(InvalidArgumentError, match=r"in_axes has 3 entries for 2 values"):
+        sg.vmap(lambda e, p: e, in_axes=(0, None, 0))(x, params)
+
+
+def test_vmap_on_eager_tensors_runs_at_once_and_records_the_tape():
+    """fn is traced once into a scratch graph; the batched ops run eagerly, and backward works."""
+    from staticgraph import eager
+    xv = np.array([[0.5, 1.0], [2.0, -3.0], [4.0, 5.0]])
+    x = eager.tensor(xv, requires_grad=True)
+    y = sg.vmap(lambda e: sg.sin(e) * sg.sum(e) * 2.0)(x)
+    np.testing.assert_allclose(y.detach().numpy(), np.sin(xv) * xv.sum(1, keepdims=True) * 2)
+    y.sum().backward()
+    want = 2 * (np.cos(xv) * xv.sum(1, keepdims=True) + np.sin(xv).sum(1, keepdims=True))
+    np.testing.assert_allclose(x.grad.numpy(), want)
+    loops = sg.vmap(lambda e: sg.while_loop(lambda b: sg.norm(b) < 10.0, lambda b: b * 2.0, [e]))(x)
+    np.testing.assert_allclose(loops.detach().numpy(), [[8.0, 16.0], [8.0, -12.0], [8.0, 10.0]])
+    with pytest.raises(InvalidArgumentError, match="every argument must be an eager tensor"):
+        sg.vmap(lambda e, w: e * w)(x, np.ones((3, 2)))

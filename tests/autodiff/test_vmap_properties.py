@@ -46,7 +46,8 @@ def test_vmap_equals_a_loop_for_any_axes_and_batch(mapping):
                for v, a in zip(values, in_axes)]
         probe = sg.vmap(fn, in_axes=tuple(in_axes))(*ins)
         out_axes = [out_pick % (leaf.ndim) for leaf in sg.nest.flatten(probe)]
-        batched = sg.vmap(fn, in_axes=tuple(in_axes), out_axes=out_axes)(*ins)
+        batched = sg.vmap(fn, in_axes=tuple(in_axes),
+                          out_axes=sg.nest.unflatten(probe, out_axes))(*ins)
         singles = [sg.placeholder(sg.float64, tuple(s)) for s in case]
         single = fn(*singles)
         sess = sg.Session()

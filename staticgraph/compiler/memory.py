@@ -32,6 +32,7 @@ floating-point errors may raise (see `RunState.update_in_place`).
 from __future__ import annotations
 
 import bisect
+import heapq
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -411,19 +412,52 @@ def _assign_buffers(live: _Liveness, shares: bool) -> tuple[dict, list]:
         head_of[name] = head_of[live.donors[name]] if name in live.donors else name
         chains.setdefault(head_of[name], []).append(name)
     buffers, sizes, spans = {}, [], []
+    by_size: dict[int, list] = {}  # size -> its buffers' ids, in creation order
+    own: _OwnClass | None = None
     for head in sorted(chains, key=lambda h: (-live.size(h), live.step[h])):
         span = (live.step[head], max(live.last[m] for m in chains[head]))
-        free = [b for b, taken in enumerate(spans) if _fits(taken, span)]
-        if free:
-            chosen = min(free, key=lambda b: (sizes[b], b))
-        else:
+        size = live.size(head)
+        if own is None or own.size != size:
+            own = _OwnClass(size)
+        chosen = own.free_at(span[0])
+        if chosen is None:
+            chosen = next((b for s in sorted(by_size) if s > size for b in by_size[s]
+                           if _fits(spans[b], span)), None)
+        if chosen is None:
             chosen = len(sizes)
-            sizes.append(live.size(head))
+            sizes.append(size)
             spans.append([])
+            by_size.setdefault(size, []).append(chosen)
+        if sizes[chosen] == size:
+            own.take(chosen, span[1])
         bisect.insort(spans[chosen], span)
         for name in chains[head]:
             buffers[name] = chosen
     return buffers, sizes
+
+
+class _OwnClass:
+    """The buffers of one size while the lifetimes of that size are placed, in order of start.
+
+    Until then such a buffer holds only lifetimes placed before (of this size, starting no
+    later), so it is free over a span that starts at `s` exactly when its last lifetime ended
+    before `s`: a heap of (end, buffer) finds the free ones, and a heap of ids the first of them.
+    That keeps `_assign_buffers` n log n where the same-size values live at once are many.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.busy: list = []  # (end of the last lifetime, buffer id)
+        self.free: list = []  # ids of buffers whose lifetimes have all ended
+
+    def free_at(self, start: int) -> int | None:
+        """The lowest-numbered buffer of this size free from `start` on, or None."""
+        while self.busy and self.busy[0][0] < start:
+            heapq.heappush(self.free, heapq.heappop(self.busy)[1])
+        return heapq.heappop(self.free) if self.free else None
+
+    def take(self, buffer: int, end: int) -> None:
+        heapq.heappush(self.busy, (end, buffer))
 
 
 def _fits(taken: list, span: tuple) -> bool:

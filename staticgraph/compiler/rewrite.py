@@ -47,8 +47,13 @@ def feeds_of(graph: Graph) -> list[str]:
 
 
 def ordered_nodes(graph: Graph) -> list[str]:
-    """A topological order (over data, control and ref edges) close to the order of addition."""
+    """A topological order (over data, control and ref edges) close to the order of addition:
+    the order of addition itself when every edge goes from an earlier node to a later one (as
+    in any graph built op by op, and any graph `rebuild` makes), found in one linear scan."""
     position = {name: i for i, name in enumerate(graph.nx.nodes)}
+    pred = graph.nx._pred  # adjacency dicts read directly, as Graph's edge queries do
+    if all(position[u] < t for t, name in enumerate(position) for u in pred[name]):
+        return list(position)
     return list(nx.lexicographical_topological_sort(graph.nx, key=position.__getitem__))
 
 
@@ -110,32 +115,47 @@ def rebuild(graph: Graph, visit: Visit | None = None, keep: Iterable[str] | None
         if name not in kept:
             continue
         node = graph.nx.nodes[name]
-        inputs = [alias.get(i, i) for i in graph.inputs(name)]
+        data, refs, controls = _in_edges(graph, name)
+        inputs = [alias.get(i, i) for i in data]
         decision = visit(new, name, node, inputs) if visit is not None else None
         if isinstance(decision, str):
             alias[name] = alias.get(decision, decision)
             continue
-        _add(new, graph, name, node, inputs, decision, alias, kept)
+        _add(new, name, node, inputs, decision, [alias.get(r, r) for r in refs if r in kept],
+             [alias.get(c, c) for c in controls if c in kept])
     for key in (FETCHES, FEEDS):
         for value in graph.get_collection(key):
             new.add_to_collection(key, alias.get(value, value))
     return new
 
 
-def _add(new: Graph, old: Graph, name: str, node: dict, inputs: list, decision: Replace | None,
-         alias: dict, kept: set) -> None:
+def _in_edges(graph: Graph, name: str) -> tuple[list, list, list]:
+    """The data inputs (in input order), ref inputs and control inputs of node `name`, read
+    in one pass over its in-edges (what Graph.inputs, ref_inputs and control_inputs give)."""
+    data, refs, controls = [], [], []
+    for u, keys in graph.nx._pred[name].items():
+        for d in keys.values():
+            if "index" in d:
+                data.append((d["index"], u))
+            elif d.get("ref"):
+                refs.append(u)
+            elif d.get("control"):
+                controls.append(u)
+    data.sort()
+    return [u for _, u in data], refs, controls
+
+
+def _add(new: Graph, name: str, node: dict, inputs: list, decision: Replace | None,
+         refs: list, controls: list) -> None:
     if decision is None:
         op, attrs, shape, dtype = node["op"], node["attrs"], node["shape"], node["dtype"]
     else:
         op, attrs, inputs = decision.op, decision.attrs, list(decision.inputs)
         shape, dtype = _replacement_spec(new, name, node, decision)
-    refs = [u for u in old.ref_inputs(name) if u in kept]
     new.add_node(op, [new.tensor(i) for i in inputs], attrs, shape, dtype, node["source"],
-                 name=name, role=node["role"], exact_name=True,
-                 refs=tuple(alias.get(r, r) for r in refs))
-    for dep in old.control_inputs(name):
-        if dep in kept:
-            new.add_control_input(name, alias.get(dep, dep))
+                 name=name, role=node["role"], exact_name=True, refs=tuple(refs))
+    for dep in controls:
+        new.add_control_input(name, dep)
 
 
 def _replacement_spec(new: Graph, name: str, node: dict, decision: Replace) -> tuple:

@@ -19,6 +19,8 @@ recomputes live as briefly as they can.
 """
 from __future__ import annotations
 
+import heapq
+
 from staticgraph.compiler.remat import RECOMPUTE
 from staticgraph.compiler.rewrite import (CONSTANT, UPDATES, VARIABLE, by_variable, feeds_of,
                                           fetches_of, ordered_nodes)
@@ -27,6 +29,7 @@ from staticgraph.ops.registry import get_op
 
 UNKNOWN_DIM = 16  # what the scheduler assumes of a dim known only when fed (it only ranks choices)
 LOOKAHEAD = 2     # how many follow-up steps may pay back a step's bytes
+LOOKAHEAD_WIDTH = 64  # how many ready nodes, the earliest built, the look-ahead considers
 
 
 def schedule(graph: Graph) -> list[str]:
@@ -48,15 +51,13 @@ def schedule(graph: Graph) -> list[str]:
     runs = [n for n in ordered_nodes(graph) if n not in fed and graph.nx.nodes[n]["op"] != CONSTANT]
     deps = _Dependencies(graph, runs)
     model = _MemoryModel(graph, runs)
-    ready = [n for n in deps.waiting if deps.waiting[n] == 0]
+    ready = _Ready(model, deps)
+    ready.add(n for n in deps.waiting if deps.waiting[n] == 0)
     order: list[str] = []
     while ready:
-        node = _pick(ready, model, deps)
-        ready.remove(node)
-        for step in deps.bundle(node):
+        for step in deps.bundle(ready.pick()):
             order.append(step)
-            model.ran(step)
-            ready.extend(deps.ran(step))
+            ready.ran(step, model.ran(step), deps.ran(step))
     return order
 
 
@@ -176,23 +177,101 @@ def _readers_before_updates(graph: Graph, runs: list[str]) -> dict[str, set]:
     return before
 
 
-def _pick(ready: list[str], model: "_MemoryModel", deps: _Dependencies) -> str:
-    """The next node to run. One that would pull recompute nodes in is only ever taken in
-    build order: recomputing is never worth doing early for the bytes it frees."""
-    position = deps.position
-    earliest = min(ready, key=position.__getitem__)
-    plain = [n for n in ready if not deps.pulls(n)]
-    if not plain:
-        return earliest
-    nets = {n: model.net([n])[0] for n in plain}
-    # Ties go to the node reading the newest value: finishing what was just started ends
-    # lifetimes soonest (a weight's gradient goes on to its update before the next layer).
-    best = max(plain, key=lambda n: (nets[n], deps.newest_input(n), -position[n]))
-    if nets[best] >= 0:
-        return best
-    gains = {n: _gain(n, model, deps, {}, set(), LOOKAHEAD) for n in plain}
-    best = max(plain, key=lambda n: (gains[n], -position[n]))
-    return best if gains[best] >= 0 else earliest
+class _Ready:
+    """The nodes ready to run, and the choice among them (see the module doc).
+
+    The choice is kept cheap however many nodes are ready: a node's bytes freed minus allocated
+    change only when one of the values it reads reaches its last use, so they are updated
+    then, in a heap; the two-step look-ahead is tried on the `LOOKAHEAD_WIDTH` earliest-built
+    candidates only (all of them while there are no more).
+    """
+
+    def __init__(self, model: "_MemoryModel", deps: _Dependencies) -> None:
+        self.model, self.deps, self.position = model, deps, deps.position
+        self.ready: set = set()
+        self.plain: set = set()  # ready, and pulling in no recompute node
+        self.net: dict[str, int] = {}
+        self.newest: dict[str, int] = {}
+        self.by_position: list = []        # (position, name) of ready nodes
+        self.plain_by_position: list = []  # (position, name) of plain ones
+        self.by_net: list = []             # (-net, -newest input, position, name) of plain ones
+
+    def __bool__(self) -> bool:
+        return bool(self.ready)
+
+    def add(self, names) -> None:
+        for name in names:
+            self.ready.add(name)
+            heapq.heappush(self.by_position, (self.position[name], name))
+            if not self.deps.pulls(name):
+                self._plain(name)
+
+    def _plain(self, name: str) -> None:
+        self.plain.add(name)
+        self.newest[name] = self.deps.newest_input(name)
+        heapq.heappush(self.plain_by_position, (self.position[name], name))
+        self._rank(name)
+
+    def _rank(self, name: str) -> None:
+        self.net[name] = net = self.model.net([name])[0]
+        heapq.heappush(self.by_net, (-net, -self.newest[name], self.position[name], name))
+
+    def ran(self, step: str, last_uses: list, unblocked: list) -> None:
+        """Update after `step` ran: values now read by one node only, nodes now ready."""
+        for root in last_uses:
+            for reader in self.model.readers.get(root, ()):
+                if reader in self.plain:
+                    self._rank(reader)
+        if step in self.deps.late:
+            for reader in self.deps.late_readers[step]:
+                if reader in self.ready and reader not in self.plain \
+                        and not self.deps.pulls(reader):
+                    self._plain(reader)
+        self.add(unblocked)
+
+    def pick(self) -> str:
+        """The next node to run (taken out of the ready ones). One that would pull recompute
+        nodes in is only ever taken in build order: recomputing is never worth doing early
+        for the bytes it frees."""
+        choice = self._choose()
+        self.ready.discard(choice)
+        self.plain.discard(choice)
+        return choice
+
+    def _choose(self) -> str:
+        earliest = _first(self.by_position, self.ready)
+        if not self.plain:
+            return earliest
+        # Ties go to the node reading the newest value: finishing what was just started ends
+        # lifetimes soonest (a weight's gradient goes on to its update before the next layer).
+        heap = self.by_net
+        while heap[0][3] not in self.plain or self.net[heap[0][3]] != -heap[0][0]:
+            heapq.heappop(heap)  # stale: taken, or ranked again since
+        if heap[0][0] <= 0:
+            return heap[0][3]
+        candidates = _firsts(self.plain_by_position, self.plain, LOOKAHEAD_WIDTH)
+        gains = {n: _gain(n, self.model, self.deps, {}, set(), LOOKAHEAD) for n in candidates}
+        best = max(candidates, key=lambda n: (gains[n], -self.position[n]))
+        return best if gains[best] >= 0 else earliest
+
+
+def _first(heap: list, members: set) -> str:
+    """The first name of a (key, name) heap that is still in `members` (stale ones dropped)."""
+    while heap[0][1] not in members:
+        heapq.heappop(heap)
+    return heap[0][1]
+
+
+def _firsts(heap: list, members: set, count: int) -> list[str]:
+    """The first `count` names of a (key, name) heap that are still in `members`."""
+    taken = []
+    while heap and len(taken) < count:
+        entry = heapq.heappop(heap)
+        if entry[1] in members:
+            taken.append(entry)
+    for entry in taken:
+        heapq.heappush(heap, entry)
+    return [name for _, name in taken]
 
 
 def _gain(node: str, model: "_MemoryModel", deps: _Dependencies, spent: dict, ran: set,
@@ -214,6 +293,7 @@ class _MemoryModel:
         roots: dict[str, frozenset] = {}
         self.reads: dict[str, frozenset] = {}
         self.uses: dict[str, int] = {}
+        self.readers: dict[str, list] = {}  # value -> the nodes reading it
         for name in runs:
             node = graph.nx.nodes[name]
             traits = get_op(node["op"]).traits
@@ -225,6 +305,7 @@ class _MemoryModel:
                 self.size[name] = _bytes(node)
             for r in self.reads[name]:
                 self.uses[r] = self.uses.get(r, 0) + 1
+                self.readers.setdefault(r, []).append(name)
         for name in fetches_of(graph):  # a fetched value, and what it views, is never freed
             for r in roots.get(name, ()):
                 self.uses[r] = self.uses.get(r, 0) + 1
@@ -242,9 +323,14 @@ class _MemoryModel:
                     net += self.size[r]
         return net, spent
 
-    def ran(self, name: str) -> None:
+    def ran(self, name: str) -> list[str]:
+        """Spend the uses of what `name` read; return the values now left with one use."""
+        last = []
         for r in self.reads[name]:
             self.uses[r] -= 1
+            if self.uses[r] == 1:
+                last.append(r)
+        return last
 
 
 def _bytes(node: dict) -> int:

@@ -48,16 +48,40 @@ def _line(step: tuple, k: str, buffer: str) -> tuple[str, bool, bool]:
     return f"{k}(env, {tuple(a)!r})", True, False
 
 
+PART_STEPS = 1000  # steps per generated function: Python compiles a function in time growing
+# faster than linearly with the names it closes over, so long programs are cut into parts
+
+
 class StraightLine:
     """The steps of `program`, laid out as in `template` (one instance's steps), as Python.
 
     `source` is the code; `bind(steps, fail, errors)` gives run(env, state) for one instance's
-    steps: when a step raises one of `errors`, run calls `fail(exc, step_index, env)`.
+    steps: when a step raises one of `errors`, run calls `fail(exc, step_index, env)`. A
+    program of more than `PART_STEPS` steps is written as several functions, run in turn.
     """
 
     def __init__(self, program: Program, template: list) -> None:
-        lines, names, self._named = [], [], []
-        for t, step in enumerate(template):
+        self._named, parts, self._parts = [], [], []
+        line_count = 0
+        for base in range(0, max(len(template), 1), PART_STEPS):
+            steps = template[base:base + PART_STEPS]
+            name = "bind" if len(template) <= PART_STEPS else f"bind_{base // PART_STEPS}"
+            part = self._part(program, steps, base, name, line_count)
+            parts.append(part)
+            line_count += part.count("\n")
+            self._parts.append((name, len(steps)))
+        self.source = "".join(parts)
+        namespace: dict = {}
+        exec(compile(self.source, f"<straight-line program, {len(template)} steps>", "exec"),
+             namespace)
+        self._factories = [namespace[name] for name, _ in self._parts]
+
+    def _part(self, program: Program, template: list, base: int, name: str,
+              line_count: int) -> str:
+        """The source of one function running `template`, steps `base` on of the program,
+        starting at line `line_count` + 1 of the source."""
+        lines, names = [], []
+        for t, step in enumerate(template, base):
             info = program.infos.get(step[-1]) if step[-1] >= 0 else None
             k = f"{_NOT_NAME.sub('_', info.op)}_{t}" if info is not None else f"debug_{t}"
             k = k if k.isidentifier() else f"kernel_{t}"
@@ -66,23 +90,30 @@ class StraightLine:
             lines.append(f"{_INDENT}{line}{note}")
             names += [k] * kernel + [f"buf_{t}"] * buffer
             self._named.append((kernel, buffer))
-        header = [f"def bind(fail, errors{''.join(', ' + n for n in names)}):",
+        header = [f"def {name}(fail, errors{''.join(', ' + n for n in names)}):",
                   "    def run(env, state):",
                   "        try:"]
-        first = len(header) + 1  # the line number of step 0
-        self.source = "\n".join([
+        first = line_count + len(header) + 1 - base  # the line number of step 0
+        return "\n".join([
             *header, *(lines or [f"{_INDENT}pass"]),
             "        except errors as exc:",
             f"            fail(exc, exc.__traceback__.tb_lineno - {first}, env)",
             "    return run"]) + "\n"
-        namespace: dict = {}
-        exec(compile(self.source, f"<straight-line program, {len(template)} steps>", "exec"),
-             namespace)
-        self._factory = namespace["bind"]
 
     def bind(self, steps: list, fail, errors: tuple):
         """run(env, state) running `steps`, an instance laid out as the template."""
         args = []
         for (_, fn, _, _, buf, _), (kernel, buffer) in zip(steps, self._named):
             args += [fn] * kernel + [buf] * buffer
-        return self._factory(fail, errors, *args)
+        runs, start, taken = [], 0, 0
+        for factory, (_, count) in zip(self._factories, self._parts):
+            used = sum(k + b for k, b in self._named[start:start + count])
+            runs.append(factory(fail, errors, *args[taken:taken + used]))
+            start, taken = start + count, taken + used
+        if len(runs) == 1:
+            return runs[0]
+
+        def run(env, state):
+            for part in runs:
+                part(env, state)
+        return run

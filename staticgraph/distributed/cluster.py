@@ -22,6 +22,7 @@ from staticgraph.nest import flatten
 from staticgraph.runtime.feeds import check_feed, feed_items, node_name
 
 INSTALL = 'pip install "staticgraph[dist]"'
+SCATTER_TIMEOUT = 60  # seconds to send a graph or a variable to every worker
 
 
 def import_distributed():
@@ -79,12 +80,9 @@ class Cluster:
         if not plan.cut:
             return _run_here(self.session, fetches, feeds)
         bounds = np.cumsum([0] + sizes)
-        futures = []
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            values = [_take(feeds[n], axes[n], lo, hi) if n in axes else feeds[n]
-                      for n in plan.worker_feeds]
-            futures.append(self.submit(plan, values))
-        shards = self.gather(futures)
+        shards = self.compute(plan, [[_take(feeds[n], axes[n], lo, hi) if n in axes else feeds[n]
+                                      for n in plan.worker_feeds]
+                                     for lo, hi in zip(bounds[:-1], bounds[1:])])
         total = int(bounds[-1])
         for i, name in enumerate(plan.cut):
             feeds[name] = combine(plan.parts[name], [s[i] for s in shards], sizes, total)
@@ -114,7 +112,7 @@ class Cluster:
         future = self._graphs.get(plan.digest)
         if future is None:
             future = self._graphs[plan.digest] = self.client.scatter(
-                plan.graph_json, broadcast=True, hash=False)
+                plan.graph_json, broadcast=True, hash=False, timeout=SCATTER_TIMEOUT)
         return future
 
     def variables_on_workers(self, names: tuple) -> dict:
@@ -132,25 +130,33 @@ class Cluster:
             sent = self._sent.get(name)
             if sent is None or sent[0] != digest:
                 copy = np.array(value, copy=True)
-                sent = self._sent[name] = (digest, self.client.scatter(copy, broadcast=True,
-                                                                       hash=False))
+                sent = self._sent[name] = (digest, self.client.scatter(
+                    copy, broadcast=True, hash=False, timeout=SCATTER_TIMEOUT))
             out[name] = sent[1]
         return out
 
-    def gather(self, futures: list) -> list:
-        """The shards' results; a staticgraph error a shard raised as it is, any other failure
-        (a lost worker, a lost connection) as a clear error. Either way no variable changes."""
-        try:
-            return self.client.gather(futures)
-        except StaticGraphError:
-            raise
-        except Exception as exc:  # KilledWorker, CommClosedError, CancelledError, ...
-            raise FailedPreconditionError(
-                f"a shard of this run failed on the Dask cluster ({type(exc).__name__}: {exc}); "
-                f"no variable was changed") from exc
-        finally:
-            for future in futures:
-                future.release()
+    def compute(self, plan: Plan, shard_values: list) -> list:
+        """Each shard's values of the plan's cut. A staticgraph error a shard raises comes as
+        it is; any other failure (a worker lost, a connection closed) is tried once more with
+        the graph and variables sent afresh, then raised as a clear error. Either way no
+        variable has changed."""
+        for attempt in (1, 2):
+            futures = []
+            try:
+                futures = [self.submit(plan, values) for values in shard_values]
+                return self.client.gather(futures)
+            except StaticGraphError:
+                raise
+            except Exception as exc:  # KilledWorker, CommClosedError, CancelledError, ...
+                self._graphs.clear()
+                self._sent.clear()
+                if attempt == 2:
+                    raise FailedPreconditionError(
+                        f"a shard of this run failed twice on the Dask cluster "
+                        f"({type(exc).__name__}: {exc}); no variable was changed") from exc
+            finally:
+                for future in futures:
+                    future.release()
 
     def close(self) -> None:
         self._graphs.clear()

@@ -9,6 +9,7 @@ from staticgraph.dtypes import (as_dtype, bool_, double, float16, float32, float
 from staticgraph.dtypes import bool_ as bool  # TF1's tf.bool
 from staticgraph.graph import (Graph, Tensor, control_dependencies, get_default_graph, name_scope,
                                reset_default_graph)
+from staticgraph.tensor_shape import Dimension, TensorShape, dimension_value
 from staticgraph.ops import NOT_DIFFERENTIABLE, OpDef, defop
 from staticgraph.ops.array import (broadcast_to, concat, expand_dims, gather, getitem, one_hot,
                                    rank, reshape, shape, size, squeeze, stack, transpose)

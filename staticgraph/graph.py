@@ -15,7 +15,8 @@ from typing import Iterable, Iterator
 import networkx as nx
 import numpy as np
 
-from staticgraph.errors import GraphError, NotFoundError
+from staticgraph.errors import GraphError, NotFoundError, UnimplementedError
+from staticgraph.tensor_shape import TensorShape, as_static
 
 ROLES = ("forward", "gradient", "tangent", "update", "init", "recompute")
 _NAME_OK = re.compile(r"^[A-Za-z0-9_.\-/]+$")
@@ -281,11 +282,37 @@ class Tensor:
         return self.graph.nx.nodes[self.name]
 
     @property
-    def shape(self) -> tuple | None:
-        """The static shape: a tuple of ints with None for dims known only at run time, or None
-        when even the rank is unknown (TF1's `TensorShape(None)`; `sg.shape(t)` gives the
-        run-time shape)."""
-        return self.node["shape"]
+    def shape(self) -> TensorShape | None:
+        """The static shape: a `TensorShape` (a tuple of ints with None for dims known only at
+        run time, with TF1's methods), or None when even the rank is unknown (`get_shape()`
+        then gives TF1's `TensorShape(None)`; `sg.shape(t)` gives the run-time shape)."""
+        shape = self.node["shape"]
+        return None if shape is None else TensorShape.of(shape)
+
+    def get_shape(self) -> TensorShape:
+        """TF1's `Tensor.get_shape()`: the static shape as a `TensorShape`, `TensorShape(None)`
+        when the rank is unknown."""
+        return TensorShape.of(self.node["shape"])
+
+    def set_shape(self, shape) -> None:
+        """TF1's `Tensor.set_shape`: claim what a placeholder's fed values will have (its shape
+        merged with `shape`; every feed is checked against it).
+
+        Raises:
+            ValueError: `shape` is incompatible with the static shape.
+            UnimplementedError: refining a tensor that is not a placeholder (its value is
+                computed, and nothing would check the claim at run time): use `sg.reshape`.
+        """
+        merged = self.get_shape().merge_with(shape)
+        if merged == self.get_shape():
+            return
+        if self.op != "placeholder":
+            raise UnimplementedError(
+                f"set_shape: {self.name!r} ({self.op}) has shape {self.get_shape()}; only a "
+                f"placeholder's shape can be refined in place (to {merged}); use "
+                "sg.reshape(t, shape), which checks the claim at run time")
+        self.node["shape"] = as_static(merged)
+        self.node["attrs"]["shape"] = as_static(merged)
 
     @property
     def dtype(self) -> np.dtype:

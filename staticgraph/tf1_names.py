@@ -13,9 +13,8 @@ from staticgraph.ops import create as C
 from staticgraph.ops import math as M
 from staticgraph.ops import reduce as R
 from staticgraph.ops import state as S
-from staticgraph.ops.array import squeeze
 from staticgraph.ops.registry import is_tensor, op_scope
-from staticgraph.ops.shapes import as_axes, normalize_axes
+from staticgraph.ops.shapes import as_axes
 from staticgraph.sourceinfo import user_source
 
 
@@ -95,14 +94,10 @@ def _logsumexp(x, axis, keepdims, name):
         top = C.stop_gradient(R.max(x, axis, keepdims=True))
         finite = M.less(M.abs(top), np.inf)
         top = M.where(finite, top, C.zeros_like(top))
-        total = M.log(R.sum(M.exp(x - top), axis, keepdims=True)) + top
-        return total if keepdims else _drop(total, x, axis)
-
-
-def _drop(t, x, axis):
-    """`t` (reduced with keepdims) without its reduced dims."""
-    axes = normalize_axes(as_axes(axis, "reduce_logsumexp"), x.ndim)
-    return squeeze(t, axes) if axes else t
+        # Without keepdims, top's reduced dims (all of size 1) go by a max over them, which
+        # needs no rank (a squeeze would).
+        return M.log(R.sum(M.exp(x - top), axis, keepdims)) + (
+            top if keepdims else R.max(top, axis, keepdims=False))
 
 
 reduce_sum = _tf1_reduction("reduce_sum", R.sum)

@@ -134,7 +134,7 @@ def matching(value, like: Tensor, what: str, whose: str, name: str) -> Tensor:
     if not compatible(value.shape, like.shape):
         raise ShapeError(f"{what} has shape {fmt(value.shape)}, {whose} has {fmt(like.shape)} "
                          f"at {user_source()}")
-    if tuple(value.shape) == tuple(like.shape) and known(like.shape):
+    if known(like.shape) and tuple(value.shape) == tuple(like.shape):
         return value
     return debug.ensure_shape_like(value, like, what)
 

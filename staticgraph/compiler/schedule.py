@@ -335,6 +335,6 @@ class _MemoryModel:
 
 def _bytes(node: dict) -> int:
     count = 1
-    for d in node["shape"]:
+    for d in (None,) if node["shape"] is None else node["shape"]:  # unknown rank: as one unknown dim
         count *= UNKNOWN_DIM if d is None else d
     return count * node["dtype"].itemsize

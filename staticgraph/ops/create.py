@@ -13,6 +13,7 @@ from staticgraph.ops.registry import (NotBatchable, ShapeError, Spec, apply_stat
 from staticgraph.ops.shapes import (as_shape, run_shape, same_as_input, shape_argument,
                                     shape_input_rule)
 from staticgraph.sourceinfo import user_source
+from staticgraph.tensor_shape import TensorShape, as_static
 
 
 def _constant_rule(*, value):
@@ -98,6 +99,8 @@ def placeholder(dtype, shape=None, name: str | None = None):
         >>> print(sg.placeholder(sg.float32).shape)
         None
     """
+    if isinstance(shape, TensorShape):  # TensorShape(None) is the unknown rank
+        shape = as_static(shape)
     if shape is not None:
         shape = as_shape(shape, f"placeholder {name or ''!r}", unknown=True)
     return apply_static(get_default_graph(), _placeholder,

@@ -26,6 +26,7 @@ from staticgraph.ops.subgraph import (build_subgraph, capture_indices, check_sub
                                       run_subgraph, same_structure, spec_of, union_captures,
                                       unpack)
 from staticgraph.nest import flatten, unflatten
+from staticgraph.tensor_shape import as_static
 from staticgraph.sourceinfo import user_source
 
 
@@ -151,8 +152,11 @@ def _while_vjp(cts, *inputs, out, n_vars, cond_graph, body_graph, cond_index, bo
     return result
 
 
-def _loosest(a: tuple, b: tuple) -> tuple:
-    """The shape both `a` and `b` fit: their common dims, None where they differ or are unknown."""
+def _loosest(a: tuple | None, b: tuple | None) -> tuple | None:
+    """The shape both `a` and `b` fit: their common dims, None where they differ or are unknown
+    (an unknown rank if either rank is)."""
+    if a is None or b is None:
+        return None
     return tuple(d if d == e else None for d, e in zip(a, b))
 
 
@@ -370,8 +374,11 @@ def while_loop(cond_fn: Callable, body_fn: Callable, loop_vars, shape_invariants
     if any(getattr(type(t), "style", None) == "eager" for t in flatten(loop_vars)):
         result = _eager_while(cond_fn, body_fn, loop_vars, maximum_iterations)
     else:
+        if shape_invariants is not None and not isinstance(loop_vars, (list, tuple, dict)):
+            shape_invariants = [shape_invariants]  # a bare loop variable's shape, as TF1
         varying = set() if shape_invariants is None else {
-            k for k, shape in enumerate(shape_invariants) if None in tuple(shape)}
+            k for k, shape in enumerate(map(as_static, shape_invariants))
+            if shape is None or None in shape}
         node = _loop_node(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants, name,
                           varying=varying)
         finals = _final_values(node)
@@ -429,7 +436,7 @@ def _loop_node(cond_fn, body_fn, loop_vars, maximum_iterations, shape_invariants
         _check_invariants(specs, body_g.outputs)
         captures = union_captures([cond_g, body_g])
         stacked = tuple(k for k, s in enumerate(specs)
-                        if dtypes.is_floating(s.dtype) and k not in varying)
+                        if dtypes.is_floating(s.dtype) and k not in varying and s.shape is not None)
         attrs = {"n_vars": len(flat), "cond_graph": cond_g, "body_graph": body_g,
                  "cond_index": capture_indices(cond_g, captures),
                  "body_index": capture_indices(body_g, captures),
@@ -455,7 +462,7 @@ def _top_as_list(value):
 def _loop_specs(flat: list[Tensor], shape_invariants) -> list[Spec]:
     if shape_invariants is None:
         return [spec_of(t) for t in flat]
-    shapes = [tuple(s) for s in shape_invariants]
+    shapes = [as_static(s) for s in shape_invariants]
     if len(shapes) != len(flat):
         raise InvalidArgumentError(f"while_loop: {len(shapes)} shape invariants for {len(flat)} "
                                    f"loop variables (give one shape per variable, flattened)")

@@ -173,9 +173,11 @@ def spec_of(t: Tensor) -> Spec:
 
 
 def claims_only(general: Spec, specific: Spec) -> bool:
-    """True when `general` claims nothing `specific` does not: the same dtype and rank, and each
-    dim it knows known alike in `specific`."""
-    return general.dtype == specific.dtype and len(general.shape) == len(specific.shape) and all(
+    """True when `general` claims nothing `specific` does not: the same dtype, the same rank
+    unless `general`'s is unknown, and each dim it knows known alike in `specific`."""
+    if general.dtype != specific.dtype or general.shape is None:
+        return general.dtype == specific.dtype
+    return specific.shape is not None and len(general.shape) == len(specific.shape) and all(
         g is None or g == s for g, s in zip(general.shape, specific.shape))
 
 

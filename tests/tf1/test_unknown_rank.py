@@ -141,3 +141,36 @@ def test_shapes_given_as_tensors():
 def test_a_shape_tensor_must_be_a_1d_integer_tensor():
     with pytest.raises(tf.errors.InvalidArgumentError, match="1-D integer tensor"):
         tf.zeros(tf.placeholder(tf.float32, (2,)))
+
+
+@pytest.mark.parametrize("value", VALUES[1:], ids=lambda v: f"{v.ndim}d")
+def test_cond_and_while_loop_on_unknown_rank(value):
+    x = tf.placeholder(tf.float64)
+    c = tf.cond(tf.reduce_sum(x) > 0, lambda: x * x, lambda: tf.sin(x))
+    w = tf.while_loop(lambda v: tf.reduce_sum(v) < 50.0, lambda v: v * 1.5, [x])
+    i, grown = tf.while_loop(lambda i, v: i < 2, lambda i, v: (i + 1, tf.concat([v, v], 0)), [0, x])
+    assert c.shape is None and w.shape is None and grown.shape is None
+    expect_w = value.copy()
+    while expect_w.sum() < 50.0:
+        expect_w = expect_w * 1.5
+    with tf.Session() as sess:
+        got_c, got_w, got_grown = sess.run([c, w, grown], {x: value})
+    np.testing.assert_allclose(got_c, value * value)
+    np.testing.assert_allclose(got_w, expect_w)
+    np.testing.assert_array_equal(got_grown, np.concatenate([value] * 4))
+    for y in (c, w, grown):
+        assert gradcheck(tf.reduce_sum(tf.sin(y)), [x], {x: value})
+
+
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (1, False), (-1, True), ((0, 1), False)])
+def test_reduce_logsumexp_on_unknown_rank(axis, keepdims):
+    x = tf.placeholder(tf.float64)
+    value = VALUES[3]
+    y = tf.reduce_logsumexp(x, axis=axis, keepdims=keepdims)
+    top = value.max(axis=axis, keepdims=True)
+    expect = np.log(np.exp(value - top).sum(axis=axis, keepdims=True)) + top
+    if not keepdims:
+        expect = expect.squeeze(axis=axis) if axis is not None else expect.reshape(())
+    with tf.Session() as sess:
+        np.testing.assert_allclose(sess.run(y, {x: value}), expect)
+    assert gradcheck(tf.reduce_sum(y * y), [x], {x: value})

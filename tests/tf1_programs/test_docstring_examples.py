@@ -1,7 +1,6 @@
 """The examples in TF1's docstrings of `tf.cond`, `tf.while_loop`, `tf.gradients` and
 `tf.stop_gradient` (r1.15), run as written and checked against the values the docs state."""
 import numpy as np
-import pytest
 
 import staticgraph as tf
 
@@ -39,9 +38,6 @@ def test_while_loop_examples():
     np.testing.assert_array_equal(final_x, np.arange(n) + 10)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="Tensor.get_shape() and tf.TensorShape are missing (shape_invariants "
-                          "given as tuples, () and (None, 2), work)")
 def test_while_loop_shape_invariants_example():
     i0 = tf.constant(0)
     m0 = tf.ones([2, 2])

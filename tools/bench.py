@@ -2,6 +2,7 @@
 
     python tools/bench.py                 # full run: prints a table, writes out/bench.json
     python tools/bench.py --quick         # tiny sizes and few repeats (a smoke run)
+    python tools/bench.py dist [--quick]  # samples/s of W2 on 1 and 2 local Dask workers
 
 W1  y = 2 x.x and dy/dx for x in R^4: microseconds per Session.run.
 W2  MLP training step 784-256-256-10, ReLU, softmax cross-entropy mean, batch 128, float32, SGD
@@ -440,7 +441,55 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
+# ----- dist: data parallelism on local Dask workers ---------------------------------------------
+def dist(quick: bool) -> list[dict]:
+    """samples/s of the W2 MLP step (SGD, mean loss) in one process, and with `split=` on 1 and
+    2 local Dask workers (processes, one thread each); the variables after the timed steps
+    must equal the one-process run's. On a machine with few cores, or small batches, the
+    cluster's overhead (a round trip per step, the gradients shipped back) may dominate."""
+    from distributed import Client, LocalCluster
+    sizes, batch, steps = ([784, 64, 10], 256, 3) if quick else ([784, 256, 256, 10], 2048, 10)
+    params = init_params(sizes)
+    g, x, labels, loss, train, init = mlp_graph(sizes, 0.01, params)
+    feed = {x: (data := batch_data(sizes, batch))[0], labels: data[1]}
+    rows, reference = [], None
+    for workers in (0, 1, 2):
+        cluster = client = None
+        if workers:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+            client = Client(cluster, set_as_default=False)
+        with sg.Session(g, target=client or "") as sess:
+            sess.run(init)
+            split = {x: 0, labels: 0} if workers else None
+            sess.run([loss, train], feed, split=split)  # warm up: compile, send the graph
+            times = []
+            for _ in range(steps):
+                start = time.perf_counter()
+                sess.run([loss, train], feed, split=split)
+                times.append(time.perf_counter() - start)
+            values = sess.variable_values()
+        if client is not None:
+            client.close()
+            cluster.close()
+        reference = reference or values
+        for name, value in values.items():
+            np.testing.assert_allclose(value, reference[name], rtol=1e-4, atol=1e-6)
+        seconds = statistics.median(times)
+        rows.append({"mode": f"{workers} Dask worker(s)" if workers else "one process",
+                     "ms_per_step": seconds * 1e3, "samples_per_s": batch / seconds})
+    print(f"MLP {'-'.join(map(str, sizes))} SGD step, batch {batch}, float32, "
+          f"{os.cpu_count()} cores, median of {steps} steps")
+    for r in rows:
+        print(f"  {r['mode']:<18} {r['ms_per_step']:9.1f} ms/step {r['samples_per_s']:10.0f} "
+              f"samples/s  {r['samples_per_s'] / rows[0]['samples_per_s']:.2f}x one process")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dist"]:  # python tools/bench.py dist [--quick]
+        return dist("--quick" in argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats")
     parser.add_argument("--json", default="out/bench.json", help="where to write the results")

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import operator
+import time
 
 import numpy as np
 
 from staticgraph.distributed.plan import Plan
 from staticgraph.distributed.split import combine
-from staticgraph.distributed.worker import run_shard
+from staticgraph.distributed.worker import hold, run_shard
 from staticgraph.errors import (FailedPreconditionError, InvalidArgumentError, StaticGraphError)
 from staticgraph.nest import flatten
 from staticgraph.runtime.feeds import check_feed, feed_items, node_name
 
 INSTALL = 'pip install "staticgraph[dist]"'
+RECOUNT_SECONDS = 5.0
 SCATTER_TIMEOUT = 60  # seconds to send a graph or a variable to every worker
 
 
@@ -62,10 +64,14 @@ class Cluster:
         self._plans: dict[tuple, Plan] = {}
         self._graphs: dict[str, object] = {}  # digest -> future of the graph JSON on all workers
         self._sent: dict[str, tuple] = {}  # variable -> (digest of its value, future)
+        self._counted = (-np.inf, 1)  # (when, how many workers)
+        self._closed = False
 
     def run(self, fetches, feed_dict, split):
         """`Session.run` on the cluster: with `split` or dask.array feeds, else in the session."""
         from staticgraph.distributed.chunked import is_dask_array, run_chunked
+        if self._closed:
+            raise FailedPreconditionError("this session is closed; create a new sg.Session")
         graph = self.session.graph
         items = feed_items(feed_dict)
         feeds = {node_name(graph, k, "feed key"): v for k, v in items}
@@ -89,7 +95,12 @@ class Cluster:
         return _run_here(self.session, fetches, feeds)
 
     def workers(self) -> int:
-        return max(1, len(self.client.scheduler_info()["workers"]))
+        """How many workers the cluster has (asked again every few seconds: workers come
+        and go)."""
+        now = time.monotonic()
+        if now - self._counted[0] > RECOUNT_SECONDS:
+            self._counted = (now, max(1, len(self.client.scheduler_info()["workers"])))
+        return self._counted[1]
 
     def plan(self, fetches, feed_names: tuple, axes: dict) -> Plan:
         graph = self.session.graph
@@ -102,12 +113,6 @@ class Cluster:
             plan = self._plans[key] = Plan(graph, fetch_names, feed_names, axes)
         return plan
 
-    def submit(self, plan: Plan, values: list):
-        """One shard's task: the worker runs `run_shard` on the plan's graph."""
-        return self.client.submit(run_shard, self.graph_on_workers(plan), plan.digest, plan.cut,
-                                  plan.worker_feeds, dict(self.session._options),
-                                  self.variables_on_workers(plan.variables), values, pure=False)
-
     def graph_on_workers(self, plan: Plan):
         future = self._graphs.get(plan.digest)
         if future is None:
@@ -115,11 +120,13 @@ class Cluster:
                 plan.graph_json, broadcast=True, hash=False, timeout=SCATTER_TIMEOUT)
         return future
 
-    def variables_on_workers(self, names: tuple) -> dict:
-        """name -> future of the variable's current value on every worker (sent again only
-        when it has changed)."""
+    def variables_on_workers(self, names: tuple) -> list:
+        """[(names, future of a dict name -> value)] holding the current values of the
+        variables `names` on the cluster. The values that changed since they were last sent
+        go as one new dict (a task's result, so the session does not wait for it); the others
+        stay in the dicts that brought them."""
         values = self.session.variable_values()
-        out = {}
+        changed = {}
         for name in names:
             value = values.get(name)
             if value is None:
@@ -127,13 +134,18 @@ class Cluster:
                     f"variable {name!r} is read before it is initialised: run "
                     "sg.global_variables_initializer() (or its initializer) first")
             digest = _digest(value)
-            sent = self._sent.get(name)
-            if sent is None or sent[0] != digest:
-                copy = np.array(value, copy=True)
-                sent = self._sent[name] = (digest, self.client.scatter(
-                    copy, broadcast=True, hash=False, timeout=SCATTER_TIMEOUT))
-            out[name] = sent[1]
-        return out
+            if self._sent.get(name, (None,))[0] != digest:
+                changed[name] = (digest, np.array(value, copy=True))
+        if changed:
+            bundle = self.client.submit(hold, {n: v for n, (_, v) in changed.items()},
+                                        pure=False)
+            for name, (digest, _) in changed.items():
+                self._sent[name] = (digest, bundle)
+        bundles: dict[int, tuple] = {}
+        for name in names:
+            future = self._sent[name][1]
+            bundles.setdefault(id(future), ([], future))[0].append(name)
+        return [(tuple(held), future) for held, future in bundles.values()]
 
     def compute(self, plan: Plan, shard_values: list) -> list:
         """Each shard's values of the plan's cut. A staticgraph error a shard raises comes as
@@ -143,13 +155,19 @@ class Cluster:
         for attempt in (1, 2):
             futures = []
             try:
-                futures = [self.submit(plan, values) for values in shard_values]
+                graph, variables = self.graph_on_workers(plan), \
+                    self.variables_on_workers(plan.variables)
+                futures = [self.client.submit(run_shard, graph, plan.digest, plan.cut,
+                                              plan.worker_feeds, dict(self.session._options),
+                                              variables, values, pure=False)
+                           for values in shard_values]
                 return self.client.gather(futures)
             except StaticGraphError:
                 raise
             except Exception as exc:  # KilledWorker, CommClosedError, CancelledError, ...
                 self._graphs.clear()
                 self._sent.clear()
+                self._counted = (-np.inf, 1)
                 if attempt == 2:
                     raise FailedPreconditionError(
                         f"a shard of this run failed twice on the Dask cluster "
@@ -159,6 +177,7 @@ class Cluster:
                     future.release()
 
     def close(self) -> None:
+        self._closed = True
         self._graphs.clear()
         self._sent.clear()
         if self._owned:

@@ -21,17 +21,24 @@ _loaded: OrderedDict = OrderedDict()  # digest -> (graph, {(fetches, feeds): Exe
 _lock = threading.Lock()
 
 
+def hold(values: dict) -> dict:
+    """`values` (variable name -> array), kept on the cluster as a task's result."""
+    return values
+
+
 def run_shard(graph_json: str, digest: str, fetches: tuple, feeds: tuple, options: dict,
-              variables: dict, values: list) -> list:
+              variables: list, values: list) -> list:
     """The values of `fetches` (node names) of the graph in `graph_json`, with `feeds` (names)
-    fed `values` and the variables read from `variables` (name -> array).
+    fed `values` and the variables read from `variables`: (names, dict name -> array) pairs,
+    each dict current for those names.
 
     The graph may hold no op that changes a variable (the session applies updates itself), so
     a shard that fails or runs twice changes nothing.
     """
     exe = _executable(graph_json, digest, tuple(fetches), tuple(feeds), options)
     store = VariableStore()  # this call's own: other tasks may run beside it with other values
-    store.values.update(variables)
+    for names, bundle in variables:
+        store.values.update((name, bundle[name]) for name in names)
     checked = exe.check_feeds(dict(zip(feeds, values)))
     return [np.asarray(v) for v in exe.run_checked(checked, store)]
 

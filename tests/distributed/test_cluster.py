@@ -102,16 +102,21 @@ def test_a_scheduler_address_as_target_and_tf1_argument_order(client):
 def test_variables_reach_the_workers_only_when_they_change(client):
     model = mlp(sg.train.GradientDescentOptimizer(0.01))
     g, x, y, logits, loss, step, init, data = model
+    with g.as_default():
+        only_w2 = sg.train.GradientDescentOptimizer(0.01).minimize(loss, var_list=[g.tensor("w2")])
     with sg.Session(g, target=client) as sess:
         sess.run(init)
+        want = sess.run(loss, data)
         sess.run(loss, data, split={x: 0, y: 0})
         sent = dict(sess._cluster._sent)
         assert set(sent) == {"w1", "b1", "w2"}
         sess.run(loss, data, split={x: 0, y: 0})
         assert all(sess._cluster._sent[n][1] is sent[n][1] for n in sent)  # nothing sent again
-        sess.run(step, data, split={x: 0, y: 0})
-        sess.run(loss, data, split={x: 0, y: 0})
-        assert all(sess._cluster._sent[n][1] is not sent[n][1] for n in sent)  # all changed
+        sess.run(only_w2, data, split={x: 0, y: 0})
+        got = sess.run(loss, data, split={x: 0, y: 0})  # w2 new, w1 and b1 as before
+        assert sess._cluster._sent["w2"][1] is not sent["w2"][1]  # w2 alone sent again
+        assert all(sess._cluster._sent[n][1] is sent[n][1] for n in ("w1", "b1"))
+        assert got == pytest.approx(sess.run(loss, data), rel=1e-12) and got != want
 
 
 def test_a_failing_shard_changes_no_variable(client):

@@ -1,6 +1,7 @@
 """The pass manager: runs graph -> graph passes in order, checks them, and records what each did."""
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -20,11 +21,13 @@ DEFAULT_PASSES: tuple[Pass, ...] = (fold_constants, simplify, eliminate_common_s
 
 @dataclass(frozen=True)
 class PassRecord:
-    """One pass applied: its name, the node counts before and after, and its output graph."""
+    """One pass applied: its name, the node counts before and after, its output graph, and
+    the seconds it took."""
     name: str
     nodes_before: int
     nodes_after: int
     graph: Graph
+    seconds: float = 0.0
 
 
 class PassManager:
@@ -58,11 +61,12 @@ class PassManager:
         for _ in range(self.max_rounds):
             start = _fingerprint(graph)
             for apply in self.passes:
-                before = len(graph)
+                before, start_time = len(graph), time.perf_counter()
                 graph = apply(graph)
+                seconds = time.perf_counter() - start_time
                 if self.check:
                     verify(graph)
-                records.append(PassRecord(apply.__name__, before, len(graph), graph))
+                records.append(PassRecord(apply.__name__, before, len(graph), graph, seconds))
             if _fingerprint(graph) == start:
                 break
         return graph, records

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import operator
 import threading
+import time
 import weakref
 from typing import NamedTuple
 
@@ -158,8 +159,10 @@ class Executable:
         self.store = store if store is not None else default_store(source)
         self._structure = structure
         self.fetch_names, self.feed_names = tuple(fetch_names), tuple(dict.fromkeys(feed_names))
+        start = time.perf_counter()
         pruned = prune(source, fetch_names, self.feed_names)
-        self.generic_passes = [PassRecord("prune", len(source), len(pruned), pruned)]
+        self.generic_passes = [PassRecord("prune", len(source), len(pruned), pruned,
+                                          time.perf_counter() - start)]
         self.generic_graph = pruned
         if options.optimize:
             self.generic_graph, records = self.pass_manager().run(pruned)
@@ -345,12 +348,19 @@ class Executable:
         """A printable summary: passes (nodes before/after), schedule length, memory figures."""
         fetches = counted(len(self.fetch_names), "fetch", "fetches")
         lines = [f"compiled {fetches} {list(self.fetch_names)}, "
-                 f"feeds {list(self.feed_names)}", "passes (nodes before -> after, per round):"]
+                 f"feeds {list(self.feed_names)}",
+                 "passes (nodes before -> after, per round; seconds in all rounds):"]
         lines += pass_table(self.passes)
         lines.append(f"schedule: {counted(len(self.schedule), 'step')}")
+        passes = sum(r.seconds for r in self.passes)
         if self._latest is None:
+            lines.append(f"compile time: {passes:.3f} s in passes")
             lines.append("memory: planned at the first run, when the fed shapes are known")
         else:
+            planning, lowering = self._latest.seconds
+            lines.append(f"compile time: {passes + planning + lowering:.3f} s: {passes:.3f} s in "
+                         f"passes, {planning:.3f} s scheduling and planning memory, "
+                         f"{lowering:.3f} s lowering")
             fed = zip(self.run_feeds, self._latest.signature)
             lines.append(f"feed shapes: {', '.join(f'{n} {fmt(s)}' for n, s in fed) or 'none'}")
             lines.append(self._latest.plan.report())
@@ -383,13 +393,18 @@ def feed_key(feed_dict) -> tuple | None:
 
 
 def pass_table(records: list[PassRecord]) -> list[str]:
-    """One line per pass and stage (prune, then specialize), one column per round it ran in."""
+    """One line per pass and stage (prune, then specialize), one column per round it ran in,
+    then the seconds the pass took over all rounds."""
     rows: dict[tuple, list] = {}
+    seconds: dict[tuple, float] = {}
     stage = 0
     for r in records:
         stage += r.name in ("prune", "specialize")
         rows.setdefault((stage, r.name), []).append(f"{r.nodes_before:>5} -> {r.nodes_after:<5}")
-    return [(f"  {name:<32}" + "  ".join(cells)).rstrip() for (_, name), cells in rows.items()]
+        seconds[stage, r.name] = seconds.get((stage, r.name), 0.0) + r.seconds
+    width = max((len(cells) for cells in rows.values()), default=0)
+    return [f"  {name:<32}" + "  ".join(cells + [" " * 14] * (width - len(cells)))
+            + f"  {seconds[stage, name]:7.3f} s" for (stage, name), cells in rows.items()]
 
 
 class _Variant:
@@ -399,12 +414,16 @@ class _Variant:
         self.signature = signature
         self.evicted = False
         self.graph, self.passes = _specialised(exe, signature)
+        start = time.perf_counter()
         planned = plan_within_budget(self.graph, exe.options.memory, exe.options.budget_bytes,
                                      check=exe.options.debug_memory)
         self.graph, self.schedule, self.plan = planned.graph, planned.schedule, planned.plan
         self.passes += planned.passes
+        planning = time.perf_counter()
         self.program: Program = lower(self.graph, self.plan, exe.options.debug_memory,
                                       every_value_checked=exe.options.check_numerics)
+        # seconds spent scheduling and planning memory (remat included), and lowering
+        self.seconds = (planning - start, time.perf_counter() - planning)
         fixes = _fixes(exe.fetch_names, self.graph, self.plan, self.program)
         checked = _numerics_loop(self.program, self.plan.inplace) \
             if exe.options.check_numerics else None
@@ -525,11 +544,13 @@ def _specialised(exe: Executable, signature: tuple) -> tuple[Graph, list[PassRec
     """
     if signature == exe.static_shapes:
         return exe.generic_graph, []
+    start = time.perf_counter()
     try:
         graph = specialize(exe.generic_graph, dict(zip(exe.run_feeds, signature)))
     except StaticGraphError:
         return exe.generic_graph, []
-    records = [PassRecord("specialize", len(exe.generic_graph), len(graph), graph)]
+    records = [PassRecord("specialize", len(exe.generic_graph), len(graph), graph,
+                          time.perf_counter() - start)]
     if exe.options.optimize:
         graph, more = exe.pass_manager().run(graph)
         records += more

@@ -10,6 +10,7 @@ from staticgraph.compiler.cse import eliminate_common_subexpressions
 from staticgraph.compiler.dce import eliminate_dead_code
 from staticgraph.compiler.fold import fold_constants
 from staticgraph.compiler.fuse import fuse_updates
+from staticgraph.compiler.fusion import fuse_elementwise
 from staticgraph.compiler.simplify import simplify
 from staticgraph.compiler.verify import verify
 from staticgraph.graph import Graph
@@ -17,6 +18,8 @@ from staticgraph.graph import Graph
 Pass = Callable[[Graph], Graph]
 DEFAULT_PASSES: tuple[Pass, ...] = (fold_constants, simplify, eliminate_common_subexpressions,
                                     fuse_updates, eliminate_dead_code)
+# run once on the specialised graph, after DEFAULT_PASSES and before planning (see fusion.py)
+LATE_PASSES: tuple[Pass, ...] = (fuse_elementwise,)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from staticgraph.compiler import (PassManager, PassRecord, feeds_of, fetches_of, lower,
+from staticgraph.compiler import (LATE_PASSES, PassManager, PassRecord, feeds_of, fetches_of, lower,
                                   needed_nodes, plan_within_budget, prune, schedule, specialize)
 from staticgraph.compiler.budget import check_budget
 from staticgraph.compiler.lower import (CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1, UFUNC2,
@@ -32,6 +32,7 @@ from staticgraph.ops.shapes import fmt, known
 from staticgraph.nest import flatten, unflatten
 from staticgraph.runtime.codegen import StraightLine
 from staticgraph.runtime.feeds import check_feed, feed_items, node_name
+from staticgraph.runtime import fused_kernels  # noqa: F401  (makes the fused op's kernels)
 from staticgraph.runtime.numerics import check_value
 from staticgraph.runtime.reference import KERNEL_ERRORS, check_fed, kernel_failure
 from staticgraph.runtime.state import RunState, VariableStore
@@ -50,13 +51,20 @@ class Options(NamedTuple):
     debug_memory: bool = False
     check_numerics: bool = False
     max_cached_variants: int = MAX_CACHED_VARIANTS
+    fuse: bool = True
+
+    @property
+    def fuses(self) -> bool:
+        """Whether LATE_PASSES (fusion) run: with optimisation, not under check_numerics
+        (which names the node making a NaN) nor in "remat" (which recomputes single ops)."""
+        return self.fuse and self.optimize and not self.check_numerics and self.memory != "remat"
 
 
 def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
             budget_bytes: int | None = None, debug_memory: bool = False,
             check_numerics: bool = False, *, graph: Graph | None = None,
             store: VariableStore | None = None,
-            max_cached_variants: int = MAX_CACHED_VARIANTS) -> "Executable":
+            max_cached_variants: int = MAX_CACHED_VARIANTS, fuse: bool = True) -> "Executable":
     """Compile `fetches` into an Executable: pruned, optimised, scheduled and memory-planned.
 
     Args:
@@ -79,6 +87,10 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
         max_cached_variants: how many feed-shape variants (each a memory plan, a program and
             its buffers) to keep; beyond it the least recently used is dropped, and made
             again if its shapes come back.
+        fuse: fuse regions of elementwise ops into single generated kernels (numba-compiled
+            when numba is installed; see `staticgraph.compiler.fusion` and
+            `staticgraph.runtime.fused_kernels`), once the fed shapes are known. Off under
+            check_numerics and memory="remat".
     Returns:
         An Executable; `.run(feed_dict)` returns values in the structure of `fetches`.
     Raises:
@@ -112,7 +124,7 @@ def compile(fetches, feeds=None, optimize: bool = True, memory: str = "plan",
         feed_names = [node_name(graph, f, "feed key") for f in feeds]
     check_fed(graph, needed_nodes(graph, fetch_names, feed_names), set(feed_names), fetch_names)
     options = Options(bool(optimize), memory, budget_bytes, bool(debug_memory),
-                      bool(check_numerics), max_cached_variants)
+                      bool(check_numerics), max_cached_variants, bool(fuse))
     return Executable(graph, fetches, fetch_names, feed_names, options, store)
 
 
@@ -344,6 +356,24 @@ class Executable:
         """
         return None if self._latest is None else self._latest.straight_line().source
 
+    def kernel_source(self, node) -> str:
+        """The source of the kernel that runs fused node `node` (a name or tensor) for the latest
+        fed shapes: numba's when it has switched to it, else the generated numpy code.
+
+        Raises:
+            InvalidArgumentError when `node` is not a fused node of the compiled graph.
+        """
+        name = node if isinstance(node, str) else getattr(node, "name", node)
+        graph = self.graph
+        fused = name if name in graph.nx and graph.node(name)["op"] == "fused" else None
+        if fused is None and name in graph.nx and graph.node(name)["op"] == "fused_output":
+            fused = graph.inputs(name)[0]
+        if fused is None:
+            kernels = [n for n, op in graph.nx.nodes(data="op") if op == "fused"]
+            raise InvalidArgumentError(f"{name!r} is not a fused node of this executable; its "
+                                       f"fused nodes are {kernels}")
+        return graph.node(fused)["attrs"]["region"].kernel.source
+
     def report(self) -> str:
         """A printable summary: passes (nodes before/after), schedule length, memory figures."""
         fetches = counted(len(self.fetch_names), "fetch", "fetches")
@@ -414,6 +444,11 @@ class _Variant:
         self.signature = signature
         self.evicted = False
         self.graph, self.passes = _specialised(exe, signature)
+        if exe.options.fuses:
+            for apply in LATE_PASSES:
+                before, self.graph = len(self.graph), apply(self.graph)
+                self.passes.append(PassRecord(apply.__name__, before, len(self.graph),
+                                              self.graph))
         start = time.perf_counter()
         planned = plan_within_budget(self.graph, exe.options.memory, exe.options.budget_bytes,
                                      check=exe.options.debug_memory)

@@ -82,7 +82,8 @@ def compare_memory_modes(fetches, feed_dict: dict, budgets: Sequence[int | None]
         private = VariableStore()
         private.values = dict(source.values) if source is not None else {}
         executables.append(compile(fetches, feeds=list(feed_dict), memory=mode,
-                                   budget_bytes=budget, graph=graph, store=private))
+                                   budget_bytes=budget, graph=graph, store=private,
+                                   fuse=False))  # modes compared alike: "remat" does not fuse
     times = _interleaved_times([lambda e=e: e.run(feed_dict) for e in executables], repeats)
     return [ModeFigures(mode if budget is None else f"remat @ {format_bytes(budget)}", mode,
                         budget, exe.memory, seconds)

@@ -104,7 +104,7 @@ def test_sqrt_checkpoints_keep_about_sqrt_n_values(length):
 # ----- compile(memory="remat") -------------------------------------------------------------
 def test_remat_without_budget_keeps_o_sqrt_n_values_live():
     x, y, dx = _chain(36, width=1000)
-    plain = sg.compile([y, dx], memory="plan")
+    plain = sg.compile([y, dx], memory="plan", fuse=False)  # as "remat" plans: unfused
     remat = sg.compile([y, dx], memory="remat")
     value = 8000  # bytes of one value
     assert plain.memory.peak_bytes >= 35 * value
@@ -152,7 +152,7 @@ def test_a_training_step_gives_identical_results_and_updates_with_poisoned_buffe
 
 def test_budgets_are_honoured_or_refused_with_the_smallest_reachable_peak():
     x, y, dx = _chain(16, width=1000)
-    plain = sg.compile([y, dx]).memory.peak_bytes
+    plain = sg.compile([y, dx], fuse=False).memory.peak_bytes  # as "remat" plans: unfused
     outcomes = []
     budgets = np.linspace(plain, plain / 6, 6).astype(int)
     for budget in budgets:
@@ -204,7 +204,7 @@ def test_random_graphs_give_the_same_values_rematerialised(program):
     y = build(steps, xs)
     fetches = [y] + sg.gradients(y, xs, unconnected_gradients="zero")
     feed = dict(zip(xs, feeds(shapes, seed)))
-    plain = sg.compile(fetches, feeds=xs)
+    plain = sg.compile(fetches, feeds=xs, fuse=False)  # as "remat" plans: unfused
     want = plain.run(feed)
     for budget in (None, plain.memory.peak_bytes):
         exe = sg.compile(fetches, feeds=xs, memory="remat", budget_bytes=budget, debug_memory=True)

@@ -1,0 +1,271 @@
+"""fuse_elementwise: regions of elementwise ops become single `fused` nodes, each one kernel.
+
+Before: a compiled graph, ideally specialised (fusion needs known shapes). After: each maximal
+region of float elementwise ops of one shape and dtype (the ops of `SCALAR_FORMS`; their inputs
+may broadcast), possibly ending in full sums, with at least `min_members` ops, is one `fused`
+node holding the sub-graph it replaces (see `staticgraph.ops.fused`). Its outputs (members read
+outside the region or fetched) keep their names: the fused node takes the name of a single
+output; several outputs are `fused_output` views of one flat value, under the names of the
+nodes they replace. Small (0-d) constants read only inside a region move into it.
+
+Regions grow in a topological order, forward and backward ops alike: a node joins the region
+of one of its inputs when no other input depends on that region, so no path leaves a region
+and comes back (the graph of regions stays acyclic, and each region runs as one step). Nodes
+with control or ref edges, stateful ones and other dtypes stay outside. `fused` nodes are not
+"elementwise", so the pass leaves a fused graph as it is.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+
+from staticgraph.compiler.rewrite import CONSTANT, FEEDS, FETCHES, fetches_of, ordered_nodes
+from staticgraph.graph import Graph
+from staticgraph.ops.fused import REDUCTIONS, SCALAR_FORMS, Region
+from staticgraph.ops.shapes import known
+
+MIN_MEMBERS = 8     # fewer ops gain less than a kernel's extra call costs, on small values
+MIN_ELEMENTS = 1 << 16  # ... but on values this large, two ops already save a pass over memory
+MAX_MEMBERS = 1024  # bounds a generated kernel's size (and its compile time)
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def fuse_elementwise(graph: Graph, min_members: int = MIN_MEMBERS,
+                     max_members: int = MAX_MEMBERS, min_elements: int = MIN_ELEMENTS) -> Graph:
+    """A new graph in which regions of elementwise ops are `fused` nodes (the input itself,
+    unchanged, when there is none): regions of `min_members` ops or more, or of two ops or
+    more on values of `min_elements` elements or more.
+
+    Example:
+        >>> import staticgraph as sg
+        >>> from staticgraph.compiler import fuse_elementwise, prune
+        >>> g = sg.Graph()
+        >>> with g.as_default():
+        ...     x = sg.placeholder(sg.float32, (8,), name="x")
+        ...     y = sg.sum(sg.tanh(x) * 2.0 + x, name="y")
+        >>> fused = fuse_elementwise(prune(g, ["y"], ["x"]), min_members=2)
+        >>> sorted(fused.nx), fused.node("y")["op"]
+        (['x', 'y'], 'fused')
+        >>> fused.node("y")["attrs"]["region"].members
+        ('Tanh', 'mul', 'add', 'y')
+    """
+    groups = [g for g in find_regions(graph, max_members) if len(g) >= min_members
+              or len(g) >= 2 and math.prod(graph.nx.nodes[g[0]]["shape"]) >= min_elements]
+    return _contract(graph, groups) if groups else graph
+
+
+def find_regions(graph: Graph, max_members: int = MAX_MEMBERS) -> list[list[str]]:
+    """The regions (lists of node names in run order) that fusion may contract, singletons too.
+
+    A node joins the largest region among its inputs' for which no other input of the node
+    depends on that region; other such regions that neither depends on join it too.
+    """
+    members: list[list[str]] = []
+    want_of: list[tuple] = []
+    mask: list[int] = []      # region -> the bits of the regions merged into it
+    above: list[int] = []     # region -> the bits of the regions its members depend on
+    parent: list[int] = []    # region -> the region it was merged into (itself if none)
+    region_of: dict[str, int] = {}
+    sealed: set[str] = set()  # sums: a region ends there
+    upstream: dict[str, int] = {}  # node -> the bits of the regions among its strict ancestors
+
+    def find(r: int) -> int:
+        while parent[r] != r:
+            parent[r] = parent[parent[r]]
+            r = parent[r]
+        return r
+
+    order = ordered_nodes(graph)
+    for name in order:
+        preds = list(graph.nx.predecessors(name))
+        up = 0
+        for p in preds:
+            up |= upstream[p] | (1 << region_of[p] if p in region_of else 0)
+        upstream[name] = up
+        kind = _fusible(graph, name)
+        if kind is None:
+            continue
+        node = graph.nx.nodes[name]
+        want = (graph.nx.nodes[graph.inputs(name)[0]]["shape"] if kind == "sum"
+                else node["shape"], node["dtype"])
+        owner = {p: find(region_of[p]) for p in preds if p in region_of}
+        valid = sorted((r for r in {owner[i] for i in graph.inputs(name)
+                                    if i in owner and i not in sealed}
+                        if want_of[r] == want and all(
+                            owner.get(p) == r or not upstream[p] & mask[r] for p in preds)),
+                       key=lambda r: -len(members[r]))
+        if valid:
+            r = valid[0]
+            for other in valid[1:]:
+                if len(members[r]) + len(members[other]) < max_members \
+                        and not above[r] & mask[other] and not above[other] & mask[r]:
+                    parent[other] = r
+                    members[r] += members[other]
+                    members[other] = []
+                    mask[r] |= mask[other]
+                    above[r] |= above[other]
+        if not valid or len(members[r]) >= max_members:
+            if kind == "sum":  # a region never starts with its end
+                continue
+            r = len(members)
+            members.append([])
+            want_of.append(want)
+            mask.append(1 << r)
+            above.append(0)
+            parent.append(r)
+        members[r].append(name)
+        above[r] |= up
+        region_of[name] = r
+        if kind == "sum":
+            sealed.add(name)
+    position = {name: t for t, name in enumerate(order)}
+    return [sorted(group, key=position.__getitem__) for group in members if group]
+
+
+def _fusible(graph: Graph, name: str) -> str | None:
+    """"elementwise", "sum" (a full sum), or None when node `name` cannot join a region."""
+    node = graph.nx.nodes[name]
+    op = node["op"]
+    if op not in SCALAR_FORMS and op not in REDUCTIONS:
+        return None
+    if node["dtype"] not in _DTYPES or not known(node["shape"]) \
+            or any(d.get("control") or d.get("ref")
+                   for _, _, d in graph.nx.in_edges(name, data=True)) \
+            or any(d.get("control") for _, _, d in graph.nx.out_edges(name, data=True)):
+        return None
+    inputs = graph.inputs(name)
+    other = SCALAR_FORMS.get(op, ())
+    for k, i in enumerate(inputs):
+        spec = graph.nx.nodes[i]
+        if not known(spec["shape"]) or not (spec["dtype"] == node["dtype"] or k in other
+                                            and spec["dtype"] == np.dtype(bool)):
+            return None
+    if op in REDUCTIONS:
+        axis, rank = node["attrs"]["axis"], len(graph.nx.nodes[inputs[0]]["shape"])
+        full = axis is None or sorted(a % rank for a in axis) == list(range(rank))
+        return "sum" if full and rank > 0 else None
+    return "elementwise"
+
+
+def _contract(graph: Graph, groups: list[list[str]]) -> Graph:
+    """`graph` with each group replaced by its fused node (and output views)."""
+    region_of = {m: k for k, group in enumerate(groups) for m in group}
+    fetched = set(fetches_of(graph))
+    outputs = [[m for m in group if m in fetched or any(
+        c not in group for c in graph.nx.successors(m))] for group in groups]
+    absorbed, inputs = _inputs(graph, groups, region_of)
+    new = Graph()
+    for item in _contracted_order(graph, region_of):
+        if isinstance(item, int):
+            _add_region(new, graph, groups[item], outputs[item], inputs[item], absorbed[item])
+        elif not _only_absorbed(graph, item, region_of, absorbed, fetched):
+            _copy(new, graph, item)
+    for key in (FETCHES, FEEDS):
+        for value in graph.get_collection(key):
+            new.add_to_collection(key, value)
+    return new
+
+
+def _inputs(graph: Graph, groups: list, region_of: dict) -> tuple[list, list]:
+    """Per group: the 0-d constants it takes inside, and its other inputs in first-read order."""
+    absorbed, inputs = [], []
+    for k, group in enumerate(groups):
+        outside = dict.fromkeys(i for m in group for i in graph.inputs(m) if region_of.get(i) != k)
+        inside = {i for i in outside if graph.nx.nodes[i]["op"] == CONSTANT
+                  and graph.nx.nodes[i]["shape"] == ()}
+        absorbed.append(inside)
+        inputs.append([i for i in outside if i not in inside])
+    return absorbed, inputs
+
+
+def _only_absorbed(graph: Graph, name: str, region_of: dict, absorbed: list,
+                   fetched: set) -> bool:
+    """True for a constant that only regions read, each taking it inside."""
+    return name not in fetched and graph.nx.out_degree(name) > 0 and all(
+        c in region_of and name in absorbed[region_of[c]] for c in graph.nx.successors(name))
+
+
+def _contracted_order(graph: Graph, region_of: dict) -> list:
+    """A topological order of the graph with each region as one item (its group index),
+    close to the input's order (Kahn's algorithm, earliest position first)."""
+    order = ordered_nodes(graph)
+    position = {name: t for t, name in enumerate(order)}
+    item = {name: region_of.get(name, name) for name in order}
+    key: dict = {}
+    for name in order:
+        key.setdefault(item[name], position[name])
+    waiting: dict = dict.fromkeys(key, 0)
+    for u, v in graph.nx.edges():
+        if item[u] != item[v]:
+            waiting[item[v]] += 1
+    ready = [(key[i], i if isinstance(i, str) else "", i) for i, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    members: dict = {}
+    for name in order:
+        members.setdefault(item[name], []).append(name)
+    result = []
+    while ready:
+        _, _, i = heapq.heappop(ready)
+        result.append(i)
+        for m in members[i]:
+            for _, v in graph.nx.out_edges(m):
+                if item[v] != i:
+                    waiting[item[v]] -= 1
+                    if waiting[item[v]] == 0:
+                        heapq.heappush(ready, (key[item[v]], item[v] if isinstance(item[v], str)
+                                               else "", item[v]))
+    return result
+
+
+def _copy(new: Graph, graph: Graph, name: str) -> None:
+    node = graph.nx.nodes[name]
+    new.add_node(node["op"], [new.tensor(i) for i in graph.inputs(name)], node["attrs"],
+                 node["shape"], node["dtype"], node["source"], name=name, role=node["role"],
+                 exact_name=True, refs=tuple(graph.ref_inputs(name)))
+    for dep in graph.control_inputs(name):
+        new.add_control_input(name, dep)
+
+
+def _add_region(new: Graph, graph: Graph, group: list, outputs: list, inputs: list,
+                absorbed: set) -> None:
+    """The group as one fused node in `new`, and a view per output when there are several."""
+    first = graph.nx.nodes[outputs[0]]
+    sub = Graph()
+    for i in inputs:
+        spec = graph.nx.nodes[i]
+        sub.add_node("placeholder", [], {"dtype": spec["dtype"], "shape": spec["shape"]},
+                     spec["shape"], spec["dtype"], spec["source"], name=i, role=spec["role"],
+                     exact_name=True)
+    for name in (c for c in graph.nx if c in absorbed):  # graph order: deterministic
+        _copy(sub, graph, name)
+    for name in group:
+        _copy(sub, graph, name)
+    offsets, total = [], 0
+    for name in outputs:
+        offsets.append(total)
+        total += int(np.prod(graph.nx.nodes[name]["shape"], dtype=np.int64))
+    region = Region(sub, tuple(inputs), tuple(group), tuple(outputs),
+                    graph.nx.nodes[group[0]]["shape"], first["dtype"], tuple(offsets))
+    spec = region.spec
+    single = len(outputs) == 1
+    fused_name = outputs[0] if single else _free_name(f"fused/{outputs[0]}", graph, new)
+    new.add_node("fused", [new.tensor(i) for i in inputs], {"region": region}, spec.shape,
+                 spec.dtype, first["source"], name=fused_name, role=first["role"],
+                 exact_name=True)
+    if single:
+        return
+    for name, offset in zip(outputs, offsets):
+        node = graph.nx.nodes[name]
+        new.add_node("fused_output", [new.tensor(fused_name)],
+                     {"offset": offset, "shape": node["shape"]}, node["shape"], node["dtype"],
+                     node["source"], name=name, role=node["role"], exact_name=True)
+
+
+def _free_name(base: str, *graphs: Graph) -> str:
+    name, count = base, 0
+    while any(name in g.nx for g in graphs):
+        count += 1
+        name = f"{base}_{count}"
+    return name

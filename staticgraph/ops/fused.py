@@ -1,0 +1,180 @@
+"""The fused op: a region of elementwise ops (ending, maybe, in full sums) run as one kernel.
+
+The fusion pass (`staticgraph.compiler.fusion`) replaces each such region by one `fused` node
+whose attrs hold a `Region`: the sub-graph it replaces (placeholders for the region's inputs,
+small constants, the members, under their own names), and how its outputs are laid out. One
+output is the node's value itself; several share one flat buffer, each read back by a
+`fused_output` node (a view) under the name of the node it replaces, so fetches keep their names.
+The kernel comes from the runtime (`staticgraph.runtime.fused_kernels` installs the builder):
+generated code, numba-compiled when numba is installed. The vjp and jvp replay the sub-graph
+with the members' own rules, so a fused graph differentiates like the graph it came from.
+
+`SCALAR_FORMS` lists the ops a region may hold: float elementwise ops whose value at one
+element depends on the inputs' values at that element alone.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from staticgraph.graph import Graph
+from staticgraph.ops import array as A
+from staticgraph.ops import create as C
+from staticgraph.ops.registry import Spec, apply, defop, get_op
+
+# op -> the inputs it may take of another dtype than the region's (where's condition: bool)
+SCALAR_FORMS = {name: () for name in (
+    "add", "subtract", "multiply", "divide", "negative", "square", "sqrt", "exp", "log", "sin",
+    "cos", "tanh", "sigmoid", "relu", "relu_grad", "abs", "sign", "maximum", "minimum",
+    "add_n", "identity", "stop_gradient")}
+SCALAR_FORMS["where"] = (0,)
+REDUCTIONS = ("sum",)  # a region may end in these, over all axes
+
+_BUILDER: list = []  # the runtime's region -> kernel(*inputs, out=None)
+
+
+def set_kernel_builder(build) -> None:
+    """Install how a region's kernel is made (the runtime does, on import)."""
+    _BUILDER[:] = [build]
+
+
+@dataclass(frozen=True, eq=False)
+class Region:
+    """A fused region.
+
+    graph: the sub-graph; `inputs` are its placeholders, in the fused node's input order.
+    members: the sub-graph's computing nodes, in run order.
+    outputs: the members whose values leave the region, in the fused value's order.
+    shape, dtype: every elementwise member's (a sum member's value is a scalar).
+    offsets: where each output starts in the flat value (several outputs), else (0,).
+    """
+    graph: Graph
+    inputs: tuple
+    members: tuple
+    outputs: tuple
+    shape: tuple
+    dtype: np.dtype
+    offsets: tuple
+
+    @property
+    def spec(self) -> Spec:
+        """The fused node's value: the one output's spec, or a flat vector holding them all."""
+        if len(self.outputs) == 1:
+            node = self.graph.nx.nodes[self.outputs[0]]
+            return Spec(node["shape"], node["dtype"])
+        last = self.graph.nx.nodes[self.outputs[-1]]
+        return Spec((self.offsets[-1] + _size(last["shape"]),), self.dtype)
+
+    @functools.cached_property
+    def kernel(self):
+        """kernel(*inputs, out=None) -> the fused value (in `out` when given)."""
+        return _BUILDER[0](self)
+
+    def __repr__(self) -> str:
+        return f"<Region {len(self.members)} ops -> {', '.join(self.outputs)}>"
+
+
+def _size(shape: tuple) -> int:
+    return math.prod(shape)
+
+
+def _fused_kernel(*inputs, region: Region, out=None):
+    return region.kernel(*inputs, out=out)
+
+
+def replay(region: Region, inputs: list) -> dict:
+    """The region's members applied to `inputs` with ordinary ops: sub-graph name -> tensor."""
+    values = dict(zip(region.inputs, inputs))
+    for name in region.graph.nx:
+        node = region.graph.nx.nodes[name]
+        if node["op"] == "constant":
+            values[name] = C.constant(node["attrs"]["value"])
+    for name in region.members:
+        node = region.graph.nx.nodes[name]
+        values[name] = apply(get_op(node["op"]), [values[i] for i in region.graph.inputs(name)],
+                             node["attrs"])
+    return values
+
+
+def _fused_vjp(ct, *inputs, out, region: Region):
+    """The members' vjps applied in reverse, from the outputs' cotangents (cut out of `ct`)."""
+    values = replay(region, list(inputs))
+    cts = dict(zip(region.outputs, _split(ct, region)))
+    for name in reversed(region.members):
+        if cts.get(name) is None:
+            continue
+        node = region.graph.nx.nodes[name]
+        args = [values[i] for i in region.graph.inputs(name)]
+        parts = get_op(node["op"]).vjp(cts[name], *args, out=values[name], **node["attrs"])
+        for arg, part in zip(region.graph.inputs(name), parts):
+            if part is not None:
+                cts[arg] = part if cts.get(arg) is None else cts[arg] + part
+    return [cts.get(i) for i in region.inputs]
+
+
+def _fused_jvp(tangents, *inputs, out, region: Region):
+    """The members' jvps applied in run order; the outputs' tangents packed as the value is."""
+    values = replay(region, list(inputs))
+    ts = dict(zip(region.inputs, tangents))
+    for name in region.members:
+        node = region.graph.nx.nodes[name]
+        args = region.graph.inputs(name)
+        ins = [ts.get(i) for i in args]
+        ts[name] = None if all(t is None for t in ins) else get_op(node["op"]).jvp(
+            ins, *[values[i] for i in args], out=values[name], **node["attrs"])
+    outs = [ts[o] if ts[o] is not None else C.zeros_like(values[o]) for o in region.outputs]
+    if len(outs) == 1:
+        return outs[0]
+    return concat_flat(outs)
+
+
+def _split(ct, region: Region) -> list:
+    """The cotangent of each output, cut out of the fused value's cotangent `ct`."""
+    if len(region.outputs) == 1:
+        return [ct]
+    parts = []
+    for name, offset in zip(region.outputs, region.offsets):
+        shape = region.graph.nx.nodes[name]["shape"]
+        parts.append(fused_output_(ct, offset=offset, shape=shape))
+    return parts
+
+
+def concat_flat(values: list):
+    """The values flattened and joined end to end (the layout of a fused value)."""
+    return A.concat([A.reshape(v, (-1,)) for v in values], axis=0)
+
+
+def _fused_rule(*specs: Spec, region: Region) -> Spec:
+    return region.spec
+
+
+fused = defop("fused", kernel=_fused_kernel, shape_rule=_fused_rule, vjp=_fused_vjp,
+              jvp=_fused_jvp, traits={"out", "total"},
+              doc="A region of elementwise ops run as one generated kernel.")
+
+
+def _output_kernel(flat, *, offset, shape):
+    return flat[offset:offset + _size(shape)].reshape(shape)
+
+
+def _output_vjp(ct, flat, out, offset, shape):
+    """The cotangent of the flat value: ct in place of this output, zeros elsewhere."""
+    total = flat.shape[0]
+    pieces = [C.zeros((offset,), ct.dtype)] if offset else []
+    pieces.append(A.reshape(ct, (-1,)))
+    rest = total - offset - _size(shape)
+    if rest:
+        pieces.append(C.zeros((rest,), ct.dtype))
+    return [A.concat(pieces, axis=0) if len(pieces) > 1 else pieces[0]]
+
+
+fused_output_ = defop(
+    "fused_output", kernel=_output_kernel,
+    shape_rule=lambda flat, *, offset, shape: Spec(tuple(shape), flat.dtype),
+    vjp=_output_vjp,
+    jvp=lambda t, flat, out, offset, shape: fused_output_(t[0], offset=offset, shape=shape),
+    traits={"view", "total"},
+    doc="One output of a fused node with several: a view of its flat value.")

@@ -1,0 +1,369 @@
+"""Kernels for fused regions: generated numpy code, and one numba-compiled loop nest when numba is
+installed (the `fast` extra).
+
+The numpy kernel calls each member's own kernel in run order, writing into its outputs' slices
+of `out` and into scratch arrays (reused as values die, held in a free list so that concurrent
+runs never share one): its results are the unfused ones, bit for bit.
+
+The numba kernel (`numba.njit`, fastmath off, numpy's error model, so NaN and Inf come out as
+numpy gives them) walks the region's shape once, the last dim in blocks of `BLOCK` elements; in
+each block it runs the members one after another over the block (so that libm calls pipeline),
+keeping values in a small scratch, and sums in float64. Its results equal the unfused ones to
+rounding: a few units in the last place per op (libm's sin, cos, exp differ from numpy's SIMD
+loops; float32 tanh is computed in float64 through expm1), and sums add in another order.
+
+Compiling takes a while (about a second for a few hundred ops), so a kernel starts with the numpy
+code and switches to numba at its `NUMBA_AFTER`-th call, or at once when the compiled code is
+already cached on disk. The source is written to a file in the kernel cache directory
+(`STATICGRAPH_CACHE_DIR`, else `$XDG_CACHE_HOME/staticgraph/kernels`, else
+`~/.cache/staticgraph/kernels`) named by its hash, and imported from there, so that numba's
+`cache=True` keeps the machine code beside it and a second process loads it instead of
+compiling. `STATICGRAPH_NUMBA=0` keeps every kernel on numpy; `STATICGRAPH_NUMBA_AFTER=N` sets
+the number of calls (1: compile at the first call). Without numba nothing changes but speed.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import sys
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from staticgraph.ops.fused import Region, set_kernel_builder
+from staticgraph.ops.registry import get_op
+
+BLOCK = 256        # elements of the last dim per block of the numba loop nest
+NUMBA_AFTER = 16   # calls on the numpy kernel before compiling with numba (unless cached)
+_KEYWORD_OUT = {np.maximum, np.minimum}  # numpy deprecates a positional `out` for these
+
+
+def numba_wanted() -> bool:
+    """True when numba is installed and not turned off (STATICGRAPH_NUMBA=0)."""
+    if os.environ.get("STATICGRAPH_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return importlib.util.find_spec("numba") is not None
+
+
+def cache_dir() -> Path:
+    """Where generated kernel sources (and numba's compiled code beside them) are kept."""
+    if os.environ.get("STATICGRAPH_CACHE_DIR"):
+        return Path(os.environ["STATICGRAPH_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "staticgraph" / "kernels"
+
+
+class FusedKernel:
+    """A region's kernel: `kernel(*inputs, out=None)`; `source` is the code that runs now."""
+
+    def __init__(self, region: Region) -> None:
+        self.region = region
+        self.numpy_source, self.run = numpy_kernel(region)
+        self.source = self.numpy_source
+        self.numba_source: str | None = None
+        self.dispatcher = None
+        self._lock = threading.Lock()
+        self.countdown = 0
+        if numba_wanted():
+            self.numba_source = numba_source(region)
+            after = int(os.environ.get("STATICGRAPH_NUMBA_AFTER", NUMBA_AFTER))
+            self.countdown = 1 if after <= 1 or _cached(self.numba_source) else after
+
+    def __call__(self, *inputs, out=None):
+        if self.countdown:
+            self.countdown -= 1
+            if not self.countdown:
+                self._switch()
+        return self.run(*inputs, out=out)
+
+    def _switch(self) -> None:
+        """Compile (or load) the numba kernel and run it from now on."""
+        with self._lock:
+            if self.dispatcher is not None:
+                return
+            try:
+                self.dispatcher = _compiled(self.numba_source)
+                run = _numba_entry(self.region, self.dispatcher)
+            except Exception as exc:  # numba refused the code: numpy's stays, which is correct
+                warnings.warn(f"staticgraph: numba could not compile a fused kernel "
+                              f"({type(exc).__name__}: {exc}); it runs as numpy code",
+                              RuntimeWarning, stacklevel=3)
+                return
+            self.run, self.source = run, self.numba_source
+
+    def compile_now(self) -> "FusedKernel":
+        """Switch to the numba kernel at once (when numba is wanted)."""
+        if self.numba_source is not None:
+            self.countdown = 0
+            self._switch()
+        return self
+
+
+set_kernel_builder(FusedKernel)
+
+
+# ----- the numpy kernel ------------------------------------------------------------------
+def numpy_kernel(region: Region) -> tuple[str, object]:
+    """The numpy code of `region` and the function it defines."""
+    graph = region.graph
+    names = {i: f"x{k}" for k, i in enumerate(region.inputs)}
+    env: dict = {"np": np, "empty": np.empty, "copyto": np.copyto}
+    lines = [f"def kernel({''.join(v + ', ' for v in names.values())}out=None):",
+             "    if out is None:",
+             f"        out = empty({region.spec.shape!r}, np.{region.dtype.name})"]
+    for name in graph.nx:
+        if graph.nx.nodes[name]["op"] == "constant":
+            names[name] = f"c{len(env)}"
+            env[names[name]] = graph.nx.nodes[name]["attrs"]["value"]
+    single = len(region.outputs) == 1
+    for k, (name, offset) in enumerate(zip(region.outputs, region.offsets)):
+        shape = graph.nx.nodes[name]["shape"]
+        size = int(np.prod(shape, dtype=np.int64))
+        view = "out" if single else f"out[{offset}:{offset + size}].reshape({shape!r})"
+        lines.append(f"    o{k} = {view}")
+    slots = _scratch_slots(region, numpy_in_place=True)
+    rows = 1 + max(slots.values(), default=-1)
+    if rows:
+        env["free"], env["scratch"] = [], _scratch_maker(rows, region.shape, region.dtype)
+        lines += ["    try:", "        s = free.pop()", "    except IndexError:",
+                  "        s = scratch()"]
+    outputs = {name: f"o{k}" for k, name in enumerate(region.outputs)}
+    for t, name in enumerate(region.members):
+        node = graph.nx.nodes[name]
+        op = get_op(node["op"])
+        kernel = functools.partial(op.kernel, **node["attrs"]) if node["attrs"] else op.kernel
+        k = f"k{t}"
+        env[k] = kernel
+        args = ", ".join(names[i] for i in graph.inputs(name))
+        target = outputs.get(name) or f"s[{slots[name]}]"
+        arity = len(graph.inputs(name))
+        if isinstance(kernel, np.ufunc) and kernel not in _KEYWORD_OUT and arity <= 2:
+            lines.append(f"    {k}({args}, {target})")
+        elif "out" in op.traits:
+            lines.append(f"    {k}({args}, out={target})")
+        else:
+            lines.append(f"    copyto({target}, {k}({args}))")
+        names[name] = target
+    if rows:
+        lines.append("    free.append(s)")
+    lines.append("    return out")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<fused kernel {region.outputs[0]}>", "exec"), env)
+    return source, env["kernel"]
+
+
+def _scratch_maker(rows: int, shape: tuple, dtype: np.dtype):
+    def make() -> list:
+        block = np.empty((rows,) + tuple(shape), dtype)
+        return [block[r, ...] for r in range(rows)]  # arrays, 0-d ones too
+    return make
+
+
+def _scratch_slots(region: Region, numpy_in_place: bool) -> dict:
+    """member -> scratch row, for the members that are not outputs (numpy) or all of them
+    (numba), rows reused once their value is dead; a member may take a row that an input
+    frees at that member (elementwise: it reads each element before writing it)."""
+    graph = region.graph
+    outputs = set(region.outputs) if numpy_in_place else set()
+    last = {}
+    for t, name in enumerate(region.members):
+        for i in graph.inputs(name):
+            last[i] = t
+    slots, free, used = {}, [], 0
+    for t, name in enumerate(region.members):
+        inputs = graph.inputs(name)
+        dying = [slots[i] for i in dict.fromkeys(inputs) if i in slots and last[i] == t]
+        in_place = len(inputs) <= 2 or not numpy_in_place
+        if name not in outputs and graph.nx.nodes[name]["op"] != "sum":
+            if in_place and dying:
+                slots[name] = dying.pop(0)
+            elif free:
+                slots[name] = free.pop()
+            else:
+                slots[name], used = used, used + 1
+        free.extend(dying)
+    return slots
+
+
+# ----- the numba kernel ------------------------------------------------------------------
+def _literal(value, dtype: np.dtype) -> str:
+    if dtype == np.dtype(bool):
+        return repr(bool(value))
+    return f"np.{dtype.name}({float(np.asarray(value, dtype))!r})"
+
+
+def _form(op: str, args: list, attrs: dict, dtype: np.dtype) -> str:
+    """The scalar expression of one member on the names `args`."""
+    zero, one = _literal(0, dtype), _literal(1, dtype)
+    a = args[0]
+    b = args[1] if len(args) > 1 else None
+    forms = {
+        "add": lambda: f"{a} + {b}", "subtract": lambda: f"{a} - {b}",
+        "multiply": lambda: f"{a} * {b}", "divide": lambda: f"{a} / {b}",
+        "negative": lambda: f"-{a}", "square": lambda: f"{a} * {a}",
+        "sqrt": lambda: f"np.sqrt({a})", "exp": lambda: f"np.exp({a})",
+        "log": lambda: f"np.log({a})", "sin": lambda: f"np.sin({a})",
+        "cos": lambda: f"np.cos({a})", "abs": lambda: f"np.abs({a})",
+        "tanh": lambda: f"tanh32({a})" if dtype == np.float32 else f"np.tanh({a})",
+        "sigmoid": lambda: f"np.exp(-np.logaddexp({zero}, -{a}))",
+        "relu": lambda: f"{a} if ({a} > {zero} or {a} != {a}) else {zero}",
+        "relu_grad": lambda: f"{a} * ({one} if {b} > {zero} else "
+                             f"({_literal(attrs.get('at_zero', 0), dtype)} if {b} == {zero} "
+                             f"else {zero}))",
+        "sign": lambda: f"{one} if {a} > {zero} else (-{one} if {a} < {zero} else "
+                        f"({a} if {a} != {a} else {zero}))",
+        "maximum": lambda: f"{a} if ({a} > {b} or {a} != {a}) else {b}",
+        "minimum": lambda: f"{a} if ({a} < {b} or {a} != {a}) else {b}",
+        "add_n": lambda: " + ".join(args), "identity": lambda: a, "stop_gradient": lambda: a,
+        "where": lambda: f"{b} if {a} else {args[2]}",
+    }
+    return forms[op]()
+
+
+_TANH32 = '''
+@numba.njit(cache=True, error_model="numpy")
+def tanh32(x):
+    # float32 tanh through float64's expm1: within an ulp or two of numpy's, and far faster
+    # than libm's tanhf; |x| > 20 is +-1 in float32
+    if x > 20.0:
+        return np.float32(1.0)
+    if x < -20.0:
+        return np.float32(-1.0)
+    e = np.expm1(2.0 * np.float64(x))
+    return np.float32(e / (e + 2.0))
+
+'''
+
+
+def numba_source(region: Region) -> str:
+    """The numba source of `region`: a module defining `kernel(*inputs, out)`."""
+    graph, shape, dtype = region.graph, region.shape, region.dtype
+    rank = len(shape)
+    last_dim = shape[-1] if rank else 1
+    block = min(BLOCK, last_dim)
+    index = [f"i{p}" for p in range(rank - 1)] + ["{j}"]  # {j}: each loop's own variable
+    lines = [f"def kernel({''.join(f'x{k}, ' for k in range(len(region.inputs)))}out):",
+             "    flat = out.reshape(out.size)"]
+    slots = _scratch_slots(region, numpy_in_place=False)
+    rows = 1 + max(slots.values(), default=-1)
+    if rows:
+        lines.append(f"    s = np.empty(({rows}, {block}), np.{dtype.name})")
+    names: dict = {}
+    for k, i in enumerate(region.inputs):
+        ishape = graph.nx.nodes[i]["shape"]
+        if len(ishape) == 0:
+            lines.append(f"    c{k} = x{k}[()]")
+            names[i] = f"c{k}"
+        else:
+            dims = [("0" if n == 1 and shape[rank - len(ishape) + q] != 1
+                     else index[rank - len(ishape) + q]) for q, n in enumerate(ishape)]
+            names[i] = f"x{k}[{', '.join(dims)}]"
+    for name in graph.nx:
+        node = graph.nx.nodes[name]
+        if node["op"] == "constant":
+            names[name] = _literal(node["attrs"]["value"][()], node["dtype"])
+    sums = [m for m in region.members if graph.nx.nodes[m]["op"] == "sum"]
+    acc = "np.float64" if dtype == np.float32 else f"np.{dtype.name}"
+    if sums:  # an array: a local summed into inside the loops would be defined twice
+        lines.append(f"    acc = np.zeros({len(sums)}, {acc})")
+    body, indent = [], "    "
+    for p in range(rank - 1):
+        body.append(f"{indent}for i{p} in range({shape[p]}):")
+        indent += "    "
+    flat_base = " + ".join(f"i{p} * {int(np.prod(shape[p + 1:], dtype=np.int64))}"
+                           for p in range(rank - 1)) or "0"
+    body += [f"{indent}for lo in range(0, {last_dim}, {block}):",
+             f"{indent}    hi = min(lo + {block}, {last_dim})",
+             f"{indent}    base = {flat_base}"]
+    indent += "    "
+    outputs = dict(zip(region.outputs, region.offsets))
+    for t, name in enumerate(region.members):
+        node = graph.nx.nodes[name]
+        inputs = graph.inputs(name)
+        # each loop and operand has a name of its own: reused names make numba's SSA pass
+        # recurse through every loop before it
+        j = f"j{t}"
+        body.append(f"{indent}for {j} in range(lo, hi):")
+        body += [f"{indent}    a{t}_{q} = {names[i].format(j=j)}" for q, i in enumerate(inputs)]
+        args = [f"a{t}_{q}" for q in range(len(inputs))]
+        if node["op"] == "sum":
+            body.append(f"{indent}    acc[{sums.index(name)}] += {acc}({args[0]})")
+            continue
+        row = f"s[{slots[name]}, {{j}} - lo]"
+        body.append(f"{indent}    {row.format(j=j)} = "
+                    f"{_form(node['op'], args, node['attrs'], dtype)}")
+        if name in outputs:
+            body.append(f"{indent}    flat[{outputs[name]} + base + {j}] = {row.format(j=j)}")
+        names[name] = row
+    lines += body
+    for t, name in enumerate(sums):
+        lines.append(f"    flat[{outputs[name]}] = np.{dtype.name}(acc[{t}])")
+    header = "import numba\nimport numpy as np\n\n"
+    if "tanh32(" in "\n".join(lines):
+        header += _TANH32
+    return header + "\n".join(lines) + "\n"
+
+
+def _path_of(source: str) -> Path:
+    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
+    return cache_dir() / f"sg_fused_{digest}.py"
+
+
+def _cached(source: str) -> bool:
+    """True when numba's compiled code for `source` is on disk (an index file beside it)."""
+    path = _path_of(source)
+    return any((path.parent / "__pycache__").glob(f"{path.stem}.kernel-*.nbi"))
+
+
+_MODULES: dict = {}
+_MODULES_LOCK = threading.Lock()
+
+
+def _compiled(source: str):
+    """The numba dispatcher of `source`'s kernel, from its file in the cache directory (written
+    if missing), compiled with cache=True; without a writable directory, compiled uncached."""
+    import numba
+    path = _path_of(source)
+    with _MODULES_LOCK:
+        if path.stem in _MODULES:
+            return _MODULES[path.stem]
+        try:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_suffix(f".{os.getpid()}.tmp")
+                partial.write_text(source)
+                os.replace(partial, path)
+            # importable by name: numba's cache finds the globals of cached code through it
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+            cache = True
+        except OSError:
+            module = type(sys)(path.stem)
+            exec(compile(source, str(path), "exec"), module.__dict__)
+            cache = False
+        dispatcher = numba.njit(cache=cache, error_model="numpy", fastmath=False,
+                                nogil=True)(module.kernel)
+        _MODULES[path.stem] = dispatcher
+        return dispatcher
+
+
+def _numba_entry(region: Region, dispatcher):
+    """kernel(*inputs, out=None) calling `dispatcher`, compiled now for the inputs' types."""
+    scalars = [k for k, i in enumerate(region.inputs)
+               if region.graph.nx.nodes[i]["shape"] == ()]
+    names = [f"x{k}" for k in range(len(region.inputs))]
+    lines = [f"def kernel({''.join(n + ', ' for n in names)}out=None):",
+             "    if out is None:",
+             f"        out = empty({region.spec.shape!r}, dtype)"]
+    lines += [f"    x{k} = asarray(x{k})" for k in scalars]  # numpy scalars -> 0-d arrays
+    lines += [f"    compiled({''.join(n + ', ' for n in names)}out)", "    return out"]
+    env = {"empty": np.empty, "asarray": np.asarray, "dtype": region.dtype,
+           "compiled": dispatcher}
+    exec(compile("\n".join(lines) + "\n", f"<numba entry {region.outputs[0]}>", "exec"), env)
+    return env["kernel"]

@@ -303,6 +303,8 @@ def nested_graphs(value, key: str = "") -> Iterator[tuple[str, Graph]]:
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             yield from nested_graphs(item, f"{key}.{i}")
+    elif isinstance(getattr(value, "graph", None), Graph):  # a fused node's region
+        yield key, value.graph
 
 
 def node_kind(node: dict) -> str:

@@ -137,6 +137,9 @@ def test_every_op_has_a_row():
                                          "random_shuffle",
                                          # constants unless the rank is unknown:
                                          # tests/tf1/test_unknown_rank.py
-                                         "shape", "size", "rank", "keepdims_like", "swap_last"}
+                                         "shape", "size", "rank", "keepdims_like", "swap_last",
+                                         # made by the fusion pass from rows' ops:
+                                         # tests/compiler/test_fusion.py
+                                         "fused", "fused_output"}
     missing = {name for name in missing if not name.startswith("user_")}
     assert not missing, f"ops without a row in tests/op_table.py: {sorted(missing)}"

@@ -474,7 +474,8 @@ def dist(quick: bool) -> list[dict]:
             cluster.close()
         reference = reference or values
         for name, value in values.items():
-            np.testing.assert_allclose(value, reference[name], rtol=1e-4, atol=1e-6)
+            # float32: the shards sum their examples in another order than one process does
+            np.testing.assert_allclose(value, reference[name], rtol=1e-3, atol=1e-5)
         seconds = statistics.median(times)
         rows.append({"mode": f"{workers} Dask worker(s)" if workers else "one process",
                      "ms_per_step": seconds * 1e3, "samples_per_s": batch / seconds})

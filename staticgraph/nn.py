@@ -15,6 +15,7 @@ from staticgraph.ops import create as C
 from staticgraph.ops import math as M
 from staticgraph.ops import nn as N
 from staticgraph.ops import reduce as R
+from staticgraph.ops.conv import avg_pool, conv2d, max_pool
 from staticgraph.ops.math import relu, sigmoid, tanh
 from staticgraph.ops.random import random_uniform, random_uniform_like
 from staticgraph.ops.registry import is_tensor, op_scope
@@ -24,7 +25,8 @@ from staticgraph.sourceinfo import user_source
 __all__ = ["relu", "relu6", "elu", "softplus", "sigmoid", "tanh", "softmax", "log_softmax",
            "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
            "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits",
-           "l2_loss", "l2_normalize", "bias_add", "dropout", "embedding_lookup"]
+           "l2_loss", "l2_normalize", "bias_add", "dropout", "embedding_lookup", "conv2d",
+           "max_pool", "avg_pool"]
 
 
 def _tensor(x):

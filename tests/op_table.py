@@ -43,6 +43,38 @@ class Row:
         return rng.uniform(-2.0, 2.0, size=shape)
 
 
+def _windows_ref(x, k, strides, padding, fill=0.0):
+    """Naive NHWC windows (N, OH, OW, KH, KW, C), TF1's SAME / VALID padding."""
+    pads = []
+    for size, kk, s in zip(x.shape[1:3], k, strides):
+        out = -(-size // s) if padding == "SAME" else (size - kk) // s + 1
+        total = max((out - 1) * s + kk - size, 0)
+        pads.append((total // 2, total - total // 2, out))
+    xp = np.pad(x, ((0, 0), pads[0][:2], pads[1][:2], (0, 0)), constant_values=fill)
+    return np.array([[[xp[:, i * strides[0]:i * strides[0] + k[0], j * strides[1]:j * strides[1] + k[1], :]
+                       for j in range(pads[1][2])] for i in range(pads[0][2])]]).transpose(3, 1, 2, 4, 5, 6, 0)[..., 0]
+
+
+def _conv_ref(x, w, strides, padding):
+    return np.einsum("nhwijc,ijco->nhwo", _windows_ref(x, w.shape[:2], strides, padding), w)
+
+
+def _max_pool_grad_ref(x):
+    """d/dx of sum(max_pool(x, 2, 2, VALID) ** 2): twice each window's max, at its place."""
+    grad = np.zeros_like(x)
+    for i in range(0, x.shape[1] - 1, 2):
+        for j in range(0, x.shape[2] - 1, 2):
+            window = x[:, i:i + 2, j:j + 2, :]
+            top = window.max(axis=(1, 2), keepdims=True)
+            grad[:, i:i + 2, j:j + 2, :] = 2 * top * (window == top)
+    return grad
+
+
+def _avg_pool_ref(x, k, strides):
+    inside = _windows_ref(np.ones_like(x), k, strides, "SAME").sum(axis=(3, 4))
+    return _windows_ref(x, k, strides, "SAME").sum(axis=(3, 4)) / inside
+
+
 BINARY_CASES = [[(3,), (3,)], [(2, 3), (3,)], [(2, 1), (1, 3)], [(), (2, 2)], [(2, 2), ()]]
 UNARY_CASES = [[()], [(4,)], [(2, 3)]]
 MASK = np.array([[True, False, True], [False, True, True]])
@@ -124,6 +156,17 @@ ROWS = [
     Row("gather_list", lambda x: sg.gather(x, [1, 1, 0]), lambda x: x[[1, 1, 0]], [[(3, 2)]]),
     Row("one_hot", lambda x: sg.one_hot(sg.constant(IDX), 3, dtype=x.dtype) * x,
         lambda x: np.eye(3)[IDX] * x, [[(4, 3)]]),
+    Row("conv2d", lambda x, w: sg.nn.conv2d(x, w, strides=[1, 2, 1, 1], padding="SAME"),
+        lambda x, w: _conv_ref(x, w, (2, 1), "SAME"), [[(2, 5, 4, 3), (3, 2, 3, 2)]]),
+    Row("conv2d_valid", lambda x, w: sg.nn.conv2d(x, w, strides=1, padding="VALID"),
+        lambda x, w: _conv_ref(x, w, (1, 1), "VALID"), [[(1, 4, 5, 2), (2, 3, 2, 3)]]),
+    Row("max_pool", lambda x: sg.nn.max_pool(x, [1, 2, 3, 1], [1, 2, 2, 1], "SAME"),
+        lambda x: _windows_ref(x, (2, 3), (2, 2), "SAME", -np.inf).max(axis=(3, 4)),
+        [[(2, 5, 4, 3)]], smooth=False),
+    Row("max_pool_grad", lambda x: sg.gradients(sg.reduce_sum(sg.nn.max_pool(x, 2, 2, "VALID") ** 2), [x])[0],
+        lambda x: _max_pool_grad_ref(x), [[(1, 4, 4, 2)]], smooth=False),
+    Row("avg_pool", lambda x: sg.nn.avg_pool(x, 3, 2, "SAME"), lambda x: _avg_pool_ref(x, (3, 3), (2, 2)),
+        [[(2, 5, 4, 3)]]),
     Row("softmax", lambda x: sg.softmax(x), _softmax, [[(2, 4)], [(3,)]]),
     Row("log_softmax", lambda x: sg.log_softmax(x, axis=0), lambda x: _log_softmax(x, 0), [[(3, 2)]]),
     Row("softmax_cross_entropy", lambda l, z: sg.softmax_cross_entropy_with_logits(labels=sg.softmax(l), logits=z),

@@ -32,11 +32,12 @@ MAX_MEMBERS = 1024  # bounds a generated kernel's size (and its compile time)
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def fuse_elementwise(graph: Graph, min_members: int = MIN_MEMBERS,
-                     max_members: int = MAX_MEMBERS, min_elements: int = MIN_ELEMENTS) -> Graph:
+def fuse_elementwise(graph: Graph, min_members: int | None = None,
+                     max_members: int | None = None, min_elements: int | None = None) -> Graph:
     """A new graph in which regions of elementwise ops are `fused` nodes (the input itself,
     unchanged, when there is none): regions of `min_members` ops or more, or of two ops or
-    more on values of `min_elements` elements or more.
+    more on values of `min_elements` elements or more (None: MIN_MEMBERS, MAX_MEMBERS and
+    MIN_ELEMENTS, read at each call).
 
     Example:
         >>> import staticgraph as sg
@@ -49,9 +50,12 @@ def fuse_elementwise(graph: Graph, min_members: int = MIN_MEMBERS,
         >>> sorted(fused.nx), fused.node("y")["op"]
         (['x', 'y'], 'fused')
         >>> fused.node("y")["attrs"]["region"].members
-        ('Tanh', 'mul', 'add', 'y')
+        ('tanh', 'multiply', 'add', 'y')
     """
-    groups = [g for g in find_regions(graph, max_members) if len(g) >= min_members
+    min_members = MIN_MEMBERS if min_members is None else min_members
+    min_elements = MIN_ELEMENTS if min_elements is None else min_elements
+    groups = [g for g in find_regions(graph, max_members or MAX_MEMBERS)
+              if len(g) >= min_members
               or len(g) >= 2 and math.prod(graph.nx.nodes[g[0]]["shape"]) >= min_elements]
     return _contract(graph, groups) if groups else graph
 

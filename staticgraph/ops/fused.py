@@ -22,6 +22,7 @@ import numpy as np
 
 from staticgraph.graph import Graph
 from staticgraph.ops import array as A
+from staticgraph.ops import batching as B
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import Spec, apply, defop, get_op
 
@@ -147,12 +148,38 @@ def concat_flat(values: list):
     return A.concat([A.reshape(v, (-1,)) for v in values], axis=0)
 
 
+def _fused_batch(values, dims, *, region: Region):
+    """The members' batching rules applied in run order; several outputs are flattened per
+    example and joined, each example's row laid out as the unbatched value."""
+    batched = dict(zip(region.inputs, zip(values, dims)))
+    for name in region.graph.nx:
+        if region.graph.nx.nodes[name]["op"] == "constant":
+            batched[name] = (C.constant(region.graph.nx.nodes[name]["attrs"]["value"]), None)
+    for name in region.members:
+        node = region.graph.nx.nodes[name]
+        op = get_op(node["op"])
+        args = [batched[i] for i in region.graph.inputs(name)]
+        if all(d is None for _, d in args):
+            batched[name] = (apply(op, [v for v, _ in args], node["attrs"]), None)
+        else:
+            batched[name] = B.rule_of(op)([v for v, _ in args], [d for _, d in args],
+                                          **node["attrs"])
+    outs = [batched[o] for o in region.outputs]
+    if len(outs) == 1:
+        return outs[0]
+    if all(d is None for _, d in outs):
+        return concat_flat([v for v, _ in outs]), None
+    rows = [A.reshape(B.materialize(v, d, "fused"), (-1, _size(region.graph.nx.nodes[o]["shape"])))
+            for (v, d), o in zip(outs, region.outputs)]
+    return A.concat(rows, axis=1), 0
+
+
 def _fused_rule(*specs: Spec, region: Region) -> Spec:
     return region.spec
 
 
 fused = defop("fused", kernel=_fused_kernel, shape_rule=_fused_rule, vjp=_fused_vjp,
-              jvp=_fused_jvp, traits={"out", "total"},
+              jvp=_fused_jvp, traits={"out", "total"}, batch=_fused_batch,
               doc="A region of elementwise ops run as one generated kernel.")
 
 
@@ -176,5 +203,8 @@ fused_output_ = defop(
     shape_rule=lambda flat, *, offset, shape: Spec(tuple(shape), flat.dtype),
     vjp=_output_vjp,
     jvp=lambda t, flat, out, offset, shape: fused_output_(t[0], offset=offset, shape=shape),
+    batch=lambda values, dims, *, offset, shape: (A.reshape(
+        A.getitem(values[0], (slice(None), slice(offset, offset + _size(shape)))),
+        (-1,) + tuple(shape)), 0),
     traits={"view", "total"},
     doc="One output of a fused node with several: a view of its flat value.")

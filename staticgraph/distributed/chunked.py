@@ -100,7 +100,7 @@ def _result(da, dask, graph, name: str, part, shards: list, j: int, sizes: list)
     if part.kind == BATCH:
         pieces = []
         for shard, size in zip(shards, sizes):
-            factor = (total / size) ** part.power
+            factor = (total / size) ** (part.power or 0)
             piece = shape[:part.axis] + (size,) + shape[part.axis + 1:]
             pieces.append(da.from_delayed(dask.delayed(pick, pure=True)(shard, j, factor),
                                           piece, dtype=node["dtype"]))

@@ -32,7 +32,8 @@ SAME, BATCH, SUM, MIXED = "same", "batch", "sum", "mixed"
 
 
 class Part(NamedTuple):
-    """How a value relates to its shards' values (see the module docstring)."""
+    """How a value relates to its shards' values (see the module docstring); power None
+    marks zeros, which fit a sum of terms of any power."""
     kind: str
     axis: int | None = None
     power: int = 0
@@ -123,20 +124,21 @@ def _aligned(n: Node, indices) -> Part | None:
 def _terms(n: Node, indices=None) -> Part:
     """A sum of terms (add, subtract, add_n): one kind and power for all."""
     indices = range(len(n.parts)) if indices is None else indices
-    powers = {n.parts[i].power for i in indices}
+    powers = {n.parts[i].power for i in indices} - {None}  # zeros fit any power
+    power = powers.pop() if len(powers) == 1 else None
     kinds = {n.parts[i].kind for i in indices}
-    if len(powers) > 1 or (SUM in kinds and kinds != {SUM}):
+    if powers or (SUM in kinds and kinds != {SUM}):
         return MIX
     if kinds == {SUM}:
-        return Part(SUM, None, powers.pop())
+        return Part(SUM, None, power)
     aligned = _aligned(n, indices)
-    return MIX if aligned is None else aligned._replace(power=powers.pop())
+    return MIX if aligned is None else aligned._replace(power=power)
 
 
 def _product(n: Node, signs=(1, 1)) -> Part:
     """A product (multiply; divide with signs (1, -1)): powers add; a SUM only times SAMEs."""
     kinds = [p.kind for p in n.parts]
-    power = sum(s * p.power for s, p in zip(signs, n.parts))
+    power = sum(s * (p.power or 0) for s, p in zip(signs, n.parts))
     if SUM in kinds:
         others = [k for i, k in enumerate(kinds) if i != kinds.index(SUM)]
         if any(k != SAME for k in others) or signs[kinds.index(SUM)] < 0:
@@ -200,20 +202,39 @@ def _count(n: Node) -> Part:
     return UNSPLIT
 
 
-def _like(n: Node) -> Part:
-    """Ops whose result has the shape of their second input (`broadcast_like`, `reduce_to`,
-    `reshape_like`, `keepdims_like`): the value is moved, broadcast or summed linearly."""
+def _like(summing: bool) -> Callable:
+    """Ops whose result has the shape of their second input: `broadcast_like` moves or
+    broadcasts the value, `reduce_to` (summing) also sums it down to an unsplit shape."""
+    def rule(n: Node) -> Part:
+        x, like = n.parts[0], n.parts[1]
+        if x.kind == SUM:
+            return x if like.kind == SAME else MIX
+        if x.kind == SAME:
+            return Part(BATCH, like.axis, x.power) if like.kind == BATCH else x
+        if like.kind == BATCH:
+            return x._replace(axis=like.axis) if x.axis + n.rank - n.ranks[0] == like.axis else MIX
+        k = x.axis - (n.ranks[0] - n.rank)  # where x's batch axis lands in the result
+        return Part(SUM, None, x.power) if summing and (k < 0 or n.shape[k] == 1) else MIX
+    return rule
+
+
+def _reshape_like(n: Node) -> Part:
+    """reshape_like (the cotangent of a reshape): batch-major on both sides, or not split."""
     x, like = n.parts[0], n.parts[1]
-    if x.kind == SUM:
-        return x if like.kind == SAME else MIX
-    if like.kind == BATCH:
-        if x.kind == BATCH and x.axis + n.rank - n.ranks[0] != like.axis:
-            return MIX if n.ranks[0] == n.rank else Part(BATCH, like.axis, x.power)
-        return Part(BATCH, like.axis, x.power)
-    if x.kind == BATCH:  # summed down to an unsplit shape: over the batch axis or a size-1 dim
-        k = x.axis - (n.ranks[0] - n.rank)
-        if k < 0 or n.shape[k] == 1:
-            return Part(SUM, None, x.power)
+    if x.kind == BATCH or like.kind == BATCH:
+        return x if x.kind == BATCH and x.axis == 0 and like == Part(BATCH, 0) else MIX
+    return x
+
+
+def _reshape(n: Node) -> Part:
+    """reshape keeps a batch along axis 0 when each example keeps its own elements: the
+    dims after the first hold as many elements before as after."""
+    x = n.parts[0]
+    if x.kind != BATCH:
+        return x
+    before, after = n.in_shapes[0][1:], n.shape[1:]
+    if x.axis != 0 or None in before or None in after or \
+            int(np.prod(before)) != int(np.prod(after)):
         return MIX
     return x
 
@@ -226,13 +247,15 @@ def _keepdims_like(n: Node) -> Part:
 
 
 def _filled_like(n: Node) -> Part:
+    """A value filled in: zeros (power None) add to terms of any power."""
     x = n.parts[0]
-    return Part(BATCH, x.axis) if x.kind == BATCH else UNSPLIT
+    power = None if n.attrs.get("value") == 0 else 0
+    return Part(BATCH, x.axis, power) if x.kind == BATCH else UNSPLIT
 
 
 def _broadcast_to(n: Node) -> Part:
-    x = n.parts[0]
-    return x._replace(axis=x.axis + n.rank - n.ranks[0]) if x.kind == BATCH else x
+    """broadcast_to a fixed shape: a per-example value would need the shard's size in it."""
+    return MIX if n.parts[0].kind == BATCH else n.parts[0]
 
 
 def _moved(where: Callable) -> Callable:
@@ -260,11 +283,6 @@ def _squeeze(attrs, axis, rank, out_rank):
     return axis - sum(a < axis for a in gone)
 
 
-def _reshape(attrs, axis, rank, out_rank):
-    shape = attrs.get("shape")
-    return 0 if axis == 0 and shape is not None and shape[0] in (-1, None) else None
-
-
 def _getitem_axis(key, axis: int) -> int | None:
     """Where `x[key]` puts x's batch axis: kept only when the key takes all of it and nothing
     before it adds or drops an axis."""
@@ -287,6 +305,8 @@ def _getitem(n: Node) -> Part:
 
 def _getitem_grad(n: Node) -> Part:
     ct, x = n.parts[0], n.parts[1]
+    if x.kind == SAME:  # a slice of an unsplit value: linear in the cotangent
+        return ct if ct.kind != BATCH else MIX
     if ct.kind == SUM or x.kind == SUM:
         return MIX
     if x.kind == BATCH and _getitem_axis(n.attrs["key"], x.axis) is not None:
@@ -324,6 +344,14 @@ def _along(n: Node) -> Part:
     return Part(BATCH, axis - 1 if n.rank < max(n.ranks) and along < axis else axis)
 
 
+def _concat_part(n: Node) -> Part:
+    """The piece `index` of a concat's cotangent (input 0) along `axis`: linear in it."""
+    batched = [p.axis for p in n.parts if p.kind == BATCH]
+    if batched and n.attrs["axis"] % n.rank == batched[0]:
+        return MIX
+    return _masked((0,))(n)
+
+
 def _stack(n: Node) -> Part:
     axis = _rows(n)
     if axis is None:
@@ -345,7 +373,7 @@ def _matmul(n: Node) -> Part:
     ra, rb, r = n.ranks[0], n.ranks[1], n.rank
     if ra < 2 or rb < 2:
         return MIX
-    power = a.power + b.power
+    power = (a.power or 0) + (b.power or 0)
     if SUM in (a.kind, b.kind):
         return Part(SUM, None, power) if SAME in (a.kind, b.kind) else MIX
     if a.kind == BATCH and a.axis == ra - 1:
@@ -389,12 +417,12 @@ RULES: dict[str, Callable[[Node], Part]] = {
     "sum": _reduce(True), "max": _reduce(False), "min": _reduce(False), "prod": _reduce(False),
     "norm": _reduce(False), "argmax": _reduce(False), "argmin": _reduce(False),
     "count": _count,
-    "broadcast_like": _like, "reduce_to": _like, "reshape_like": _like,
+    "broadcast_like": _like(False), "reduce_to": _like(True), "reshape_like": _reshape_like,
     "keepdims_like": _keepdims_like, "filled_like": _filled_like, "broadcast_to": _broadcast_to,
-    "expand_dims": _moved(_expand), "squeeze": _moved(_squeeze), "reshape": _moved(_reshape),
+    "expand_dims": _moved(_expand), "squeeze": _moved(_squeeze), "reshape": _reshape,
     "transpose": _moved(_transpose), "swap_last": _moved(_swap_last),
     "getitem": _getitem, "getitem_grad": _getitem_grad,
-    "log_softmax": _along, "concat": _along, "stack": _stack,
+    "log_softmax": _along, "concat": _along, "concat_part": _concat_part, "stack": _stack,
     "softmax_cross_entropy_with_logits": _along,
     "sparse_softmax_cross_entropy_with_logits": _sparse_entropy,
     "matmul": _matmul, "gather": _gather, "gather_grad": _gather_grad, "one_hot": _one_hot,
@@ -405,7 +433,7 @@ RULES: dict[str, Callable[[Node], Part]] = {
 def combine(part: Part, values: list, sizes: list, total: int) -> np.ndarray:
     """The whole batch's value of a node from its shards' `values` (shards of `sizes`
     examples out of `total`)."""
-    if part.power:
+    if part.power:  # None for zeros: any power
         values = [np.asarray(v * (total / n) ** part.power, dtype=np.asarray(v).dtype)
                   for v, n in zip(values, sizes)]
     if part.kind == BATCH:

@@ -146,3 +146,69 @@ def test_combine_kinds():
     assert combine(Part(SAME, None, 1), [np.float64(2.0)], [2], 3) == 3.0
     assert combine(Part(SUM, None, 0), [np.int64(2), np.int64(5)], [1, 1], 2) == 7
     assert SAME != MIXED
+
+
+RNG = np.random.RandomState(3)
+X = RNG.randn(12, 4)
+IDS = RNG.randint(0, 6, 12).astype(np.int32)
+
+
+def _embedding(x, w):
+    table = sg.Variable(RNG.randn(6, 4), name="table")
+    ids = sg.placeholder(sg.int32, (None,), name="ids")
+    return sg.reduce_mean(sg.reduce_sum(sg.gather(table, ids) * x, axis=1)), {ids: IDS}
+
+
+def _manual_entropy(x, w):
+    y = sg.placeholder(sg.int32, (None,), name="y")
+    picked = sg.one_hot(y, 3, dtype=sg.float64) * sg.nn.log_softmax(x @ w)
+    return -sg.reduce_mean(sg.reduce_sum(picked, axis=1)), {y: IDS % 3}
+
+
+CASES = {  # name: (build(x, w) -> loss or (loss, extra feeds), the loss's kind)
+    "reshape, transpose": (lambda x, w: sg.reduce_mean(sg.transpose(
+        sg.reshape(x @ w, (-1, 3, 1)), (0, 2, 1)) ** 2), SUM),
+    "slices": (lambda x, w: sg.reduce_mean(sg.square(x[:, 1:3] @ w[1:3])), SUM),
+    "concat and softmax entropy": (lambda x, w: sg.reduce_mean(
+        sg.nn.softmax_cross_entropy_with_logits(labels=sg.nn.softmax(x[:, :3]),
+                                                logits=sg.concat([x @ w, x[:, :1]], axis=1)[:, :3])), SUM),
+    "stack": (lambda x, w: sg.reduce_sum(sg.stack([x @ w, 2.0 * (x @ w)], axis=1)), SUM),
+    "expand and squeeze": (lambda x, w: sg.reduce_sum(
+        sg.squeeze(sg.expand_dims(sg.tanh(x @ w), 1), axis=1)), SUM),
+    "where and maximum": (lambda x, w: sg.reduce_mean(
+        sg.where(x @ w > 0.0, sg.maximum(x @ w, 0.5), sg.zeros_like(x @ w))), SUM),
+    "stacked matrices": (lambda x, w: sg.reduce_mean(
+        sg.sin(sg.reshape(x, (-1, 2, 2)) @ sg.reshape(w[:2], (2, 3)))), SUM),
+    "per-example norm": (lambda x, w: sg.reduce_mean(
+        (x @ w) / sg.norm(x @ w, axis=1, keepdims=True)), SUM),
+    "embedding": (_embedding, SUM),
+    "one_hot entropy": (_manual_entropy, SUM),
+    "examples merged by a reshape": (lambda x, w: sg.reduce_sum(
+        sg.reduce_max(sg.reshape(x @ w, (-1, 6)), axis=1)), MIXED),
+    "max over the batch": (lambda x, w: sg.reduce_max(x @ w), MIXED),
+    "batch normalisation": (lambda x, w: sg.reduce_mean(sg.square(
+        (x @ w - sg.reduce_mean(x @ w, axis=0)) / sg.sqrt(sg.reduce_mean(
+            sg.square(x @ w - sg.reduce_mean(x @ w, axis=0)), axis=0) + 1e-3))), MIXED),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_ops_split_by_their_rules(case):
+    """Loss and gradients from shards equal the whole batch's, whether the workers compute
+    them (SUM) or the session does from the gathered per-example values (MIXED)."""
+    build, kind = CASES[case]
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float64, (None, 4), name="x")
+        w = sg.Variable(RNG.randn(4, 3), name="w")
+        built = build(x, w)
+        loss, extra = built if isinstance(built, tuple) else (built, {})
+        grads = [t for t in sg.gradients(loss, g.get_collection("trainable_variables"))
+                 if t is not None]
+    feeds = {x: X, **extra}
+    plan, finished, whole = sharded(g, [loss] + grads, feeds, {k: 0 for k in feeds})
+    assert plan.parts[loss.name].kind == kind
+    if kind == SUM:  # the gradients too are sums the workers compute
+        assert [plan.parts[t.name].kind for t in grads] == [SUM] * len(grads)
+    for got, want in zip(finished, whole):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)

@@ -119,8 +119,9 @@ def _between(xs: list[Tensor], ys: list[Tensor]) -> tuple[list[Tensor], list[Ten
         data_reachable(outer, [y.name for y in ys], forward=False)
     copies = {name: graph.capture(outer.tensor(name)) for name in names}
     for name in nx.topological_sort(outer.nx.subgraph(region)):
-        if name not in copies:
-            node = outer.node(name)
+        node = outer.node(name)
+        # A random node is used, not copied: a copy would draw other values than y's.
+        if name not in copies and "random" not in get_op(node["op"]).traits:
             inputs = [copies[i] if i in copies else outer.tensor(i) for i in outer.inputs(name)]
             copies[name] = apply(get_op(node["op"]), inputs, node["attrs"])
     return [copies[y.name] if y.name in copies else graph.capture(y) for y in ys], \

@@ -200,3 +200,13 @@ def test_modes_command_prints_the_table_and_plots(tmp_path, capsys):
         assert not (tmp_path / "modes.png").exists()
     else:
         assert (tmp_path / "modes.png").stat().st_size > 0
+
+
+def test_jacobian_uses_the_draws_of_y_not_new_ones():
+    """A random node between x and y is shared, not copied: y = x * r has Jacobian diag(r) for
+    the r of the same run."""
+    x = sg.placeholder(sg.float64, (4,), name="x")
+    y = x * sg.random_uniform(sg.shape(x), dtype=sg.float64)
+    for mode in ("fwd", "rev"):
+        value, jac = sg.Session().run([y, sg.jacobian(y, x, mode=mode)], {x: np.ones(4)})
+        np.testing.assert_array_equal(jac, np.diag(value))

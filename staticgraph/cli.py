@@ -204,6 +204,8 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also draw the compiled graph, each value labelled with its buffer")
     parser.add_argument("--python", action="store_true",
                         help="also print the straight-line Python the program runs as")
+    parser.add_argument("--kernels", action="store_true",
+                        help="also print each fused node's generated kernels (numpy, numba)")
 
 
 def _results(graph) -> list[str]:
@@ -253,10 +255,27 @@ def _plan(args: argparse.Namespace) -> int:
     print(exe.report())
     if args.python:
         print(exe.python_source(), end="")
+    if args.kernels:
+        print(_kernels(exe.graph), end="")
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         print(f"wrote {write_dot(to_dot(exe.graph, plan=exe), args.output)}")
     return 0
+
+
+def _kernels(graph) -> str:
+    """Each fused node's numpy kernel, and the numba kernel it switches to when numba is used."""
+    parts = []
+    for name, node in graph.nx.nodes(data=True):
+        if node["op"] != "fused":
+            continue
+        region = node["attrs"]["region"]
+        kernel = region.kernel
+        parts.append(f"# fused node {name!r}: {len(region.members)} ops -> "
+                     f"{', '.join(region.outputs)}\n# numpy kernel\n{kernel.numpy_source}")
+        if kernel.numba_source is not None:
+            parts.append(f"# numba kernel (runs once compiled)\n{kernel.numba_source}")
+    return "\n".join(parts) if parts else "no fused nodes\n"
 
 
 # ----- staticgraph passes -------------------------------------------------------------------

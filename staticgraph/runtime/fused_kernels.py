@@ -136,7 +136,7 @@ def numpy_kernel(region: Region) -> tuple[str, object]:
         node = graph.nx.nodes[name]
         op = get_op(node["op"])
         kernel = functools.partial(op.kernel, **node["attrs"]) if node["attrs"] else op.kernel
-        k = f"k{t}"
+        k = f"{node['op']}_{t}"  # op names are identifiers
         env[k] = kernel
         args = ", ".join(names[i] for i in graph.inputs(name))
         target = outputs.get(name) or f"s[{slots[name]}]"

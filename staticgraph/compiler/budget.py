@@ -109,7 +109,9 @@ def _plan(graph: Graph, keep: frozenset, mode: str) -> _Choice:
 
 def _planned(choice: _Choice, mode: str, passes: tuple, remat=None) -> Planned:
     """The choice made: its plan with the build order's peak (and the remat summary) added."""
-    before = plan_memory(choice.graph, build_order(choice.graph), mode).peak_bytes
+    order = build_order(choice.graph)
+    before = choice.plan.peak_bytes if order == choice.schedule \
+        else plan_memory(choice.graph, order, mode).peak_bytes
     plan = dataclasses.replace(choice.plan, build_order_peak_bytes=before, remat=remat)
     return Planned(choice.graph, choice.schedule, plan, list(passes))
 

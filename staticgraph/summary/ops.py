@@ -13,7 +13,7 @@ from staticgraph.ops.shapes import fmt
 from staticgraph.errors import ShapeError
 
 # The dtype of a summary's value: a serialized proto, a bytes scalar (TF1's 0-d tf.string).
-SERIALIZED = dtypes.packed
+SERIALIZED = dtypes.string
 
 
 def _number(spec: Spec, what: str) -> None:
@@ -53,6 +53,6 @@ summary_histogram = defop("summary_histogram",
                           shape_rule=_histogram_rule, batch=ONE_RECORD,
                           doc="A Summary holding the histogram of `values` under `tag`.")
 summary_merge = defop("summary_merge", kernel=lambda *summaries: T.merge_summaries(*summaries),
-                      shape_rule=_merge_rule, batch=ONE_RECORD,
+                      shape_rule=_merge_rule, batch=ONE_RECORD, traits={"strings"},
                       doc="One Summary holding the values of all input summaries.")
 

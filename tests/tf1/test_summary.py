@@ -160,6 +160,25 @@ def test_duplicate_tags_fail_the_run():
             sess.run(twice)
 
 
+def test_a_summary_is_a_string_scalar_as_in_tf1():
+    """A summary's value is a serialized Summary proto: a tf.string scalar, fetched as bytes;
+    merge takes any string scalar holding one (here one fed from an earlier run)."""
+    pytest.importorskip("tensorboard")
+    a = tf.summary.scalar("a", tf.constant(1.5))
+    h = tf.summary.histogram("h", tf.constant([1.0, 2.0]))
+    assert a.dtype == h.dtype == tf.string and a.shape == h.shape == ()
+    fed = tf.placeholder(tf.string, [])
+    merged = tf.summary.merge([fed, h])
+    assert merged.dtype == tf.string and merged.shape == ()
+    with tf.Session() as sess:
+        earlier = sess.run(a)
+        assert isinstance(earlier, bytes)
+        both = tf.Summary.FromString(sess.run(merged, {fed: earlier}))
+    assert [v.tag for v in both.value] == ["a", "h"] and both.value[0].simple_value == 1.5
+    with pytest.raises(ShapeError, match="not a summary"):
+        tf.summary.merge([tf.constant([b"x", b"y"])])
+
+
 def test_summary_ops_are_neither_folded_nor_merged():
     """A summary of a constant stays a summary node; two summaries of one tensor stay two."""
     pytest.importorskip("tensorboard")

@@ -26,7 +26,7 @@ import numpy as np
 
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import get_op
-from staticgraph.ops.shapes import normalize_axes
+from staticgraph.ops.shapes import known, normalize_axes
 
 SAME, BATCH, SUM, MIXED = "same", "batch", "sum", "mixed"
 
@@ -41,32 +41,37 @@ class Part(NamedTuple):
 
 UNSPLIT = Part(SAME)
 MIX = Part(MIXED)
+SHAPE_ONLY = {"filled_like", "count", "shape", "size", "rank"}  # values read from a shape alone
 
 
 def classify(graph: Graph, nodes: set, split: dict, fed=()) -> dict:
     """The Part of each node of `nodes` (every input of a node not fed is in it), with the
     nodes of `split` (name -> axis) fed per shard along that axis and those of `fed` whole."""
     parts: dict[str, Part] = {}
+    stateful: set = set()  # nodes that change state or draw random numbers, and what follows
     for name in nx.topological_sort(graph.nx.subgraph(nodes)):
-        parts[name] = UNSPLIT if name in fed and name not in split else \
-            _part(graph, name, parts, split)
+        if name in fed:
+            parts[name] = Part(BATCH, split[name]) if name in split else UNSPLIT
+            continue
+        node = graph.node(name)
+        if node["role"] in ("update", "init") or any(u in stateful for u in graph.nx.pred[name]) \
+                or (node["op"] != "variable" and {"stateful", "random"} & _traits(node["op"])):
+            stateful.add(name)
+        parts[name] = _part(graph, name, parts, stateful)
     return parts
 
 
-def _part(graph: Graph, name: str, parts: dict, split: dict) -> Part:
-    if name in split:
-        return Part(BATCH, split[name])
+def _part(graph: Graph, name: str, parts: dict, stateful: set) -> Part:
     node = graph.node(name)
-    if node["role"] in ("update", "init"):
+    if name in stateful:
         return MIX
+    inputs = graph.inputs(name)
+    if node["op"] in SHAPE_ONLY and known(graph.node(inputs[0])["shape"]):
+        return UNSPLIT  # a static shape is every shard's and the whole batch's
     controls = [u for u, _, d in graph.nx.in_edges(name, data=True) if d.get("control")]
     if any(parts.get(u, UNSPLIT).kind == MIXED for u in controls):
         return MIX
-    inputs = [parts.get(i, UNSPLIT) for i in graph.inputs(name)]
-    if node["op"] == "variable":
-        return UNSPLIT
-    if {"stateful", "random"} & _traits(node["op"]):
-        return MIX
+    inputs = [parts.get(i, UNSPLIT) for i in inputs]
     if all(p == UNSPLIT for p in inputs):
         return UNSPLIT
     if any(p.kind == MIXED for p in inputs):

@@ -186,6 +186,8 @@ CASES = {  # name: (build(x, w) -> loss or (loss, extra feeds), the loss's kind)
     "examples merged by a reshape": (lambda x, w: sg.reduce_sum(
         sg.reduce_max(sg.reshape(x @ w, (-1, 6)), axis=1)), MIXED),
     "max over the batch": (lambda x, w: sg.reduce_max(x @ w), MIXED),
+    "mean plus weight decay": (lambda x, w: sg.reduce_mean(sg.square(x @ w))
+                               + 0.1 * sg.reduce_sum(sg.square(w)), MIXED),
     "batch normalisation": (lambda x, w: sg.reduce_mean(sg.square(
         (x @ w - sg.reduce_mean(x @ w, axis=0)) / sg.sqrt(sg.reduce_mean(
             sg.square(x @ w - sg.reduce_mean(x @ w, axis=0)), axis=0) + 1e-3))), MIXED),
@@ -210,5 +212,8 @@ def test_ops_split_by_their_rules(case):
     assert plan.parts[loss.name].kind == kind
     if kind == SUM:  # the gradients too are sums the workers compute
         assert [plan.parts[t.name].kind for t in grads] == [SUM] * len(grads)
+    gathered = [n for n in plan.cut if plan.parts[n].kind == BATCH]
+    # weight decay does not depend on the batch: the session adds it to the workers' sums
+    assert bool(gathered) == (kind == MIXED and case != "mean plus weight decay")
     for got, want in zip(finished, whole):
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)

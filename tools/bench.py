@@ -3,8 +3,10 @@
     python tools/bench.py                 # full run: prints a table, writes out/bench.json
     python tools/bench.py --quick         # tiny sizes and few repeats (a smoke run)
     python tools/bench.py dist [--quick]  # samples/s of W2 on 1 and 2 local Dask workers
+    python tools/bench.py compile [--quick]  # compile time against build time, several sizes
 
-W1  y = 2 x.x and dy/dx for x in R^4: microseconds per Session.run.
+W1  y = 2 x.x and dy/dx for x in R^4: microseconds per Session.run, and per Executable.run
+    (`sg.compile(...).run(feed)`, the direct path).
 W2  MLP training step 784-256-256-10, ReLU, softmax cross-entropy mean, batch 128, float32, SGD
     update of every weight and bias (sg.assign_sub): milliseconds per step.
 W3  200 chained elementwise ops on a float32 vector of 16, then sum, value and gradient:
@@ -102,7 +104,7 @@ def torch_timed(make_torch, theirs, calls: int, batches: int) -> tuple | None:
 
 
 # ----- W1 -------------------------------------------------------------------------------------
-def w1(calls: int, batches: int) -> dict:
+def w1(calls: int, batches: int, direct: bool = False) -> dict:
     g = sg.Graph()
     with g.as_default():
         x = sg.placeholder(sg.float64, (4,), name="x")
@@ -110,9 +112,10 @@ def w1(calls: int, batches: int) -> dict:
         (dx,) = sg.gradients(y, [x])
     sess, xv = sg.Session(g), np.arange(4.0)
     fetches, feed = [y, dx], {x: xv}
+    exe = sg.compile(fetches, feeds=[x], graph=g)
 
     def ours():
-        return sess.run(fetches, feed)
+        return exe.run(feed) if direct else sess.run(fetches, feed)
 
     def numpy_():
         return 2.0 * np.dot(xv, xv), 4.0 * xv
@@ -127,9 +130,10 @@ def w1(calls: int, batches: int) -> dict:
         return step
 
     _agree(ours(), numpy_())
-    return row("W1 seed: y = 2 x.x and dy/dx, x in R^4", "us/run",
-               compare(ours, numpy_, calls, batches), 1e6, 2.0,
-               torch_timed(torch_step, numpy_, calls, batches))
+    path = "Executable.run" if direct else "Session.run"
+    return row(f"W1 seed: y = 2 x.x and dy/dx, x in R^4, per {path}", "us/run",
+               compare(ours, numpy_, calls, batches), 1e6, 1.0,
+               None if direct else torch_timed(torch_step, numpy_, calls, batches))
 
 
 def _agree(ours, theirs, rtol=1e-5, atol=1e-6) -> None:
@@ -403,8 +407,8 @@ QUICK = dict(w1=(20, 3), w2=([20, 16, 16, 4], 8, 2, 3), w3=(12, 16, 5, 3),
 
 
 def run_all(sizes: dict) -> list[dict]:
-    jobs = [lambda: w1(*sizes["w1"]), lambda: w2(*sizes["w2"]), lambda: w3(*sizes["w3"]),
-            lambda: w5(*sizes["w5"])]
+    jobs = [lambda: w1(*sizes["w1"]), lambda: w1(*sizes["w1"], direct=True),
+            lambda: w2(*sizes["w2"]), lambda: w3(*sizes["w3"]), lambda: w5(*sizes["w5"])]
     return [job() for job in progress(jobs, desc="workloads", unit="workload")]
 
 
@@ -487,10 +491,46 @@ def dist(quick: bool) -> list[dict]:
     return rows
 
 
+# ----- compile time ----------------------------------------------------------------------------
+COMPILE_SIZES, COMPILE_SIZES_QUICK = (2000, 5000, 20000), (200, 500)
+COMPILE_TARGET = 3.0  # compile and first run, in units of the time to build the graph
+
+
+def compile_scaling(quick: bool) -> list[dict]:
+    """For W3's chain of n elementwise ops on float32[16] and its gradient: seconds to build the
+    graph (ops and gradients), to compile it and to run it once, and the ratio of the last two
+    to the first, at several n (time per node should not grow with n). The largest's compile
+    time per pass is printed too."""
+    results = []
+    for n in COMPILE_SIZES_QUICK if quick else COMPILE_SIZES:
+        start = time.perf_counter()
+        g, x, loss, dx = chain_graph(chain_ops(n), 16)
+        built = time.perf_counter()
+        exe = sg.compile([loss, dx], feeds=[x], graph=g)
+        compiled = time.perf_counter()
+        exe.run({x: np.ones(16, np.float32)})
+        ran = time.perf_counter()
+        build, compile_s, first = built - start, compiled - built, ran - compiled
+        results.append({"ops": n, "nodes": len(g), "build_s": build, "compile_s": compile_s,
+                        "first_run_s": first, "ratio": (compile_s + first) / build,
+                        "target_ratio": COMPILE_TARGET})
+        print(f"{n:>6} ops {len(g):>7} nodes: build {build:7.2f} s, compile {compile_s:7.2f} s, "
+              f"first run {first:6.2f} s; (compile + first run) / build "
+              f"{results[-1]['ratio']:.2f}x <= {COMPILE_TARGET:.1f}x "
+              f"{'met' if results[-1]['ratio'] <= COMPILE_TARGET else 'NOT met'}")
+    report = exe.report().splitlines()
+    first = next(i for i, line in enumerate(report) if line.startswith("passes"))
+    last = next(i for i, line in enumerate(report) if line.startswith("compile time"))
+    print("\n".join(line for line in report[first:last + 1] if not line.startswith("schedule")))
+    return results
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["dist"]:  # python tools/bench.py dist [--quick]
         return dist("--quick" in argv)
+    if argv[:1] == ["compile"]:  # python tools/bench.py compile [--quick]
+        return compile_scaling("--quick" in argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats")
     parser.add_argument("--json", default="out/bench.json", help="where to write the results")

@@ -470,9 +470,10 @@ class _Variant:
         self.graph, self.passes = _specialised(exe, signature)
         if exe.options.fuses:
             for apply in LATE_PASSES:
-                before, self.graph = len(self.graph), apply(self.graph)
+                before, start = len(self.graph), time.perf_counter()
+                self.graph = apply(self.graph)
                 self.passes.append(PassRecord(apply.__name__, before, len(self.graph),
-                                              self.graph))
+                                              self.graph, time.perf_counter() - start))
         start = time.perf_counter()
         planned = plan_within_budget(self.graph, exe.options.memory, exe.options.budget_bytes,
                                      check=exe.options.debug_memory)

@@ -691,12 +691,31 @@ def _gather_batch(values, dims, *, axis):
     (params, indices), (dp, di) = values, dims
     if di is None:
         return gather_(params, indices, axis=shift_axes(axis, example_rank(params, dp))), 0
-    if dp is None:  # the indices' batch dim lands where params' axis was: moved to the front
+    if dp is None:  # the indices' batch dim lands where params' axis was
         a = normalize_axis(axis, params.ndim)
-        out = gather_(params, indices, axis=a)
-        order = list(range(out.ndim))
-        return transpose(out, [a] + order[:a] + order[a + 1:]), 0
-    raise UnimplementedError("vmap: batching gather over both params and indices is not supported")
+        return gather_(params, indices, axis=a), a
+    # Each example's indices pick from its own rows: all examples' rows stacked along the axis.
+    a = normalize_axis(axis, params.ndim - 1)
+    rows = _stacked_rows(params, a, "gather")
+    out = gather_(rows, _into_stacked_rows(indices, params.shape[1 + a], "gather"), axis=0)
+    k = indices.ndim - 1  # out: batch, index dims, params' dims before a, after a
+    return transpose(out, [0, *range(1 + k, 1 + k + a), *range(1, 1 + k),
+                           *range(1 + k + a, out.ndim)]), 0
+
+
+def _stacked_rows(x, a: int, op: str):
+    """Batched x with each example's axis a stacked over the batch: (batch * size, other dims)."""
+    if not known(x.shape[1:]):
+        raise UnimplementedError(f"vmap: batching {op} over both its operands needs the "
+                                 f"example's shape known, got {fmt(x.shape[1:])}")
+    moved = transpose(x, [0, 1 + a, *(i for i in range(1, x.ndim) if i != 1 + a)])
+    return reshape_(moved, shape=(-1,) + tuple(moved.shape[2:]))
+
+
+def _into_stacked_rows(indices, size: int, op: str):
+    """Each example's row indices as indices into all examples' rows stacked: b * size + i."""
+    starts = C.constant(np.arange(batch_size(op), dtype=indices.dtype) * size)
+    return indices + align(starts, 0, example_rank(indices, 0))
 
 
 gather_ = defop("gather", kernel=_gather_kernel,
@@ -732,12 +751,19 @@ def _gather_grad_rule(ct: Spec, indices: Spec, like: Spec, *, axis):
 
 def _gather_grad_batch(values, dims, *, axis):
     (ct, indices, like), (dc, di, dl) = values, dims
-    if di is not None:
-        raise UnimplementedError("vmap: batching gather's gradient over batched indices is not "
-                                 "supported")
-    axis = shift_axes(axis, example_rank(like, dl))
-    return gather_grad(materialize(ct, dc, "gather_grad"), indices,
-                       materialize(like, dl, "gather_grad"), axis=axis), 0
+    ct = materialize(ct, dc, "gather_grad")
+    if di is None:
+        return gather_grad(ct, indices, materialize(like, dl, "gather_grad"),
+                           axis=shift_axes(axis, example_rank(like, dl))), 0
+    # The vjp of gather's rule above: the cotangent scattered into all examples' stacked rows.
+    a = normalize_axis(axis, example_rank(like, dl))
+    k = indices.ndim - 1  # ct: batch, like's dims before a, index dims, like's after a
+    ct = transpose(ct, [0, *range(1 + a, 1 + a + k), *range(1, 1 + a), *range(1 + a + k, ct.ndim)])
+    rows = _stacked_rows(materialize(like, dl, "gather_grad"), a, "gather_grad")
+    size = like.shape[-example_rank(like, dl) + a]
+    out = gather_grad(ct, _into_stacked_rows(indices, size, "gather_grad"), rows, axis=0)
+    out = reshape_(out, shape=(-1, size) + tuple(out.shape[1:]))
+    return transpose(out, [0, *range(2, 2 + a), 1, *range(2 + a, out.ndim)]), 0
 
 
 gather_grad = defop("gather_grad", kernel=_gather_grad_kernel, shape_rule=_gather_grad_rule,

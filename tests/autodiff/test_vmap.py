@@ -328,3 +328,28 @@ def test_vmap_on_eager_tensors_runs_at_once_and_records_the_tape():
     np.testing.assert_allclose(loops.detach().numpy(), [[8.0, 16.0], [8.0, -12.0], [8.0, 10.0]])
     with pytest.raises(InvalidArgumentError, match="every argument must be an eager tensor"):
         sg.vmap(lambda e, w: e * w)(x, np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("shared_params", [False, True])
+def test_gather_with_batched_indices_equals_loop(axis, shared_params):
+    """Each example's own indices (into its own or shared params): values and gradients."""
+    rng = np.random.default_rng(5)
+    shape = (4, 5, 2)
+    pv = rng.normal(size=shape if shared_params else (BATCH,) + shape)
+    iv = rng.integers(0, shape[axis], size=(BATCH, 2, 3))
+
+    def fn(p, i):
+        y = sg.gather(p, i, axis=axis)
+        return [y, sg.gradients(sg.sum(sg.sin(y) * y), p)[0]]
+    params = sg.placeholder(sg.float64, pv.shape)
+    indices = sg.placeholder(sg.int64, iv.shape)
+    batched = sg.vmap(fn, in_axes=(None if shared_params else 0, 0))(params, indices)
+    one_p, one_i = sg.placeholder(sg.float64, shape), sg.placeholder(sg.int64, (2, 3))
+    single = fn(one_p, one_i)
+    sess = sg.Session()
+    got = sess.run(batched, {params: pv, indices: iv})
+    for b in range(BATCH):
+        want = sess.run(single, {one_p: pv if shared_params else pv[b], one_i: iv[b]})
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g[b], w, rtol=1e-12)

@@ -353,3 +353,12 @@ def test_gather_with_batched_indices_equals_loop(axis, shared_params):
         want = sess.run(single, {one_p: pv if shared_params else pv[b], one_i: iv[b]})
         for g, w in zip(got, want):
             np.testing.assert_allclose(g[b], w, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["staticgraph.autodiff.vmap", "staticgraph.autodiff.derived"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+    sg.reset_default_graph()
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0

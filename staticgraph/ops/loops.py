@@ -236,35 +236,16 @@ def _while_batch(values, dims, *, n_vars, cond_graph, body_graph, cond_index, bo
     # the same iterations: one loop of the batched body. With a batched one (as JAX) the loop
     # runs while any example's condition holds, and an example whose condition failed keeps its
     # values (a select per variable); its saved iterations then are not per example.
-    captures, cap_dims = values[n_vars:], dims[n_vars:]
+    cap_batched = [is_batched(d) for d in dims[n_vars:]]
     batched = _batched_vars(body_graph, body_index, [is_batched(d) for d in dims[:n_vars]],
-                            [is_batched(d) for d in cap_dims])
-    pred_batched = _depends_on_batch(cond_graph, cond_index, batched,
-                                     [is_batched(d) for d in cap_dims])
+                            cap_batched)
+    pred_batched = _depends_on_batch(cond_graph, cond_index, batched, cap_batched)
     batched = [True] * n_vars if pred_batched else batched
     start = [materialize(v, d, "while_loop") if b else v
              for v, d, b in zip(values[:n_vars], dims[:n_vars], batched)]
-
-    def run(fg, index, loop_vars):
-        pairs = [(v, 0 if b else None) for v, b in zip(loop_vars, batched)]
-        return batch_subgraph(fg, pairs + [(captures[i], cap_dims[i]) for i in index])
-
-    def body(*loop_vars):
-        outs = [materialize(v, d, "while_loop") if b else v
-                for (v, d), b in zip(run(body_graph, body_index, loop_vars), batched)]
-        if not pred_batched:
-            return tuple(outs)
-        ((going, dim),) = run(cond_graph, cond_index, loop_vars)
-        return tuple(apply_named("where", align(going, dim, len(new.shape) - 1), new, old)
-                     for new, old in zip(outs, loop_vars))
-
-    def keep_going(*loop_vars):
-        ((going, dim),) = run(cond_graph, cond_index, loop_vars)
-        if not pred_batched:
-            return going
-        return apply_named("greater", apply_named("sum", apply_named("cast", going, dtype=dtypes.int64),
-                                                  axis=None, keepdims=False), 0)
-
+    keep_going, body = _batched_steps(cond_graph, body_graph, cond_index, body_index,
+                                      list(zip(values[n_vars:], dims[n_vars:])), batched,
+                                      pred_batched)
     var_dims = [0 if b else None for b in batched]
     if any(getattr(type(v), "style", None) == "eager" for v in start):
         return list(while_loop(keep_going, body, start, maximum_iterations=maximum_iterations,
@@ -278,6 +259,31 @@ def _while_batch(values, dims, *, n_vars, cond_graph, body_graph, cond_index, bo
         return _final_values(node), var_dims
     node.node["attrs"]["keep_history"] = keep_history
     return node, var_dims + [1 if batched[k] else None for k in stacked]
+
+
+def _batched_steps(cond_graph, body_graph, cond_index, body_index, captures: list,
+                   batched: list, pred_batched: bool) -> tuple:
+    """The condition and body of a batched while_loop (captures: (value, batch dim) pairs)."""
+    def run(fg, index, loop_vars):
+        pairs = [(v, 0 if b else None) for v, b in zip(loop_vars, batched)]
+        return batch_subgraph(fg, pairs + [captures[i] for i in index])
+
+    def keep_going(*loop_vars):
+        ((going, dim),) = run(cond_graph, cond_index, loop_vars)
+        if not pred_batched:
+            return going
+        return apply_named("greater", apply_named("sum", apply_named(
+            "cast", going, dtype=dtypes.int64), axis=None, keepdims=False), 0)
+
+    def body(*loop_vars):
+        outs = [materialize(v, d, "while_loop") if b else v
+                for (v, d), b in zip(run(body_graph, body_index, loop_vars), batched)]
+        if not pred_batched:
+            return tuple(outs)
+        ((going, dim),) = run(cond_graph, cond_index, loop_vars)
+        return tuple(apply_named("where", align(going, dim, len(new.shape) - 1), new, old)
+                     for new, old in zip(outs, loop_vars))
+    return keep_going, body
 
 
 def _depends_on_batch(fg, index, var_batched: list, cap_batched: list) -> bool:

@@ -4,13 +4,16 @@ A run with `split=` cuts each split feed into one shard per worker, has every wo
 the plan's cut (`staticgraph.distributed.plan`) on its shard, puts the shards' values together
 (`split.combine`) and then runs the rest of the step in the session itself, with those values
 fed: the variable updates are applied there, once, and only after every shard has succeeded.
-Variables live in the session; each reaches the workers (scattered to all of them) when its
-value has changed since it was last sent, which a digest of its bytes tells.
+Variables live in the session; each reaches the cluster when its value has changed since it
+was last sent, which a digest of its bytes tells. Runs with split feeds take turns (each step
+computes its gradients from the variables the previous one left); runs with neither `split`
+nor dask.array feeds run in the session's own process.
 """
 from __future__ import annotations
 
 import hashlib
 import operator
+import threading
 import time
 
 import numpy as np
@@ -18,13 +21,12 @@ import numpy as np
 from staticgraph.distributed.plan import Plan
 from staticgraph.distributed.split import combine
 from staticgraph.distributed.worker import hold, run_shard
-from staticgraph.errors import (FailedPreconditionError, InvalidArgumentError, StaticGraphError)
+from staticgraph.errors import FailedPreconditionError, InvalidArgumentError, StaticGraphError
 from staticgraph.nest import flatten
 from staticgraph.runtime.feeds import check_feed, feed_items, node_name
 
 INSTALL = 'pip install "staticgraph[dist]"'
 RECOUNT_SECONDS = 5.0
-SCATTER_TIMEOUT = 60  # seconds to send a graph or a variable to every worker
 
 
 def import_distributed():
@@ -66,6 +68,7 @@ class Cluster:
         self._sent: dict[str, tuple] = {}  # variable -> (digest of its value, future)
         self._counted = (-np.inf, 1)  # (when, how many workers)
         self._closed = False
+        self._lock = threading.Lock()
 
     def run(self, fetches, feed_dict, split):
         """`Session.run` on the cluster: with `split` or dask.array feeds, else in the session."""
@@ -79,7 +82,11 @@ class Cluster:
             return run_chunked(self, fetches, feeds, split_axes(graph, split, feeds, chunked=True))
         if not split:
             return _run_here(self.session, fetches, feed_dict)
-        axes = split_axes(graph, split, feeds)
+        with self._lock:  # one step at a time: each computes its gradients from the last's
+            return self._run_split(fetches, feeds, split_axes(graph, split, feeds))
+
+    def _run_split(self, fetches, feeds: dict, axes: dict):
+        graph = self.session.graph
         feeds = {name: check_feed(graph, name, value) for name, value in feeds.items()}
         sizes = _shard_sizes(feeds, axes, self.workers())
         plan = self.plan(fetches, tuple(feeds), axes)
@@ -114,10 +121,11 @@ class Cluster:
         return plan
 
     def graph_on_workers(self, plan: Plan):
+        """A future of the plan's graph JSON on the cluster (sent once per plan)."""
         future = self._graphs.get(plan.digest)
         if future is None:
-            future = self._graphs[plan.digest] = self.client.scatter(
-                plan.graph_json, broadcast=True, hash=False, timeout=SCATTER_TIMEOUT)
+            future = self._graphs[plan.digest] = self.client.submit(hold, plan.graph_json,
+                                                                     pure=False)
         return future
 
     def variables_on_workers(self, names: tuple) -> list:

@@ -21,9 +21,10 @@ _loaded: OrderedDict = OrderedDict()  # digest -> (graph, {(fetches, feeds): Exe
 _lock = threading.Lock()
 
 
-def hold(values: dict) -> dict:
-    """`values` (variable name -> array), kept on the cluster as a task's result."""
-    return values
+def hold(value):
+    """`value` (a graph's JSON, a dict of variable values), kept on the cluster as a task's
+    result: Dask makes it again from the task if the worker holding it is lost."""
+    return value
 
 
 def run_shard(graph_json: str, digest: str, fetches: tuple, feeds: tuple, options: dict,

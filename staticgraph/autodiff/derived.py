@@ -193,14 +193,16 @@ def hessians(ys, xs, name: str = "hessians", colocate_gradients_with_ops: bool =
 def hvp(y: Tensor, x: Tensor, v) -> Tensor:
     """The Hessian-vector product (d2y/dx2) v of a scalar y, without forming the Hessian.
 
-    One gradient pass and one jvp of it (forward-over-reverse): a few times the cost of y.
+    One gradient pass and one jvp of it (forward-over-reverse): a few times the cost of y. A
+    batch of vectors (v with one more leading dim than x) gives one product per vector, as one
+    jvp batched by `sg.vmap`.
 
     Args:
         y: a float scalar Tensor.
         x: a float Tensor.
-        v: a Tensor or array of x's shape and dtype.
+        v: a Tensor or array of x's shape and dtype, or a batch of them (shape (k,) + x.shape).
     Returns:
-        A Tensor of x's shape.
+        A Tensor of v's shape.
     Raises:
         InvalidArgumentError: y not a scalar, or v not of x's shape and dtype.
     Example:
@@ -212,14 +214,15 @@ def hvp(y: Tensor, x: Tensor, v) -> Tensor:
     """
     _check_scalar(y, "hvp")
     (grad,) = gradients(y, x, unconnected_gradients="zero")
-    return jvp(grad, x, v)[0]
+    shape = v.shape if isinstance(v, Tensor) else np.shape(v)
+    if x.ndim is None or shape is None or len(shape) != x.ndim + 1:
+        return jvp(grad, x, v)[0]
 
-
-def _one_hot(like: Tensor, index: int) -> Tensor:
-    """A constant of like's shape and dtype: 1 at flat position `index`, 0 elsewhere."""
-    seed = np.zeros(like.shape, like.dtype)
-    seed.reshape(-1)[index] = 1
-    return create.constant(seed, name="one_hot_seed")
+    def push(direction):
+        (grad_copy,), (x_copy,) = _between([x], [grad])
+        return jvp(grad_copy, x_copy, direction)[0]
+    with grad.graph.as_default(), grad.graph.name_scope("hvp"):
+        return vmap(push)(v)
 
 
 def _size(shape: tuple) -> int:

@@ -210,3 +210,14 @@ def test_jacobian_uses_the_draws_of_y_not_new_ones():
     for mode in ("fwd", "rev"):
         value, jac = sg.Session().run([y, sg.jacobian(y, x, mode=mode)], {x: np.ones(4)})
         np.testing.assert_array_equal(jac, np.diag(value))
+
+
+def test_hvp_of_a_batch_of_vectors_equals_the_hessian_times_each(rng):
+    w = sg.placeholder(sg.float64, (2, 2), name="w")
+    y = sg.sum(sg.tanh(w @ w))
+    directions = rng.normal(size=(3, 2, 2))
+    hess, prods = sg.hessian(y, w), sg.hvp(y, w, directions)
+    assert prods.shape == (3, 2, 2)
+    h, p = sg.Session().run([hess, prods], {w: rng.normal(size=(2, 2))})
+    for direction, product in zip(directions, p):
+        np.testing.assert_allclose(product, np.tensordot(h, direction, axes=2), atol=1e-12)

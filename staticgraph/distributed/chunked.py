@@ -18,6 +18,7 @@ from staticgraph.distributed.split import BATCH, combine
 from staticgraph.distributed.worker import pick, run_shard
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.nest import flatten, unflatten
+from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import compatible, fmt
 from staticgraph.runtime.feeds import check_feed, node_name
 
@@ -44,6 +45,11 @@ def run_chunked(cluster, fetches, feeds: dict, axes: dict):
     fetch_names = [node_name(graph, f, "fetch") for f in flatten(fetches)]
     for name in plan.mixing(fetch_names):
         node = graph.node(name)
+        if node["role"] == "update" or "stateful" in get_op(node["op"]).traits:
+            raise InvalidArgumentError(
+                f"{node['op']} {name!r} (created at {node['source']}) changes state; a "
+                f"dask.array feed only computes values, chunk by chunk: train with numpy "
+                f"feeds and split= instead")
         raise InvalidArgumentError(
             f"{node['op']} {name!r} (created at {node['source']}) mixes the examples of the "
             f"dask.array feed(s) {sorted(chunked)} across their chunks (it is not a value per "

@@ -184,6 +184,8 @@ def test_chunked_inference_refuses_what_mixes_chunks(client):
         lazy_x = da.from_array(data[x], chunks=(10, 6))
         with pytest.raises(InvalidArgumentError, match="'peak'.*mixes the examples"):
             sess.run(peak, {x: lazy_x})
+        with pytest.raises(InvalidArgumentError, match="changes state.*split="):
+            sess.run(step, {x: lazy_x, y: da.from_array(data[y], chunks=10)})
         with pytest.raises(InvalidArgumentError, match="rechunk"):
             sess.run(logits, {x: da.from_array(data[x], chunks=(10, 3))})
 

@@ -101,19 +101,25 @@ def _out_spec(x: Spec, k, channels, dtype, strides, dilations, padding) -> Spec:
 
 
 # ----- convolution -------------------------------------------------------------------------
+# Each kernel is one matrix product of the windows laid out as rows, (N*OH*OW, KH*KW*C): the
+# reshape of the strided view copies them once, in the order the product reads them.
+def _rows(a: np.ndarray, lead: int) -> np.ndarray:
+    return a.reshape(int(np.prod(a.shape[:lead])), -1)
+
+
 def _conv_kernel(x, w, *, strides, padding, dilations):
     cols, _ = _windows(x, w.shape[:2], strides, dilations, padding)
-    return np.tensordot(cols, w, axes=([3, 4, 5], [0, 1, 2]))
+    return (_rows(cols, 3) @ _rows(w, 3)).reshape(cols.shape[:3] + w.shape[3:])
 
 
 def _input_grad_kernel(ct, w, like, *, strides, padding, dilations):
-    cols = np.tensordot(ct, w, axes=([3], [3]))  # (N, OH, OW, KH, KW, C)
+    cols = (_rows(ct, 3) @ _rows(w, 3).T).reshape(ct.shape[:3] + w.shape[:3])
     return _scatter_windows(cols, like.shape, w.shape[:2], strides, dilations, padding)
 
 
 def _filter_grad_kernel(x, ct, like, *, strides, padding, dilations):
     cols, _ = _windows(x, like.shape[:2], strides, dilations, padding)
-    return np.tensordot(cols, ct, axes=([0, 1, 2], [0, 1, 2]))
+    return (_rows(cols, 3).T @ _rows(ct, 3)).reshape(cols.shape[3:] + ct.shape[3:])
 
 
 def _filter_rule(w: Spec) -> tuple:

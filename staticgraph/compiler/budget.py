@@ -13,6 +13,7 @@ report shows what scheduling saved.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -20,8 +21,8 @@ import numpy as np
 from staticgraph.compiler.memory import (MODES, REMAT, MemoryPlan, RematSummary,
                                          format_bytes, plan_memory)
 from staticgraph.compiler.passes import PassRecord
-from staticgraph.compiler.remat import (rematerialize, segment_checkpoints, sqrt_checkpoints,
-                                        stash)
+from staticgraph.compiler.remat import (nested_checkpoints, rematerialize, segment_checkpoints,
+                                        sqrt_checkpoints, stash)
 from staticgraph.compiler.schedule import build_order, schedule
 from staticgraph.compiler.verify import verify
 from staticgraph.errors import InvalidArgumentError
@@ -40,7 +41,7 @@ class Planned(NamedTuple):
 
 
 class _Choice(NamedTuple):
-    keep: frozenset
+    keep: frozenset | dict  # checkpoints, or checkpoint levels (see nested_checkpoints)
     graph: Graph
     schedule: list
     plan: MemoryPlan
@@ -136,17 +137,21 @@ def _rematerialized(graph: Graph, budget: int | None, check: bool) -> Planned:
             raise _over_budget(budget, min(tried, key=lambda c: c.plan.peak_bytes), plain)
         chosen = min(fitting, key=lambda c: (extra(c), c.plan.peak_bytes))
     stored = [name for name, _ in stash(graph)]
+    levels = chosen.keep if isinstance(chosen.keep, dict) else dict.fromkeys(chosen.keep, 0)
     summary = RematSummary(
-        checkpoints=tuple(n for n in stored if n in chosen.keep),
+        checkpoints=tuple(n for n in stored if levels.get(n) == 0),
         recomputed=tuple(chosen.schedule[t] for t in chosen.plan.recompute_steps),
-        plain_peak_bytes=plain.plan.peak_bytes, budget_bytes=budget, choices=len(tried))
+        plain_peak_bytes=plain.plan.peak_bytes, budget_bytes=budget, choices=len(tried),
+        nested=tuple((n, levels[n]) for n in stored if levels.get(n, 0) > 0))
     record = PassRecord("rematerialize", len(graph), len(chosen.graph), chosen.graph)
     return _planned(chosen, REMAT, (record,), summary)
 
 
-def checkpoint_choices(graph: Graph) -> list[frozenset]:
-    """Distinct checkpoint sets: segments from the largest stored value up to all of them, each
-    size SEGMENT_GROWTH times the last, even and shrinking along the forward pass."""
+def checkpoint_choices(graph: Graph) -> list:
+    """Distinct checkpoint choices: one level of segments, from the largest stored value up to
+    all of them, each size SEGMENT_GROWTH times the last, even and shrinking along the forward
+    pass; then nested checkpoints of 2 levels up to log2(n), each segment cut in two, or in
+    n^(1/levels) (see `nested_checkpoints`)."""
     values = stash(graph)
     if not values:
         return []
@@ -157,7 +162,12 @@ def checkpoint_choices(graph: Graph) -> list[frozenset]:
         for shrink in (False, True):
             choices.setdefault(segment_checkpoints(values, segment, shrink))
         segment *= SEGMENT_GROWTH
-    return list(choices)
+    nested: dict[frozenset, dict] = {}
+    for depth in range(2, math.ceil(math.log2(len(values))) + 1):
+        for branching in {2, math.ceil(len(values) ** (1 / depth))}:
+            levels = nested_checkpoints(values, depth, max(branching, 2))
+            nested.setdefault(frozenset(levels.items()), levels)
+    return list(choices) + list(nested.values())
 
 
 def _over_budget(budget: int, best: _Choice, plain: _Choice) -> InvalidArgumentError:

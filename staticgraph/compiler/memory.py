@@ -56,6 +56,8 @@ class RematSummary:
     """What memory="remat" chose, and the peak it started from.
 
     checkpoints: the stored values kept for the backward (the segment boundaries).
+    nested: (value, level) of the nested checkpoints (see `nested_checkpoints`), computed
+        again in the level-th recomputation and held for the backward; () with one level.
     recomputed: the recompute nodes (`recompute/<original>`), in run order: each computes a
         value again (or, when only the backward read it, for the first time), just before the
         backward reads it.
@@ -68,6 +70,7 @@ class RematSummary:
     plain_peak_bytes: int
     budget_bytes: int | None
     choices: int
+    nested: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -138,8 +141,10 @@ class MemoryPlan:
         shown = ", ".join(r.checkpoints[:6]) + (", ..." if len(r.checkpoints) > 6 else "")
         budget = "none (sqrt(n) segments)" if r.budget_bytes is None else \
             f"{format_bytes(r.budget_bytes)} ({r.choices} choices planned)"
+        levels = 1 + max((level for _, level in r.nested), default=0)
+        nested = f"; {len(r.nested)} nested checkpoints, {levels} levels" if r.nested else ""
         return [f"  remat       {len(r.recomputed)} values recomputed, {len(r.checkpoints)} "
-                f"checkpoints kept{': ' + shown if shown else ''}",
+                f"checkpoints kept{': ' + shown if shown else ''}{nested}",
                 f"              peak {format_bytes(self.peak_bytes)} vs "
                 f"{format_bytes(r.plain_peak_bytes)} keeping every value; budget {budget}"]
 

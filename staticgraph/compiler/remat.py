@@ -14,11 +14,17 @@ recomputed. The results do not change: a copy runs the same kernel on the same v
 stored values in forward order and keeps one each time those since the last kept one reach a
 segment's worth of bytes. `sqrt_checkpoints` takes segments of about sqrt(n) values, so that
 about sqrt(n) values are kept and at most about sqrt(n) are recomputed and live at once.
+
+Checkpoints may also be nested (recursive checkpointing): a checkpoint of level k >= 1 is
+computed again in the k-th recomputation, from the checkpoints of lower levels, and held until
+the backward reads it; the values between are recomputed from it in a deeper one. With segments
+split in two at each of log2(n) levels (`nested_checkpoints`), about log2(n) values are live
+at once, for about log2(n) computations of each.
 """
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable, Mapping
 
 from staticgraph.compiler.dce import live_nodes
 from staticgraph.compiler.rewrite import (CONSTANT, Replace, feeds_of, fetches_of, ordered_nodes,
@@ -76,14 +82,18 @@ def recomputable(graph: Graph) -> set[str]:
             if name not in pinned and op != CONSTANT and not get_op(op).traits & NEVER_RECOMPUTED}
 
 
-def rematerialize(graph: Graph, keep: Iterable[str]) -> Graph:
+def rematerialize(graph: Graph, keep: Iterable[str] | Mapping[str, int]) -> Graph:
     """A new graph whose backward reads recomputed copies of the stored values not in `keep`.
 
     Args:
         graph: a compiled graph (see `prune`) holding a backward pass.
-        keep: the stored values the backward still reads directly (the checkpoints).
+        keep: the stored values the backward still reads directly (the checkpoints); or a
+            mapping of values to checkpoint levels (see `nested_checkpoints`): 0 for values
+            the backward reads directly, k >= 1 for values it reads from their k-th
+            recomputation, the others from the deepest one (one level below the last).
     Returns:
-        The graph with "recompute" nodes named `recompute/<original>`; without a backward, or
+        The graph with "recompute" nodes named `recompute/<original>` (the first
+        recomputation) and `recompute<k>/<original>` (the k-th); without a backward, or
         when everything is kept, a plain copy.
     Example:
         >>> import staticgraph as sg
@@ -99,48 +109,67 @@ def rematerialize(graph: Graph, keep: Iterable[str]) -> Graph:
         ...  if new.node(n)["role"] == "recompute"]
         [('recompute/a', 'exp', ['x'])]
     """
-    backward, free = backward_nodes(graph), recomputable(graph) - set(keep)
+    levels = dict(keep) if isinstance(keep, Mapping) else dict.fromkeys(keep, 0)
+    deepest = 1 + max(levels.values(), default=0)
+    backward = backward_nodes(graph)
+    free = recomputable(graph) - {v for v, level in levels.items() if level == 0}
     roots = {v for v in stored_values(graph) if v in free}
     position = {name: i for i, name in enumerate(ordered_nodes(graph))}
-    copies: dict[str, str] = {}
+    copies: dict[tuple, str] = {}  # (original, recomputation) -> its copy
+
+    def source(name: str, m: int) -> tuple | None:
+        """What the m-th recomputation reads for value `name`: (name, k) for its k-th
+        recomputation, or None for the value itself."""
+        if name not in free:
+            return None
+        level = levels.get(name, deepest)
+        return (name, m) if level >= m else (name, level) if level >= 1 else None
 
     def read_copies(new: Graph, name: str, node: dict, inputs: list):
         if name not in backward or roots.isdisjoint(inputs):
             return None
-        needed = _closure(graph, [i for i in inputs if i in roots and i not in copies],
-                          free - set(copies))
-        for original in sorted(needed, key=position.__getitem__):
-            copies[original] = _add_copy(new, graph, original, copies)
-        return Replace(node["op"], tuple(copies.get(i, i) if i in roots else i for i in inputs),
-                       node["attrs"])
+        wanted = [(i, levels.get(i, deepest)) for i in inputs if i in roots]
+        for original, m in sorted(_closure(graph, wanted, source, copies),
+                                  key=lambda key: (position[key[0]], key[1])):
+            copies[original, m] = _add_copy(new, graph, original, m, source, copies)
+        return Replace(node["op"], tuple(
+            copies[i, levels.get(i, deepest)] if i in roots else i for i in inputs),
+            node["attrs"])
     new = rebuild(graph, read_copies)
     new.remove_nodes(set(new.nx) - live_nodes(new))  # originals that only the backward read
     return new
 
 
-def _add_copy(new: Graph, old: Graph, name: str, copies: dict) -> str:
-    """Add to `new` a recompute node computing what `name` computes, from copies where made."""
+def _add_copy(new: Graph, old: Graph, name: str, m: int, source, copies: dict) -> str:
+    """Add to `new` a recompute node computing what `name` computes in the m-th
+    recomputation, reading what `source(input, m)` says (copies already made)."""
+    def read(i: str) -> str:
+        key = source(i, m)
+        return i if key is None else copies[key]
     node, count = old.nx.nodes[name], 0
-    copy = base = f"{RECOMPUTE}/{name}"
+    copy = base = f"{RECOMPUTE}/{name}" if m == 1 else f"{RECOMPUTE}{m}/{name}"
     while copy in new.nx or copy in old.nx:
         count += 1
         copy = f"{base}_{count}"
-    new.add_node(node["op"], [new.tensor(copies.get(i, i)) for i in old.inputs(name)],
+    new.add_node(node["op"], [new.tensor(read(i)) for i in old.inputs(name)],
                  node["attrs"], node["shape"], node["dtype"], node["source"],
                  name=copy, role=RECOMPUTE, exact_name=True)
     for dep in old.control_inputs(name):
-        new.add_control_input(copy, copies.get(dep, dep))
+        new.add_control_input(copy, read(dep))
     return copy
 
 
-def _closure(graph: Graph, roots: list[str], free: set) -> set[str]:
-    """`roots` and the inputs in `free` they need recomputed too."""
-    need, stack = set(), list(roots)
+def _closure(graph: Graph, wanted: list[tuple], source, made: dict) -> set[tuple]:
+    """The (value, recomputation) pairs not yet `made` that computing `wanted` needs."""
+    need, stack = set(), [key for key in wanted if key not in made]
     while stack:
-        name = stack.pop()
-        if name not in need:
-            need.add(name)
-            stack.extend(i for i in graph.inputs(name) if i in free and i not in need)
+        key = stack.pop()
+        if key not in need:
+            need.add(key)
+            for i in graph.inputs(key[0]):
+                more = source(i, key[1])
+                if more is not None and more not in made and more not in need:
+                    stack.append(more)
     return need
 
 
@@ -218,3 +247,38 @@ def sqrt_checkpoints(graph: Graph, shrink: bool = False) -> frozenset:
     sizes = [size for _, size in values]
     return segment_checkpoints(values, math.sqrt((2 if shrink else 1) * sum(sizes) * max(sizes)),
                                shrink)
+
+
+def nested_checkpoints(values: list[tuple[str, int]], depth: int,
+                       branching: int = 2) -> dict[str, int]:
+    """Checkpoint levels for recursive checkpointing (see the module doc): the stored values
+    are cut into `branching` segments of about equal bytes, whose boundaries are checkpoints
+    of level 0; each segment is cut again with level-1 boundaries, and so on, `depth` times.
+
+    Args:
+        values: (name, bytes) of the stored values, in forward order (see `stash`).
+        depth: how many levels of checkpoints (1: `segment_checkpoints`' single level).
+        branching: how many segments each segment is cut into.
+    Returns:
+        name -> level, for the checkpoints; the other values are recomputed at level `depth`.
+    Example:
+        >>> from staticgraph.compiler.remat import nested_checkpoints
+        >>> nested_checkpoints([(f"h{i}", 1) for i in range(8)], depth=2)
+        {'h3': 0, 'h1': 1, 'h5': 1}
+    """
+    levels: dict[str, int] = {}
+
+    def cut(segment: list, level: int) -> None:
+        if level >= depth or len(segment) < 2:
+            return
+        total = sum(size for _, size in segment)
+        bounds = segment_checkpoints(segment[:-1], total / branching)
+        start = 0
+        for i, (name, _) in enumerate(segment):
+            if name in bounds:
+                levels[name] = level
+                cut(segment[start:i], level + 1)
+                start = i + 1
+        cut(segment[start:], level + 1)
+    cut(values, 0)
+    return levels

@@ -220,14 +220,27 @@ def dropout(x, keep_prob=None, noise_shape=None, seed: int | None = None,
                                        f"got rate {rate:g} at {user_source()}")
         keep_prob = 1 - rate
     elif keep_prob is None:
+        rate = _scalar(rate, "rate")
         keep_prob = M.subtract(1, rate)
     else:
+        keep_prob = _scalar(keep_prob, "keep_prob")
         rate = M.subtract(1, keep_prob)
     with op_scope(name or "dropout", x):
         draws = (random_uniform_like(x, seed=seed) if noise_shape is None else
                  random_uniform(noise_shape, dtype=x.dtype, seed=seed))
         kept = M.cast(M.greater_equal(draws, rate), x.dtype)
         return M.divide(x, keep_prob) * kept
+
+
+def _scalar(t, what: str):
+    """A scalar tensor as one: of unknown rank (a placeholder without a shape, as TF1 programs
+    feed keep_prob) it is reshaped to () so that dropout keeps x's static shape, as TF1 does."""
+    if t.shape is None:
+        return A.reshape(t, ())
+    if t.shape != ():
+        raise InvalidArgumentError(f"dropout: {what} must be a scalar, got shape {fmt(t.shape)} "
+                                   f"at {user_source()}")
+    return t
 
 
 def embedding_lookup(params, ids, name: str | None = None):

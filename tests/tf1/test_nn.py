@@ -153,6 +153,20 @@ def test_dropout_keeps_with_keep_prob_and_scales_by_its_inverse():
     np.testing.assert_array_equal(grad, mask)
 
 
+def test_dropout_with_a_keep_prob_of_unknown_rank_keeps_x_shape():
+    # TF1 programs feed keep_prob to tf.placeholder(tf.float32), of unknown rank.
+    x = tf.placeholder(tf.float32, (None, 4))
+    keep = tf.placeholder(tf.float32)
+    d = tf.nn.dropout(x, keep)
+    assert d.shape == (None, 4)
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(d, {x: np.ones((2, 4)), keep: 1.0}), np.ones((2, 4)))
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            sess.run(d, {x: np.ones((2, 4)), keep: [1.0, 1.0]})
+    with pytest.raises(tf.errors.InvalidArgumentError, match="keep_prob must be a scalar"):
+        tf.nn.dropout(x, tf.placeholder(tf.float32, (2,)))
+
+
 def test_dropout_rate_noise_shape_and_seeds():
     tf.set_random_seed(7)
     x = tf.constant(np.ones((6, 500)))

@@ -1,4 +1,5 @@
-"""TF1's `tf.nn`: activations, softmax, the cross-entropy losses, l2_loss, bias_add, dropout.
+"""TF1's `tf.nn`: activations, softmax, the cross-entropy losses, l2_loss, bias_add, dropout,
+conv2d, max_pool and avg_pool.
 
 With `import staticgraph as tf`, `tf.nn.relu(x)` and the rest take TF1's arguments and give
 TF1's values and gradients. Activations with kinks take TF1's derivatives there: relu'(0) = 0,
@@ -9,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from staticgraph import dtypes
-from staticgraph.errors import InvalidArgumentError
+from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.ops import array as A
+from staticgraph.ops import conv as CV
 from staticgraph.ops import create as C
 from staticgraph.ops import math as M
 from staticgraph.ops import nn as N
 from staticgraph.ops import reduce as R
-from staticgraph.ops.conv import avg_pool, conv2d, max_pool
 from staticgraph.ops.math import relu, sigmoid, tanh
 from staticgraph.ops.random import random_uniform, random_uniform_like
 from staticgraph.ops.registry import is_tensor, op_scope
@@ -247,3 +248,113 @@ def embedding_lookup(params, ids, name: str | None = None):
     """The rows of `params` at `ids` (a gather along axis 0)."""
     ids = ids if is_tensor(ids) else np.asarray(ids)
     return A.gather(params, ids, axis=0, name=name)
+
+
+# ----- convolution and pooling (NHWC) ------------------------------------------------------
+PADDINGS = ("SAME", "VALID")
+
+
+def _pair(value, what: str, name: str, ones_outside: bool) -> tuple:
+    """TF1's strides / ksize / dilations: an int, a pair, or four with 1 for batch and channels."""
+    values = [value] if isinstance(value, (int, np.integer)) else list(value)
+    if len(values) == 4 and ones_outside:
+        if values[0] != 1 or values[3] != 1:
+            raise InvalidArgumentError(f"{what}: {name} must be 1 for the batch and channel "
+                                       f"dims (NHWC), got {value!r} at {user_source()}")
+        values = values[1:3]
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in values):
+        raise InvalidArgumentError(f"{what}: {name} must be positive ints (1, 2 or 4 of them), "
+                                   f"got {value!r} at {user_source()}")
+    return tuple(int(v) for v in values)
+
+
+def _check_layout(what: str, padding, data_format) -> str:
+    if data_format not in (None, "NHWC"):
+        raise UnimplementedError(f"{what}: only data_format='NHWC' is supported, got "
+                                 f"{data_format!r} at {user_source()}")
+    padding = padding.upper() if isinstance(padding, str) else padding
+    if padding not in PADDINGS:
+        raise InvalidArgumentError(f"{what}: padding must be 'SAME' or 'VALID', got {padding!r} "
+                                   f"at {user_source()}")
+    return padding
+
+
+def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu: bool = True,  # noqa: A002
+           data_format: str = "NHWC", dilations=(1, 1, 1, 1), name: str | None = None,
+           filters=None):
+    """TF1's `tf.nn.conv2d`: a 2-D convolution of NHWC `input` with an HWIO `filter`.
+
+    Args:
+        input: (batch, height, width, in_channels), float32 or float64.
+        filter: (height, width, in_channels, out_channels), of input's dtype (`filters` is
+            its TF2 name).
+        strides: an int, (sh, sw), or (1, sh, sw, 1).
+        padding: "SAME" (ceil(size / stride) outputs, zeros around) or "VALID".
+        dilations: as strides: the step between a filter's taps.
+        use_cudnn_on_gpu: accepted and ignored.
+    Returns:
+        (batch, out_height, out_width, out_channels); differentiable in both arguments, to
+        any order.
+    Raises:
+        ShapeError: when built, for channels that differ or a VALID window larger than the image.
+        UnimplementedError: data_format other than "NHWC".
+
+    Example:
+        >>> import numpy as np, staticgraph as tf
+        >>> x = tf.constant(np.arange(16.0).reshape(1, 4, 4, 1))
+        >>> k = tf.constant(np.ones((2, 2, 1, 1)))
+        >>> tf.Session().run(tf.nn.conv2d(x, k, strides=2, padding="VALID"))[0, :, :, 0]
+        array([[10., 18.],
+               [42., 50.]])
+    """
+    filter = filters if filter is None else filter
+    padding = _check_layout("conv2d", padding, data_format)
+    attrs = {"strides": _pair(strides, "conv2d", "strides", True), "padding": padding,
+             "dilations": _pair(dilations, "conv2d", "dilations", True)}
+    x = input if is_tensor(input) else C.constant(
+        input, dtype=filter.dtype if is_tensor(filter) else None)
+    return CV.conv2d_(x, filter if is_tensor(filter) else C.constant(filter, dtype=x.dtype), name=name or "Conv2D", **attrs)
+
+
+def _pool(op, what: str, value, ksize, strides, padding, data_format, name):
+    padding = _check_layout(what, padding, data_format)
+    attrs = {"ksize": _pair(ksize, what, "ksize", True),
+             "strides": _pair(strides, what, "strides", True), "padding": padding}
+    return op(_tensor(value), name=name, **attrs)
+
+
+def max_pool(value, ksize, strides, padding, data_format: str = "NHWC",
+             name: str | None = None, input=None):  # noqa: A002
+    """TF1's `tf.nn.max_pool`: the largest element of each `ksize` window, per channel.
+
+    `ksize` and `strides` are an int, a pair or (1, h, w, 1); padding "SAME" pads with -inf
+    (a window never takes the padding). The gradient goes to the first largest element of each
+    window, as TF1's.
+
+    Example:
+        >>> import numpy as np, staticgraph as tf
+        >>> x = tf.constant(np.arange(16.0).reshape(1, 4, 4, 1))
+        >>> tf.Session().run(tf.nn.max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], "VALID"))[0, :, :, 0]
+        array([[ 5.,  7.],
+               [13., 15.]])
+    """
+    return _pool(CV.max_pool_, "max_pool", value if input is None else input, ksize, strides,
+                 padding, data_format, name or "MaxPool")
+
+
+def avg_pool(value, ksize, strides, padding, data_format: str = "NHWC",
+             name: str | None = None, input=None):  # noqa: A002
+    """TF1's `tf.nn.avg_pool`: the mean of each `ksize` window, per channel; with "SAME" the
+    mean of the elements inside the image (padding is not counted), as TF1.
+
+    Example:
+        >>> import numpy as np, staticgraph as tf
+        >>> x = tf.constant(np.arange(9.0).reshape(1, 3, 3, 1))
+        >>> tf.Session().run(tf.nn.avg_pool(x, 2, 2, "SAME"))[0, :, :, 0]
+        array([[2. , 3.5],
+               [6.5, 8. ]])
+    """
+    return _pool(CV.avg_pool_, "avg_pool", value if input is None else input, ksize, strides,
+                 padding, data_format, name or "AvgPool")

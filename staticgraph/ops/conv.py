@@ -1,4 +1,5 @@
-"""2-D convolution and pooling over NHWC images, as TF1's `tf.nn.conv2d`, `max_pool`, `avg_pool`.
+"""2-D convolution and pooling over NHWC images: the ops under TF1's `tf.nn.conv2d`, `max_pool`
+and `avg_pool` (`staticgraph.nn`).
 
 Images are (batch, height, width, channels); a filter is (height, width, in_channels,
 out_channels). Padding is TF1's: "VALID" uses only whole windows, "SAME" gives ceil(size /
@@ -20,14 +21,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.ops.batching import apply_named, batch_size, materialize
-from staticgraph.ops.registry import ShapeError, Spec, defop, is_tensor
-from staticgraph.ops.create import constant
+from staticgraph.ops.registry import ShapeError, Spec, defop
 from staticgraph.ops.shapes import fmt, require_float, same_dtype
-from staticgraph.sourceinfo import user_source
-
-PADDINGS = ("SAME", "VALID")
 
 
 # ----- window geometry ---------------------------------------------------------------------
@@ -351,116 +347,5 @@ avg_pool_grad_ = defop(
     doc="avg_pool's cotangent, shared among the elements of each window (like's shape).")
 
 
-# ----- TF1's functions -----------------------------------------------------------------------
-def _pair(value, what: str, name: str, ones_outside: bool) -> tuple:
-    """TF1's strides / ksize / dilations: an int, a pair, or four with 1 for batch and channels."""
-    values = [value] if isinstance(value, (int, np.integer)) else list(value)
-    if len(values) == 4 and ones_outside:
-        if values[0] != 1 or values[3] != 1:
-            raise InvalidArgumentError(f"{what}: {name} must be 1 for the batch and channel "
-                                       f"dims (NHWC), got {value!r} at {user_source()}")
-        values = values[1:3]
-    if len(values) == 1:
-        values = values * 2
-    if len(values) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in values):
-        raise InvalidArgumentError(f"{what}: {name} must be positive ints (1, 2 or 4 of them), "
-                                   f"got {value!r} at {user_source()}")
-    return tuple(int(v) for v in values)
-
-
-def _check_layout(what: str, padding, data_format) -> str:
-    if data_format not in (None, "NHWC"):
-        raise UnimplementedError(f"{what}: only data_format='NHWC' is supported, got "
-                                 f"{data_format!r} at {user_source()}")
-    padding = padding.upper() if isinstance(padding, str) else padding
-    if padding not in PADDINGS:
-        raise InvalidArgumentError(f"{what}: padding must be 'SAME' or 'VALID', got {padding!r} "
-                                   f"at {user_source()}")
-    return padding
-
-
-def _tensor(x, like=None):
-    if is_tensor(x):
-        return x
-    return constant(x, dtype=None if like is None or not is_tensor(like) else like.dtype)
-
-
-def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu: bool = True,  # noqa: A002
-           data_format: str = "NHWC", dilations=(1, 1, 1, 1), name: str | None = None,
-           filters=None):
-    """TF1's `tf.nn.conv2d`: a 2-D convolution of NHWC `input` with an HWIO `filter`.
-
-    Args:
-        input: (batch, height, width, in_channels), float32 or float64.
-        filter: (height, width, in_channels, out_channels), of input's dtype (`filters` is
-            its TF2 name).
-        strides: an int, (sh, sw), or (1, sh, sw, 1).
-        padding: "SAME" (ceil(size / stride) outputs, zeros around) or "VALID".
-        dilations: as strides: the step between a filter's taps.
-        use_cudnn_on_gpu: accepted and ignored.
-    Returns:
-        (batch, out_height, out_width, out_channels); differentiable in both arguments, to
-        any order.
-    Raises:
-        ShapeError: when built, for channels that differ or a VALID window larger than the image.
-        UnimplementedError: data_format other than "NHWC".
-
-    Example:
-        >>> import numpy as np, staticgraph as tf
-        >>> x = tf.constant(np.arange(16.0).reshape(1, 4, 4, 1))
-        >>> k = tf.constant(np.ones((2, 2, 1, 1)))
-        >>> tf.Session().run(tf.nn.conv2d(x, k, strides=2, padding="VALID"))[0, :, :, 0]
-        array([[10., 18.],
-               [42., 50.]])
-    """
-    filter = filters if filter is None else filter
-    padding = _check_layout("conv2d", padding, data_format)
-    attrs = {"strides": _pair(strides, "conv2d", "strides", True), "padding": padding,
-             "dilations": _pair(dilations, "conv2d", "dilations", True)}
-    x = _tensor(input, filter)
-    return conv2d_(x, _tensor(filter, x), name=name or "Conv2D", **attrs)
-
-
-def _pool(op, what: str, value, ksize, strides, padding, data_format, name):
-    padding = _check_layout(what, padding, data_format)
-    attrs = {"ksize": _pair(ksize, what, "ksize", True),
-             "strides": _pair(strides, what, "strides", True), "padding": padding}
-    return op(_tensor(value), name=name, **attrs)
-
-
-def max_pool(value, ksize, strides, padding, data_format: str = "NHWC",
-             name: str | None = None, input=None):  # noqa: A002
-    """TF1's `tf.nn.max_pool`: the largest element of each `ksize` window, per channel.
-
-    `ksize` and `strides` are an int, a pair or (1, h, w, 1); padding "SAME" pads with -inf
-    (a window never takes the padding). The gradient goes to the first largest element of each
-    window, as TF1's.
-
-    Example:
-        >>> import numpy as np, staticgraph as tf
-        >>> x = tf.constant(np.arange(16.0).reshape(1, 4, 4, 1))
-        >>> tf.Session().run(tf.nn.max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], "VALID"))[0, :, :, 0]
-        array([[ 5.,  7.],
-               [13., 15.]])
-    """
-    return _pool(max_pool_, "max_pool", value if input is None else input, ksize, strides,
-                 padding, data_format, name or "MaxPool")
-
-
-def avg_pool(value, ksize, strides, padding, data_format: str = "NHWC",
-             name: str | None = None, input=None):  # noqa: A002
-    """TF1's `tf.nn.avg_pool`: the mean of each `ksize` window, per channel; with "SAME" the
-    mean of the elements inside the image (padding is not counted), as TF1.
-
-    Example:
-        >>> import numpy as np, staticgraph as tf
-        >>> x = tf.constant(np.arange(9.0).reshape(1, 3, 3, 1))
-        >>> tf.Session().run(tf.nn.avg_pool(x, 2, 2, "SAME"))[0, :, :, 0]
-        array([[2. , 3.5],
-               [6.5, 8. ]])
-    """
-    return _pool(avg_pool_, "avg_pool", value if input is None else input, ksize, strides,
-                 padding, data_format, name or "AvgPool")
-
-
-__all__ = ["conv2d", "max_pool", "avg_pool"]
+__all__ = ["conv2d_", "input_grad_", "filter_grad_", "max_pool_", "max_pool_grad_",
+           "max_pool_select_", "avg_pool_", "avg_pool_grad_"]

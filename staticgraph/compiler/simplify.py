@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from staticgraph.compiler.rewrite import CONSTANT, Replace, add_constant, constant_value, rebuild
+from staticgraph.compiler.rewrite import (CONSTANT, Replace, add_constant, constant_value,
+                                         ordered_nodes, rebuild)
 from staticgraph.graph import Graph
 from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import known
@@ -50,7 +51,32 @@ def simplify(graph: Graph) -> Graph:
             return None
         return rule(_Site(new, graph, name, node), inputs)
 
-    return rebuild(graph, visit)
+    return rebuild(graph, visit) if _applies(graph) else graph
+
+
+class _WouldAdd(Exception):
+    """A rule tried to add a node while `_applies` only looks."""
+
+
+def _applies(graph: Graph) -> bool:
+    """True when some rule may apply: the rules asked of `graph` itself, node by node.
+
+    Until a rule applies, the graph being rebuilt holds exactly the nodes seen so far, as
+    `graph` does, so a rule sees the same inputs; the one fact `graph` holds more of (later
+    consumers of a value) can only make a rule apply here that would not there. So when no
+    rule applies, simplify may return its input, and no copy need be made.
+    """
+    for name in ordered_nodes(graph):
+        node = graph.nx.nodes[name]
+        rule = RULES.get(node["op"])
+        if rule is None or graph.control_inputs(name):
+            continue
+        try:
+            if rule(_Site(graph, graph, name, node, looking=True), graph.inputs(name)) is not None:
+                return True
+        except _WouldAdd:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,7 @@ class _Site:
     old: Graph
     name: str
     node: dict
+    looking: bool = False  # asked by `_applies`: adding a node means the rule applies
 
     def spec_of(self, name: str) -> tuple:
         other = self.new.nx.nodes[name]
@@ -93,6 +120,8 @@ class _Site:
 
     def constant(self, value) -> str:
         """A new scalar constant of this node's dtype; its name."""
+        if self.looking:
+            raise _WouldAdd
         return add_constant(self.new, self.old, np.asarray(value, self.node["dtype"]), self.name)
 
     def zeros(self, like: str):

@@ -41,6 +41,13 @@ def dimension_value(dim):
     return None if value is None else operator.index(value)
 
 
+def _checked(dim) -> int | None:
+    """A dim given by a user (an int, a Dimension or None) as the graph stores it; a negative
+    one is a ValueError, a float a TypeError (as TF1)."""
+    value = dimension_value(dim)
+    return None if value is None else int(Dimension(value))
+
+
 def _dims_compatible(a, b) -> bool:
     return a is None or b is None or a == b
 
@@ -70,8 +77,7 @@ class TensorShape(tuple):
             items = list(dims)
         except TypeError:  # TF1: a single dim stands for a shape of rank 1
             items = [dims]
-        return tuple.__new__(TensorShape, [dimension_value(Dimension(dimension_value(d)))
-                                           for d in items])
+        return tuple.__new__(TensorShape, [_checked(d) for d in items])
 
     @classmethod
     def of(cls, shape: tuple | None) -> "TensorShape":

@@ -33,9 +33,9 @@ def fold_constants(graph: Graph) -> Graph:
         >>> folded.node("y")["op"], float(folded.node("y")["attrs"]["value"])
         ('constant', 6.0)
     """
-    if not any(_candidate(graph, name, node) and all(
+    if not any(node["op"] != CONSTANT and all(  # inputs first: the cheaper test
             constant_value(graph, i) is not None for i in graph.inputs(name))
-            for name, node in graph.nx.nodes(data=True)):
+            and _candidate(graph, name, node) for name, node in graph.nx.nodes(data=True)):
         return graph  # nothing to fold: no copy to make
 
     def fold(new: Graph, name: str, node: dict, inputs: list):

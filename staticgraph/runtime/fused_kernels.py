@@ -163,18 +163,20 @@ def _scratch_maker(rows: int, shape: tuple, dtype: np.dtype):
     return make
 
 
-def _scratch_slots(region: Region, numpy_in_place: bool) -> dict:
+def _scratch_slots(region: Region, numpy_in_place: bool, order: list | None = None) -> dict:
     """member -> scratch row, for the members that are not outputs (numpy) or all of them
-    (numba), rows reused once their value is dead; a member may take a row that an input
-    frees at that member (elementwise: it reads each element before writing it)."""
+    (numba), computed in `order` (default: the members'), rows reused once their value is
+    dead; a member may take a row that an input frees at that member (elementwise: it reads
+    each element before writing it)."""
     graph = region.graph
+    order = region.members if order is None else order
     outputs = set(region.outputs) if numpy_in_place else set()
     last = {}
-    for t, name in enumerate(region.members):
+    for t, name in enumerate(order):
         for i in graph.inputs(name):
             last[i] = t
     slots, free, used = {}, [], 0
-    for t, name in enumerate(region.members):
+    for t, name in enumerate(order):
         inputs = graph.inputs(name)
         dying = [slots[i] for i in dict.fromkeys(inputs) if i in slots and last[i] == t]
         in_place = len(inputs) <= 2 or not numpy_in_place
@@ -225,7 +227,7 @@ def _form(op: str, args: list, attrs: dict, dtype: np.dtype) -> str:
 
 
 _TANH32 = '''
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(inline="always", error_model="numpy")  # inlined: cached with the kernel
 def tanh32(x):
     # float32 tanh through float64's expm1: within an ulp or two of numpy's, and far faster
     # than libm's tanhf; |x| > 20 is +-1 in float32
@@ -248,7 +250,9 @@ def numba_source(region: Region) -> str:
     index = [f"i{p}" for p in range(rank - 1)] + ["{j}"]  # {j}: each loop's own variable
     lines = [f"def kernel({''.join(f'x{k}, ' for k in range(len(region.inputs)))}out):",
              "    flat = out.reshape(out.size)"]
-    slots = _scratch_slots(region, numpy_in_place=False)
+    levels = _levels(region)
+    order = sorted(region.members, key=lambda m: levels[m])  # stable: run order within one
+    slots = _scratch_slots(region, numpy_in_place=False, order=order)
     rows = 1 + max(slots.values(), default=-1)
     if rows:
         lines.append(f"    s = np.empty(({rows}, {block}), np.{dtype.name})")
@@ -281,13 +285,14 @@ def numba_source(region: Region) -> str:
              f"{indent}    base = {flat_base}"]
     indent += "    "
     outputs = dict(zip(region.outputs, region.offsets))
-    for t, name in enumerate(region.members):
+    for t, name in enumerate(order):
         node = graph.nx.nodes[name]
         inputs = graph.inputs(name)
         # each loop and operand has a name of its own: reused names make numba's SSA pass
         # recurse through every loop before it
-        j = f"j{t}"
-        body.append(f"{indent}for {j} in range(lo, hi):")
+        j = f"j{levels[name]}"
+        if t == 0 or levels[order[t - 1]] != levels[name]:
+            body.append(f"{indent}for {j} in range(lo, hi):")
         body += [f"{indent}    a{t}_{q} = {names[i].format(j=j)}" for q, i in enumerate(inputs)]
         args = [f"a{t}_{q}" for q in range(len(inputs))]
         if node["op"] == "sum":
@@ -306,6 +311,15 @@ def numba_source(region: Region) -> str:
     if "tanh32(" in "\n".join(lines):
         header += _TANH32
     return header + "\n".join(lines) + "\n"
+
+
+def _levels(region: Region) -> dict:
+    """member -> 1 + the longest chain of members before it: the members of one level are
+    independent, so one loop computes them all (sin and cos of one value side by side, say)."""
+    levels: dict = {}
+    for name in region.members:
+        levels[name] = 1 + max((levels.get(i, 0) for i in region.graph.inputs(name)), default=0)
+    return levels
 
 
 def _path_of(source: str) -> Path:

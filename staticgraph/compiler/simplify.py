@@ -6,6 +6,8 @@ and NaNs included) where
   x + (-0.0), x - (+0.0) -> x; for integers x + 0, 0 + x, x - 0 -> x
   x * 0, 0 * x -> zeros of the result's shape      (integers and bools only)
   x + x -> x * 2;  add_n(x, x) -> x * 2, add_n(x, x, x) -> x * 3 (any n for integers)
+  (x * c) * d -> x * (c d) for 0-d constants c, d: integers, or floats that are powers of two
+  of magnitude >= 1 (scaling by those never rounds, and overflows exactly when the product does)
   add_n(x) -> x;  add_n(x, y) -> x + y
   -(-x) -> x;  transpose(transpose(x)) -> one transpose, or x;  reshape(reshape(x)) -> one reshape
   reshape / broadcast / reduce_to of x to its own known shape -> x
@@ -16,8 +18,8 @@ and NaNs included) where
   x > 0 -> relu(x) > 0 where relu(x) is computed anyway (so x can die at the relu, in place).
 Nodes with control inputs are left alone. Every rule keeps the node's shape and dtype. Identities
 that hold in real arithmetic but not in floating point are not applied: x + 0.0 is +0.0 at
-x = -0.0, x * 0.0 is NaN at an Inf and -0.0 at a negative x, (x * c) * d can overflow or
-underflow where x * (c d) does not, and a sum of four or more x's rounds differently from 4 x.
+x = -0.0, x * 0.0 is NaN at an Inf and -0.0 at a negative x, (x * c) * d rounds twice and can
+overflow or underflow where x * (c d) does not (other than for the constants above), and a sum of four or more x's rounds differently from 4 x.
 """
 from __future__ import annotations
 
@@ -142,7 +144,36 @@ def _multiply(site: _Site, inputs: list):
         for x, other in (inputs, inputs[::-1]):
             if site.is_constant(other, 0):
                 return site.zeros(x)
+    return _scaled_twice(site, inputs)
+
+
+def _scaled_twice(site: _Site, inputs: list):
+    """(x * c) * d -> x * (c d) where that is exact (see the module doc)."""
+    for inner, outer in (inputs, inputs[::-1]):
+        d = _exact_scale(site, outer)
+        factors = site.producer(inner, "multiply")
+        if d is None or factors is None:
+            continue
+        for x, c in (factors, factors[::-1]):
+            c = _exact_scale(site, c)
+            if c is not None and site.fits(x) and site.spec_of(inner) == site.spec_of(x):
+                product = np.multiply(c, d, dtype=site.node["dtype"])
+                if site.exact_integer or np.isfinite(product):
+                    return Replace("multiply", (x, site.constant(product)), {})
     return None
+
+
+def _exact_scale(site: _Site, name: str):
+    """The value of 0-d constant `name` of this node's dtype when scaling by it is exact: an
+    integer, or a float power of two of magnitude >= 1; else None."""
+    value = constant_value(site.new, name)
+    if value is None or value.ndim != 0 or value.dtype != site.node["dtype"] \
+            or value.dtype.kind == "b":
+        return None
+    if site.exact_integer:
+        return value
+    mantissa, exponent = np.frexp(value)
+    return value if abs(mantissa) == 0.5 and exponent >= 1 else None
 
 
 def _add(site: _Site, inputs: list):

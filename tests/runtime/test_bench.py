@@ -13,16 +13,18 @@ def test_bench_quick_run_writes_every_workload(tmp_path, capsys):
     out = tmp_path / "bench.json"
     results = runpy.run_path(str(BENCH), run_name="bench")["main"](["--quick", "--json", str(out)])
     written = json.loads(out.read_text())
-    assert [r["workload"][:2] for r in written] == ["W1", "W1", "W2", "W3", "W5"]
+    assert [r["workload"][:2] for r in written] == ["W1", "W1", "W2", "W3", "W3", "W5"]
     assert "Session.run" in written[0]["workload"] and "Executable.run" in written[1]["workload"]
-    assert len(results) == 5
-    for row in written[:4]:
+    assert "numba kernels" in written[3]["workload"] or "numpy kernels" in written[3]["workload"]
+    assert "numpy kernels" in written[4]["workload"]
+    assert len(results) == 6
+    for row in written[:5]:
         assert row["staticgraph"] > 0 and row["numpy"] > 0 and row["ratio"] > 0
-    assert written[4]["planned_peak"] <= written[4]["naive"]
-    assert written[4]["modes"]["remat"]["extra_steps"] > 0 and "remat_met" in written[4]
+    assert written[5]["planned_peak"] <= written[5]["naive"]
+    assert written[5]["modes"]["remat"]["extra_steps"] > 0 and "remat_met" in written[5]
     assert "W1" in capsys.readouterr().out
     has_torch = importlib.util.find_spec("torch") is not None
-    for row in written[:1] + written[2:4]:  # the direct path's row has no PyTorch twin
+    for row in written[:1] + written[2:4]:  # the direct path's and numpy kernels' have none
         assert ("torch" in row) == has_torch and ("torch_ratio" in row) == has_torch
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import staticgraph as sg
+from staticgraph.compiler.verify import verify
 from staticgraph.errors import InvalidArgumentError, UnimplementedError
 from staticgraph.ops.registry import REGISTRY, NotBatchable
 from staticgraph.ops import array as A
@@ -33,6 +34,7 @@ def _check_against_loop(fn, row, case, seed=0, unknown=False):
         batched = sg.vmap(fn)(*batched_in)
         single_in = [sg.placeholder(sg.float64, s) for s in shapes]
         single = fn(*single_in)
+        verify(graph)  # the batched nodes agree with their ops' shape rules
         sess = sg.Session()
         got = sess.run(batched, dict(zip(batched_in, values)))
         for i in range(BATCH):

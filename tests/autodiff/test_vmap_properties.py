@@ -9,6 +9,9 @@ import staticgraph as sg
 from tests.op_table import ROWS
 
 CASES = [(row, case) for row in ROWS for case in row.cases]
+# Rows whose ops' batching rules still need the batch size when the graph is built (they raise
+# UnimplementedError saying so): checked with a known batch size only.
+KNOWN_BATCH_ONLY = {"conv2d", "conv2d_valid", "max_pool", "max_pool_grad", "avg_pool"}
 
 
 @st.composite
@@ -17,8 +20,9 @@ def mappings(draw):
     in_axes = [draw(st.one_of(st.none(), st.integers(0, len(shape)))) for shape in case]
     if all(a is None for a in in_axes):
         in_axes[draw(st.integers(0, len(case) - 1))] = 0
-    return row, case, in_axes, draw(st.integers(1, 3)), draw(st.booleans()), \
-        draw(st.integers(0, 8)), draw(st.booleans())
+    unknown = draw(st.booleans()) and row.name not in KNOWN_BATCH_ONLY
+    return row, case, in_axes, draw(st.integers(1, 3)), unknown, draw(st.integers(0, 8)), \
+        draw(st.booleans())
 
 
 def _batched_shape(shape, axis, size):

@@ -364,3 +364,26 @@ def test_docstring_examples(name):
     sg.reset_default_graph()
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_per_example_jacobians_and_hessians_and_nested_gradients():
+    """vmap of jacobian (itself a vmap) and of hessian, and vmap of vmap of gradients."""
+    rng = np.random.default_rng(6)
+    x = sg.placeholder(sg.float64, (4, 3))
+    rev = sg.vmap(lambda e: sg.jacobian(sg.tanh(e * 2.0) * sg.sum(e), e))(x)
+    fwd = sg.vmap(lambda e: sg.jacobian(sg.tanh(e * 2.0) * sg.sum(e), e, mode="fwd"))(x)
+    hess = sg.vmap(lambda e: sg.hessian(sg.sum(sg.sin(e)) * e[0], e))(x)
+    y = sg.placeholder(sg.float64, (2, 4, 3))
+    nested = sg.vmap(sg.vmap(lambda e: sg.gradients(sg.sum(e ** 3), e)[0]))(y)
+    xv, yv = rng.normal(size=(4, 3)), rng.normal(size=(2, 4, 3))
+    got_rev, got_fwd, got_hess, got_nested = sg.Session().run([rev, fwd, hess, nested],
+                                                              {x: xv, y: yv})
+    first = np.eye(3)[0]
+    for e, jr, jf, h in zip(xv, got_rev, got_fwd, got_hess):
+        t = np.tanh(2 * e)
+        jac = np.diag(2 * (1 - t ** 2) * e.sum()) + t[:, None]
+        np.testing.assert_allclose(jr, jac, rtol=1e-12)
+        np.testing.assert_allclose(jf, jac, rtol=1e-12)
+        want = np.outer(np.cos(e), first) + np.outer(first, np.cos(e)) - np.diag(np.sin(e)) * e[0]
+        np.testing.assert_allclose(h, want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got_nested, 3 * yv ** 2, rtol=1e-12)

@@ -209,8 +209,8 @@ def summary(results: list[Measurement]) -> str:
             largest = max(max(r.n, r.m) for r in rows)
             by_mode = {r.mode: r for r in rows if max(r.n, r.m) == largest}
             fwd, rev = by_mode["fwd"], by_mode["rev"]
-            costs = "; ".join(f"{mode} {r.run_s * 1e3:.2f} ms, {r.nodes} nodes"
-                              for mode, r in by_mode.items())
+            costs = "; ".join(f"{mode} {r.run_s * 1e3:.2f} ms, {r.nodes} nodes, "
+                              f"{r.peak_bytes / 1024:.1f} KiB" for mode, r in by_mode.items())
             lines.append(f"{family} n={fwd.n} m={fwd.m}: {costs} "
                          f"(rev/fwd run time {rev.run_s / fwd.run_s:.2g})")
     return "\n".join(lines)

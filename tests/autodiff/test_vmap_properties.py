@@ -37,10 +37,9 @@ def _example(value, axis, i):
 @given(mappings())
 def test_vmap_equals_a_loop_for_any_axes_and_batch(mapping):
     row, case, in_axes, size, unknown, out_pick, gradient = mapping
-    fn = row.build
-    if gradient and row.differentiable:
-        def fn(*xs):
-            return sg.gradients(sg.sum(row.build(*xs)), list(xs), unconnected_gradients="zero")
+    def gradients(*xs):
+        return sg.gradients(sg.sum(row.build(*xs)), list(xs), unconnected_gradients="zero")
+    fn = gradients if gradient and row.differentiable else row.build
     rng = np.random.default_rng(size)
     values = [row.sample(rng, _batched_shape(tuple(s), a, size)) for s, a in zip(case, in_axes)]
     graph = sg.Graph()

@@ -439,8 +439,7 @@ def combine(part: Part, values: list, sizes: list, total: int) -> np.ndarray:
     """The whole batch's value of a node from its shards' `values` (shards of `sizes`
     examples out of `total`)."""
     if part.power:  # None for zeros: any power
-        values = [np.asarray(v * (total / n) ** part.power, dtype=np.asarray(v).dtype)
-                  for v, n in zip(values, sizes)]
+        values = [rescale(v, (total / n) ** part.power) for v, n in zip(values, sizes)]
     if part.kind == BATCH:
         return np.concatenate(values, axis=part.axis)
     if part.kind == SUM:
@@ -449,3 +448,13 @@ def combine(part: Part, values: list, sizes: list, total: int) -> np.ndarray:
             out += v
         return out
     return np.asarray(values[0])
+
+
+def rescale(value, factor: float) -> np.ndarray:
+    """`value * factor` in value's dtype (rounded to the nearest integer for integers: a count
+    of 18 examples times 37/18 is 37, not 36.99...)."""
+    value = np.asarray(value)
+    scaled = value * factor
+    if value.dtype.kind in "iu":
+        scaled = np.rint(scaled)
+    return np.asarray(scaled, dtype=value.dtype)

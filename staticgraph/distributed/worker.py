@@ -12,6 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from staticgraph.distributed.split import rescale
 from staticgraph.io.graph_json import loads_graph
 from staticgraph.runtime.executor import compile
 from staticgraph.runtime.state import VariableStore
@@ -46,8 +47,7 @@ def run_shard(graph_json: str, digest: str, fetches: tuple, feeds: tuple, option
 
 def pick(values: list, index: int, factor: float) -> np.ndarray:
     """`values[index]` times `factor` (a shard's rescaling; see `split.combine`)."""
-    value = values[index]
-    return value if factor == 1 else np.asarray(value * factor, dtype=value.dtype)
+    return values[index] if factor == 1 else rescale(values[index], factor)
 
 
 def _executable(graph_json: str, digest: str, fetches: tuple, feeds: tuple, options: dict):

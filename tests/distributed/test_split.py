@@ -145,6 +145,8 @@ def test_combine_kinds():
     # SAME with power 1 (a count): each shard saw n, the whole batch N
     assert combine(Part(SAME, None, 1), [np.float64(2.0)], [2], 3) == 3.0
     assert combine(Part(SUM, None, 0), [np.int64(2), np.int64(5)], [1, 1], 2) == 7
+    # an integer count of 11 examples out of 15 (11 * (15 / 11) is 14.999999999999998)
+    assert combine(Part(SAME, None, 1), [np.int32(11)], [11], 15) == 15
     assert SAME != MIXED
 
 

@@ -59,15 +59,12 @@ def _conv_ref(x, w, strides, padding):
     return np.einsum("nhwijc,ijco->nhwo", _windows_ref(x, w.shape[:2], strides, padding), w)
 
 
-def _max_pool_grad_ref(x):
-    """d/dx of sum(max_pool(x, 2, 2, VALID) ** 2): twice each window's max, at its place."""
-    grad = np.zeros_like(x)
-    for i in range(0, x.shape[1] - 1, 2):
-        for j in range(0, x.shape[2] - 1, 2):
-            window = x[:, i:i + 2, j:j + 2, :]
-            top = window.max(axis=(1, 2), keepdims=True)
-            grad[:, i:i + 2, j:j + 2, :] = 2 * top * (window == top)
-    return grad
+def _max_pool_select_ref(g, x):
+    """g at the largest element of each 2x2 window of x (max_pool's tangent along g)."""
+    windows = _windows_ref(x, (2, 2), (2, 2), "VALID").reshape(x.shape[0], 2, 2, 4, x.shape[3])
+    where = windows.argmax(axis=3)[:, :, :, None, :]
+    picked = _windows_ref(g, (2, 2), (2, 2), "VALID").reshape(windows.shape)
+    return np.take_along_axis(picked, where, axis=3)[:, :, :, 0, :]
 
 
 def _avg_pool_ref(x, k, strides):
@@ -163,8 +160,9 @@ ROWS = [
     Row("max_pool", lambda x: sg.nn.max_pool(x, [1, 2, 3, 1], [1, 2, 2, 1], "SAME"),
         lambda x: _windows_ref(x, (2, 3), (2, 2), "SAME", -np.inf).max(axis=(3, 4)),
         [[(2, 5, 4, 3)]], smooth=False),
-    Row("max_pool_grad", lambda x: sg.gradients(sg.reduce_sum(sg.nn.max_pool(x, 2, 2, "VALID") ** 2), [x])[0],
-        lambda x: _max_pool_grad_ref(x), [[(1, 4, 4, 2)]], smooth=False),
+    Row("max_pool_select", lambda g, x: sg.ops.conv.max_pool_select_(
+        g, x, ksize=(2, 2), strides=(2, 2), padding="VALID"), _max_pool_select_ref, [[(1, 4, 4, 2), (1, 4, 4, 2)]],
+        smooth=False),
     Row("avg_pool", lambda x: sg.nn.avg_pool(x, 3, 2, "SAME"), lambda x: _avg_pool_ref(x, (3, 3), (2, 2)),
         [[(2, 5, 4, 3)]]),
     Row("softmax", lambda x: sg.softmax(x), _softmax, [[(2, 4)], [(3,)]]),

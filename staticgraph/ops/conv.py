@@ -157,8 +157,10 @@ def _sum_tangents(*terms):
     return None if not terms else terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
 
-def _known(*values) -> bool:
-    return all(v.shape is not None and None not in tuple(v.shape) for v in values)
+def _known(values, dims) -> bool:
+    """Whether every example dim is known (a batch dim may be known only at run time)."""
+    return all(v.shape is not None and None not in tuple(v.shape)[d is not None:]
+               for v, d in zip(values, dims))
 
 
 def _per_example(op: str, values, dims, attrs):
@@ -176,14 +178,15 @@ def _into_n(op: str, images: tuple):
     merges into their N dim, one op for the whole batch; other cases go example by example."""
     def rule(values, dims, **attrs):
         if any(d is not None for i, d in enumerate(dims) if i not in images) or \
-                not _known(*values):
+                not _known(values, dims):
             return _per_example(op, values, dims, attrs)
         folded = list(values)
         for i in images:
             x = materialize(values[i], dims[i], op)
             folded[i] = apply_named("reshape", x, shape=(-1,) + tuple(x.shape[2:]))
         y = apply_named(op, *folded, **attrs)
-        return apply_named("reshape", y, shape=(batch_size(op), -1) + tuple(y.shape[1:])), 0
+        n = values[images[0]].shape[dims[images[0]] is not None]  # one example's N
+        return apply_named("reshape", y, shape=(-1, n) + tuple(y.shape[1:])), 0
     return rule
 
 
@@ -195,7 +198,7 @@ def _into_out_channels(op: str, at: int):
 
     def rule(values, dims, **attrs):
         only_at = all((d is not None) == (i == at) for i, d in enumerate(dims))
-        if not only_at or not _known(*values):
+        if not only_at or not _known(values, dims):
             return fallback(values, dims, **attrs) if fallback else _per_example(op, values, dims, attrs)
         x = values[at]
         rank = len(x.shape)
@@ -204,7 +207,7 @@ def _into_out_channels(op: str, at: int):
         inputs[at] = apply_named("reshape", moved, shape=tuple(x.shape[1:-1]) + (-1,))
         y = apply_named(op, *inputs, **attrs)
         r = len(y.shape)
-        split = apply_named("reshape", y, shape=tuple(y.shape[:-1]) + (batch_size(op), -1))
+        split = apply_named("reshape", y, shape=tuple(y.shape[:-1]) + (-1, x.shape[-1]))
         return apply_named("transpose", split, axes=(r - 1, *range(r - 1), r)), 0
     return rule
 

@@ -110,13 +110,21 @@ def test_forward_mode_agrees_with_reverse_mode():
 def test_vmap_over_images_and_jacobians_of_the_filter():
     xs_val, w_val = RNG.normal(size=(3, 2, 5, 4, 2)), RNG.normal(size=(2, 2, 2, 3))
     w = tf.constant(w_val)
-    batched = tf.vmap(lambda x: tf.nn.max_pool(tf.nn.conv2d(x, w, 1, "SAME"), 2, 2, "VALID"))(
-        tf.constant(xs_val))
+    # The batch size is known only when run: the images' batch joins their N dim.
+    images = tf.placeholder(tf.float64, (None, 2, 5, 4, 2))
+    batched = tf.vmap(lambda x: tf.nn.max_pool(tf.nn.conv2d(x, w, 1, "SAME"), 2, 2, "VALID"))(images)
     one = tf.placeholder(tf.float64, (2, 5, 4, 2))
     single = tf.nn.max_pool(tf.nn.conv2d(one, w, 1, "SAME"), 2, 2, "VALID")
-    got = tf.Session().run(batched)
+    got = tf.Session().run(batched, {images: xs_val})
     for i in range(3):
         np.testing.assert_allclose(got[i], tf.Session().run(single, {one: xs_val[i]}), rtol=1e-12)
+    filters = tf.placeholder(tf.float64, (None, 2, 2, 2, 3))
+    per_filter = tf.vmap(lambda f: tf.nn.conv2d(one, f, 1, "SAME"))(filters)
+    ws = RNG.normal(size=(2, 2, 2, 2, 3))
+    got = tf.Session().run(per_filter, {filters: ws, one: xs_val[0]})
+    for i in range(2):
+        np.testing.assert_allclose(got[i], tf.Session().run(tf.nn.conv2d(one, ws[i], 1, "SAME"),
+                                                            {one: xs_val[0]}), rtol=1e-12)
     # The Jacobian of a small conv in its filter, by forward and reverse mode and by differences.
     x = tf.constant(xs_val[0, :1, :3, :3])
     wp = tf.placeholder(tf.float64, (2, 2, 2, 3))

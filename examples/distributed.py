@@ -69,7 +69,7 @@ def main(argv=None) -> None:
     parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS", ""))
     args = parser.parse_args(argv)
     quick = args.quick or os.environ.get("STATICGRAPH_EXAMPLE_QUICK") == "1"
-    steps, samples = (5, 200) if quick else (100, 2000)
+    steps, samples, chunks = (3, 200, 4) if quick else (100, 2000, 10)
 
     import dask.array as da
     from distributed import Client, LocalCluster
@@ -100,7 +100,7 @@ def main(argv=None) -> None:
             print(f"same variables as one process: {gap < 1e-9} (largest difference {gap:.1e})")
 
             test_x, test_y = make_data(samples, seed=2)  # new points, same clusters
-            lazy = da.from_array(test_x, chunks=(samples // 10, SIZES[0]))
+            lazy = da.from_array(test_x, chunks=(samples // chunks, SIZES[0]))
             labels = sess.run(predictions, {x: lazy})
             print(f"chunked inference: input chunks {lazy.chunks[0]}, result chunks "
                   f"{labels.chunks[0]} ({type(labels).__module__}.{type(labels).__name__})")

@@ -24,6 +24,7 @@ PRINTS = {
     "linear_regression.py": ["static graph built once", "(agree)"],
     "mlp_digits.py": ["held-out loss", "accuracy"],
     "save_restore.py": ["a new session holds no variables", "does: True"],
+    "distributed.py": ["same variables as one process: True", "result chunks"],
     "compiled_step.py": ["fuse_updates", "(in place)", "the first five", "changes nothing: True"],
 }
 

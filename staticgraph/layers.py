@@ -211,6 +211,9 @@ def average_pooling2d(inputs, pool_size, strides, padding: str = "valid",
 def flatten(inputs, name: str | None = None, data_format: str = "channels_last"):
     """TF1's `tf.layers.flatten`: (batch, ...) reshaped to (batch, the product of the rest).
 
+    Raises:
+        UnimplementedError: the batch dim and another both unknown (TF1 reads them at run time).
+
     Example:
         >>> import staticgraph as tf
         >>> tf.layers.flatten(tf.placeholder(tf.float32, (None, 4, 4, 3))).shape
@@ -226,7 +229,10 @@ def flatten(inputs, name: str | None = None, data_format: str = "channels_last")
         if all(d is not None for d in rest):
             batch = -1 if x.shape[0] is None else x.shape[0]
             return A.reshape(x, (batch, int(np.prod(rest, dtype=np.int64))))
-        return A.reshape(x, A.concat([A.shape(x)[:1], C.constant([-1])], 0))
+        if x.shape[0] is not None:
+            return A.reshape(x, (x.shape[0], -1))
+    raise UnimplementedError(f"flatten: needs the batch dim or all the others known, got shape "
+                             f"{fmt(x.shape)} at {user_source()}")
 
 
 def dropout(inputs, rate=0.5, noise_shape=None, seed: int | None = None, training=False,

@@ -227,3 +227,16 @@ def test_minimize_trains_the_layers_variables():
     for _ in range(20):
         sess.run(train, feed)
     assert sess.run(loss, feed) < 0.1 * before
+
+
+def test_tf1_check_finds_the_layers_and_names_what_is_missing(tmp_path):
+    from staticgraph.tf1_check import check_script
+    script = tmp_path / "model.py"
+    script.write_text("import tensorflow as tf\n"
+                      "h = tf.layers.dense(tf.layers.flatten(x), 3)\n"
+                      "h = tf.layers.dropout(tf.layers.max_pooling2d(tf.layers.conv2d(x, 2, 3), 2, 2))\n"
+                      "h = tf.layers.batch_normalization(h)\n")
+    report = check_script(script)
+    assert sorted(report.missing) == ["layers.batch_normalization"]
+    assert {"layers.dense", "layers.flatten", "layers.dropout", "layers.max_pooling2d",
+            "layers.conv2d"} <= set(report.found)

@@ -240,3 +240,11 @@ def test_tf1_check_finds_the_layers_and_names_what_is_missing(tmp_path):
     assert sorted(report.missing) == ["layers.batch_normalization"]
     assert {"layers.dense", "layers.flatten", "layers.dropout", "layers.max_pooling2d",
             "layers.conv2d"} <= set(report.found)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from staticgraph import layers
+    result = doctest.testmod(layers)
+    assert result.attempted >= 10 and result.failed == 0

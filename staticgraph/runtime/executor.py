@@ -242,15 +242,16 @@ class Executable:
 
         A run whose feed keys are the same objects as an earlier successful run's, fed arrays
         of the same type, dtype and shape, takes a short path: those arrays passed the feed
-        checks as they are, so nothing is checked again and the program bound then runs (such
-        a run does not count as a use of its variant for `max_cached_variants`).
+        checks as they are, so nothing is checked again and the program bound then runs.
 
         Raises InvalidArgumentError for a missing, unknown, misshapen or mistyped feed and for a
         failing kernel (naming the node); FailedPreconditionError for an uninitialised variable.
         """
         short = self._fast.get(feed_key(feed_dict))
         if short is not None:
-            self._latest, run = short
+            variant, run = short
+            if variant is not self._latest:  # a use of another variant: now the most recent
+                self._touch(variant)
             return run(feed_dict.values() if feed_dict else ())
         values, as_is = self._checked_feeds(feed_dict)
         evictions = self.evictions
@@ -288,6 +289,13 @@ class Executable:
             if not variant.evicted:
                 self._kept[key] = (list(feed_dict or ()), variant)
                 self._fast[key] = (variant, run)
+
+    def _touch(self, variant: "_Variant") -> None:
+        """Count a short path's run of `variant` as a use (see `max_cached_variants`)."""
+        with self._lock:
+            if self._variants.get(variant.signature) is variant:
+                self._variants[variant.signature] = self._variants.pop(variant.signature)
+                self._latest = variant
 
     def _forget_evicted(self) -> None:
         """Drop the short paths of variants no longer kept (which frees their buffers)."""

@@ -83,3 +83,11 @@ def test_variables_and_failures_on_the_short_path():
         with np.errstate(all="ignore"):
             exe.run({x: np.full(2, -1.0)})  # same key: the short path, failing
     np.testing.assert_allclose(exe.run({x: np.ones(2)}), [3.0, 3.0])  # nothing half-updated
+
+
+def test_a_short_path_run_counts_as_a_use_of_its_variant():
+    g, x, y, dx = _w1()
+    exe = sg.compile(y, feeds=[x], graph=g, max_cached_variants=2)
+    for n in (1, 2, 1, 2, 1, 3):  # the later runs of 1 and 2 take short paths
+        assert exe.run({x: np.ones(n)}) == 2.0 * n
+    assert exe.variants == [((1,),), ((3,),)]  # 2 was the least recently used

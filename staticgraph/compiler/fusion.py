@@ -57,7 +57,13 @@ def fuse_elementwise(graph: Graph, min_members: int | None = None,
     groups = [g for g in find_regions(graph, max_members or MAX_MEMBERS)
               if len(g) >= min_members
               or len(g) >= 2 and math.prod(graph.nx.nodes[g[0]]["shape"]) >= min_elements]
-    return _contract(graph, groups) if groups else graph
+    while groups:  # regions that close a cycle between them stay unfused
+        region_of = {m: k for k, group in enumerate(groups) for m in group}
+        order, stuck = _contracted_order(graph, region_of)
+        if not stuck:
+            return _contract(graph, groups, region_of, order)
+        groups = [g for k, g in enumerate(groups) if k not in stuck]
+    return graph
 
 
 def find_regions(graph: Graph, max_members: int = MAX_MEMBERS) -> list[list[str]]:
@@ -98,7 +104,8 @@ def find_regions(graph: Graph, max_members: int = MAX_MEMBERS) -> list[list[str]
         valid = sorted((r for r in {owner[i] for i in graph.inputs(name)
                                     if i in owner and i not in sealed}
                         if want_of[r] == want and all(
-                            owner.get(p) == r or not upstream[p] & mask[r] for p in preds)),
+                            p not in sealed if owner.get(p) == r else not upstream[p] & mask[r]
+                            for p in preds)),
                        key=lambda r: -len(members[r]))
         if valid:
             r = valid[0]
@@ -153,15 +160,14 @@ def _fusible(graph: Graph, name: str) -> str | None:
     return "elementwise"
 
 
-def _contract(graph: Graph, groups: list[list[str]]) -> Graph:
-    """`graph` with each group replaced by its fused node (and output views)."""
-    region_of = {m: k for k, group in enumerate(groups) for m in group}
+def _contract(graph: Graph, groups: list[list[str]], region_of: dict, order: list) -> Graph:
+    """`graph` with each group replaced by its fused node (and output views), in `order`."""
     fetched = set(fetches_of(graph))
     outputs = [[m for m in group if m in fetched or any(
         c not in group for c in graph.nx.successors(m))] for group in groups]
     absorbed, inputs = _inputs(graph, groups, region_of)
     new = Graph()
-    for item in _contracted_order(graph, region_of):
+    for item in order:
         if isinstance(item, int):
             _add_region(new, graph, groups[item], outputs[item], inputs[item], absorbed[item])
         elif not _only_absorbed(graph, item, region_of, absorbed, fetched):
@@ -191,9 +197,11 @@ def _only_absorbed(graph: Graph, name: str, region_of: dict, absorbed: list,
         c in region_of and name in absorbed[region_of[c]] for c in graph.nx.successors(name))
 
 
-def _contracted_order(graph: Graph, region_of: dict) -> list:
+def _contracted_order(graph: Graph, region_of: dict) -> tuple[list, set]:
     """A topological order of the graph with each region as one item (its group index),
-    close to the input's order (Kahn's algorithm, earliest position first)."""
+    close to the input's order (Kahn's algorithm, earliest position first), and the regions
+    it could not order: a region joins what depends on any of its members to all it depends
+    on, which may close a cycle through two regions (the growth checks paths between nodes)."""
     order = ordered_nodes(graph)
     position = {name: t for t, name in enumerate(order)}
     item = {name: region_of.get(name, name) for name in order}
@@ -220,7 +228,7 @@ def _contracted_order(graph: Graph, region_of: dict) -> list:
                     if waiting[item[v]] == 0:
                         heapq.heappush(ready, (key[item[v]], item[v] if isinstance(item[v], str)
                                                else "", item[v]))
-    return result
+    return result, {i for i, n in waiting.items() if n > 0 and isinstance(i, int)}
 
 
 def _copy(new: Graph, graph: Graph, name: str) -> None:

@@ -20,6 +20,10 @@ already cached on disk. The source is written to a file in the kernel cache dire
 `cache=True` keeps the machine code beside it and a second process loads it instead of
 compiling. `STATICGRAPH_NUMBA=0` keeps every kernel on numpy; `STATICGRAPH_NUMBA_AFTER=N` sets
 the number of calls (1: compile at the first call). Without numba nothing changes but speed.
+
+A kernel's scratch is its own, outside the memory plan (which plans the fused value): numpy
+kernels hold one array of the region's shape per value live at once inside the region, numba
+kernels `BLOCK` elements per such value.
 """
 from __future__ import annotations
 

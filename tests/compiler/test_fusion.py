@@ -259,3 +259,20 @@ def test_a_second_process_loads_the_compiled_kernel_from_the_disk_cache(tmp_path
     assert second["hits"] == 1 and second["misses"] == 0  # loaded: nothing compiled
     assert list(tmp_path.glob("sg_fused_*.py")) and list(tmp_path.glob("__pycache__/*.nbi"))
     assert second["value"] == first["value"]
+
+
+def test_regions_that_would_depend_on_each_other_stay_apart(numpy_kernels):
+    # found by the fuzzer: a jvp region reads a value made from a gradient region's input,
+    # and the gradient region reads one made from the jvp region's: contracted, they loop
+    program = ([(4, 2), (2, 1), (2, 3)], [("cos", (2,)), ("first_rows", (3,)),
+                                          ("maximum_soft", (1, 2)), ("matmul", (5, 4))], 7481)
+    shapes, steps, seed = program
+    xs = [sg.placeholder(sg.float64, s, name=f"in{i}") for i, s in enumerate(shapes)]
+    y = build(steps, xs)
+    us = [np.random.default_rng(seed + 1).normal(size=s) for s in shapes]
+    (tangent,) = sg.jvp(y, xs, [sg.constant(u) for u in us])
+    fetches = [tangent] + sg.gradients(y, xs, unconnected_gradients="zero")
+    feed = dict(zip(xs, feeds(shapes, seed)))
+    exe = sg.compile(fetches)
+    verify(exe.graph)
+    _same(exe.run(feed), sg.compile(fetches, fuse=False).run(feed))

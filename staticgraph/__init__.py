@@ -66,6 +66,7 @@ from staticgraph.initializers import (constant_initializer, glorot_normal_initia
 from staticgraph.variable_scope import (AUTO_REUSE, VariableScope, get_variable,
                                         get_variable_scope, variable_scope)
 from staticgraph import layers
+from staticgraph.graph_keys import GraphKeys, add_to_collection, add_to_collections, get_collection
 from staticgraph.kinks import get_kink_convention, kink_convention, set_kink_convention
 
 __version__ = "0.1.0"

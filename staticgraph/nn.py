@@ -27,7 +27,7 @@ __all__ = ["relu", "relu6", "elu", "softplus", "sigmoid", "tanh", "softmax", "lo
            "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2",
            "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits",
            "l2_loss", "l2_normalize", "bias_add", "dropout", "embedding_lookup", "conv2d",
-           "max_pool", "avg_pool"]
+           "max_pool", "avg_pool", "moments", "batch_normalization"]
 
 
 def _tensor(x):
@@ -358,3 +358,51 @@ def avg_pool(value, ksize, strides, padding, data_format: str = "NHWC",
     """
     return _pool(CV.avg_pool_, "avg_pool", value if input is None else input, ksize, strides,
                  padding, data_format, name or "AvgPool")
+
+
+def moments(x, axes, shift=None, name: str | None = None, keep_dims=None, keepdims=None):
+    """(mean, variance) of `x` over `axes`, TF1's `tf.nn.moments`: the variance is the biased
+    one, mean((x - mean) ** 2), with no gradient through the inner mean (as TF1; the gradient
+    is the same). `shift` is accepted and unused, as in TF1. The reduced axes are kept (as
+    size 1) when `keep_dims` (or `keepdims`) is true.
+
+    Example:
+        >>> import numpy as np, staticgraph as tf
+        >>> m, v = tf.nn.moments(tf.constant([[1.0, 2.0], [3.0, 6.0]]), axes=[0])
+        >>> tf.Session().run([m, v])
+        [array([2., 4.], dtype=float32), array([1., 4.], dtype=float32)]
+    """
+    x = _tensor(x)
+    if keep_dims is not None and keepdims is not None and bool(keep_dims) != bool(keepdims):
+        raise InvalidArgumentError(f"moments: keep_dims and keepdims disagree at {user_source()}")
+    keep = bool(keepdims if keepdims is not None else keep_dims)
+    axes = list(axes) if isinstance(axes, (list, tuple)) else [axes]
+    with op_scope(name or "moments", x):
+        mean = R.mean(x, axes, keepdims=True, name="mean")
+        variance = R.mean(M.square(x - C.stop_gradient(mean)), axes, keepdims=True,
+                          name="variance")
+        if not keep:
+            mean, variance = A.squeeze(mean, axes), A.squeeze(variance, axes)
+        return mean, variance
+
+
+def batch_normalization(x, mean, variance, offset, scale, variance_epsilon,
+                        name: str | None = None):
+    """TF1's `tf.nn.batch_normalization`: `scale * (x - mean) / sqrt(variance + epsilon) +
+    offset`, with `offset` and `scale` optional (None) and every argument broadcast against x.
+
+    Example:
+        >>> import numpy as np, staticgraph as tf
+        >>> y = tf.nn.batch_normalization(tf.constant([1.0, 3.0]), 2.0, 1.0, None, None, 0.0)
+        >>> tf.Session().run(y)
+        array([-1.,  1.], dtype=float32)
+    """
+    x = _tensor(x)
+    mean, variance, offset, scale = (C.constant(v) if isinstance(v, (np.ndarray, list)) else v
+                                     for v in (mean, variance, offset, scale))
+    with op_scope(name or "batchnorm", x):
+        inv = 1.0 / M.sqrt(M.add(variance, variance_epsilon))
+        if scale is not None:
+            inv = inv * scale
+        shift = -mean * inv if offset is None else offset - mean * inv
+        return x * M.cast(inv, x.dtype) + M.cast(shift, x.dtype)

@@ -196,7 +196,8 @@ class AdamOptimizer(Optimizer):
         graph = var.graph
         if id(graph) not in self._powers:
             dtype = var.dtype
-            with graph.role_scope("forward"), graph.name_scope(self.name + "/"):
+            with graph.control_dependencies(None), graph.role_scope("forward"), \
+                    graph.name_scope(self.name + "/"):
                 self._powers[id(graph)] = (
                     Variable(self._initial(self.beta1, dtype), name="beta1_power", trainable=False),
                     Variable(self._initial(self.beta2, dtype), name="beta2_power", trainable=False))

@@ -1,5 +1,5 @@
 """TF1's `tf.layers` in their functional forms: dense, conv2d, max_pooling2d, average_pooling2d,
-flatten and dropout.
+flatten, dropout and batch_normalization.
 
 Each call opens a variable scope named `name`, or made unique from the layer's kind when `name`
 is None (`dense`, `dense_1`, ... inside the enclosing scope), as TF1 does; dense and conv2d make
@@ -14,7 +14,8 @@ import numpy as np
 from staticgraph import dtypes
 from staticgraph import nn
 from staticgraph.errors import InvalidArgumentError, UnimplementedError
-from staticgraph.initializers import Zeros
+from staticgraph.graph_keys import GraphKeys
+from staticgraph.initializers import Ones, Zeros
 from staticgraph.ops import array as A
 from staticgraph.ops import create as C
 from staticgraph.ops.control import cond
@@ -24,7 +25,8 @@ from staticgraph.ops.shapes import fmt
 from staticgraph.sourceinfo import user_source
 from staticgraph.variable_scope import get_variable, variable_scope
 
-__all__ = ["dense", "conv2d", "max_pooling2d", "average_pooling2d", "flatten", "dropout"]
+__all__ = ["dense", "conv2d", "max_pooling2d", "average_pooling2d", "flatten", "dropout",
+           "batch_normalization"]
 
 
 def _float_input(inputs, layer: str):
@@ -58,7 +60,7 @@ def _finish(outputs, bias, activation, activity_regularizer):
     if activity_regularizer is not None:
         loss = activity_regularizer(outputs)
         if loss is not None:
-            outputs.graph.add_to_collection("regularization_losses", loss)
+            outputs.graph.add_to_collection(GraphKeys.REGULARIZATION_LOSSES, loss)
     return outputs
 
 
@@ -262,9 +264,7 @@ def dropout(inputs, rate=0.5, noise_shape=None, seed: int | None = None, trainin
             return nn.dropout(x, noise_shape=noise_shape, seed=seed, rate=rate)
 
         if is_tensor(training):
-            if training.dtype != dtypes.bool_:
-                raise InvalidArgumentError(f"dropout: training must be a bool, got a "
-                                           f"{training.dtype.name} tensor at {user_source()}")
+            _bool_training("dropout", training)
             return cond(training, dropped, lambda: C.identity(x))
         return dropped() if training else C.identity(x)
 
@@ -284,3 +284,121 @@ def _noise_shape(x, noise_shape):
                                            f"inputs' dim {i} is unknown at {user_source()}")
             dims[i] = x.shape[i]
     return tuple(dims)
+
+
+def _bool_training(layer: str, training) -> None:
+    if training.dtype != dtypes.bool_:
+        raise InvalidArgumentError(f"{layer}: training must be a bool, got a "
+                                   f"{training.dtype.name} tensor at {user_source()}")
+
+
+def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=1e-3, center: bool = True,
+                        scale: bool = True, beta_initializer=None, gamma_initializer=None,
+                        moving_mean_initializer=None, moving_variance_initializer=None,
+                        beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                        gamma_constraint=None, training=False, trainable: bool = True,
+                        name: str | None = None, reuse=None, renorm: bool = False,
+                        renorm_clipping=None, renorm_momentum=0.99, fused=None,
+                        virtual_batch_size=None, adjustment=None):
+    """TF1's `tf.layers.batch_normalization`: inputs normalised per feature along `axis`, then
+    scaled by `gamma` and shifted by `beta`.
+
+    When `training`, the statistics are the batch's (`tf.nn.moments` over every axis but
+    `axis`: the biased variance), and the ops updating the moving averages,
+    `moving = moving * momentum + batch * (1 - momentum)`, go to the collection
+    `tf.GraphKeys.UPDATE_OPS`: run them with the training step, as TF1 programs do with
+    `with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):`. Otherwise the
+    moving averages normalise and nothing is updated. `training` may be a bool scalar tensor,
+    choosing at each run (`tf.cond`); the updates are then collected too and leave the moving
+    averages unchanged on runs that are not training.
+
+    Args:
+        axis: the features' axis (default the last).
+        momentum, epsilon: the moving averages' decay and the variance's epsilon.
+        center, scale: whether `beta` / `gamma` exist (else offset 0 / scale 1).
+        beta_initializer, moving_mean_initializer: default zeros; gamma_initializer,
+            moving_variance_initializer: default ones.
+        beta_regularizer, gamma_regularizer: their losses go to
+            `tf.GraphKeys.REGULARIZATION_LOSSES`.
+        trainable: whether gamma and beta are trainable variables (the moving ones never are).
+        name, reuse: the variable scope of `<name>/gamma`, `beta`, `moving_mean` and
+            `moving_variance` (default name `batch_normalization`, `batch_normalization_1`, ...).
+        fused: accepted and ignored: the statistics are always the non-fused path's.
+    Raises:
+        InvalidArgumentError: a non-float input, an axis out of range or of unknown size, a
+            non-bool training tensor.
+        UnimplementedError: renorm, virtual_batch_size, adjustment or a constraint.
+
+    Example:
+        >>> import numpy as np, staticgraph as tf
+        >>> x = tf.constant(np.array([[1.0, 10.0], [3.0, 30.0]]))
+        >>> y = tf.layers.batch_normalization(x, epsilon=0.0, training=True, name="bn")
+        >>> [v.name for v in tf.global_variables()[-4:]]
+        ['bn/gamma', 'bn/beta', 'bn/moving_mean', 'bn/moving_variance']
+        >>> sess = tf.Session(); sess.run(tf.global_variables_initializer())
+        >>> sess.run(y)
+        array([[-1., -1.],
+               [ 1.,  1.]])
+    """
+    _no_constraints("batch_normalization", beta_constraint=beta_constraint,
+                    gamma_constraint=gamma_constraint)
+    if renorm or virtual_batch_size is not None or adjustment is not None:
+        raise UnimplementedError(f"batch_normalization: renorm, virtual_batch_size and "
+                                 f"adjustment are not supported at {user_source()}")
+    x = _float_input(inputs, "batch_normalization")
+    axis = _feature_axis(x, axis)
+    if is_tensor(training):
+        _bool_training("batch_normalization", training)
+    features = (x.shape[axis],)
+    with _layer_scope("batch_normalization", name, reuse):
+        def param(var_name, initializer, default, regularizer=None, trainable=trainable):
+            return get_variable(var_name, features, x.dtype, initializer or default,
+                                regularizer=regularizer, trainable=trainable)
+
+        gamma = param("gamma", gamma_initializer, Ones(), gamma_regularizer) if scale else None
+        beta = param("beta", beta_initializer, Zeros(), beta_regularizer) if center else None
+        moving_mean = param("moving_mean", moving_mean_initializer, Zeros(), trainable=False)
+        moving_variance = param("moving_variance", moving_variance_initializer, Ones(),
+                                trainable=False)
+        if not is_tensor(training) and not training:
+            mean, variance = moving_mean, moving_variance
+        else:
+            reduced = [a for a in range(len(x.shape)) if a != axis]
+            batch_mean, batch_variance = nn.moments(x, reduced)
+            mean = _choose(training, batch_mean, moving_mean)
+            variance = _choose(training, batch_variance, moving_variance)
+            graph = x.graph
+            for moving, value in ((moving_mean, mean), (moving_variance, variance)):
+                with graph.name_scope("AssignMovingAvg"):
+                    update = moving.assign_sub((moving - value) * (1.0 - momentum))
+                graph.add_to_collection(GraphKeys.UPDATE_OPS, update)
+        shape = [1] * len(x.shape)
+        shape[axis] = features[0]
+        mean, variance, beta, gamma = (
+            t if t is None or axis == len(x.shape) - 1 else A.reshape(t, tuple(shape))
+            for t in (mean, variance, beta, gamma))
+        return nn.batch_normalization(x, mean, variance, beta, gamma, epsilon)
+
+
+def _feature_axis(x, axis) -> int:
+    """`axis` (an int, or a list of one) as a non-negative axis of x whose size is known."""
+    if isinstance(axis, (list, tuple)) and len(axis) == 1:
+        axis = axis[0]
+    rank = None if x.shape is None else len(x.shape)
+    if (isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or rank is None
+            or not -rank <= axis < rank):
+        raise InvalidArgumentError(f"batch_normalization: axis must be one int in [-rank, rank) "
+                                   f"of inputs of known rank, got axis {axis!r} and shape "
+                                   f"{fmt(x.shape)} at {user_source()}")
+    axis = int(axis) % rank
+    if x.shape[axis] is None:
+        raise InvalidArgumentError(f"batch_normalization: axis {axis} of the inputs should be "
+                                   f"defined, got shape {fmt(x.shape)} at {user_source()}")
+    return axis
+
+
+def _choose(training, batch, moving):
+    """The batch statistic when training (a Python bool, or a bool tensor read at each run)."""
+    if is_tensor(training):
+        return cond(training, lambda: C.identity(batch), lambda: C.identity(moving))
+    return batch

@@ -2,6 +2,9 @@
 
 seeing_inside.svg is the notes' linear regression z = (x·w − y)² with its gradient nodes: each
 says which local derivative it applies (∂z/∂b = 2b, ∂b/∂a = 1, ∂a/∂w = x) and what value it holds.
+
+fused.svg is a chain of elementwise ops and its gradient after compilation: the fusion pass has
+made one `fused` node of the forward and backward chains, its members drawn as a cluster.
 """
 from __future__ import annotations
 
@@ -28,8 +31,26 @@ def regression() -> tuple[sg.Graph, list[sg.Tensor]]:
         return graph, sg.gradients(z, [x, w])
 
 
+def fused_chain(out_dir: str | Path = DOCS) -> Path:
+    """Write fused.svg into `out_dir`: y = 1.5 tanh(y) + sin(y) four times, the sum of y², and
+    its gradient, compiled; return its path."""
+    graph = sg.Graph()
+    with graph.as_default():
+        x = sg.placeholder(sg.float32, (16,), name="x")
+        y = x
+        for _ in range(4):
+            y = sg.tanh(y) * 1.5 + sg.sin(y)
+        loss = sg.sum(y * y, name="loss")
+        exe = sg.compile([loss, *sg.gradients(loss, [x])], feeds=[x])
+    dot = sg.to_dot(exe.graph, title="a chain and its gradient, compiled: one fused node")
+    path = sg.write_dot(dot, Path(out_dir) / "fused.svg")
+    print(f"wrote {path}")
+    return path
+
+
 def main(out_dir: str | Path = DOCS) -> Path:
-    """Write seeing_inside.svg into `out_dir`; return its path."""
+    """Write seeing_inside.svg and fused.svg into `out_dir`; return the first one's path."""
+    fused_chain(out_dir)
     graph, grads = regression()
     dot = sg.to_dot(grads, annotate="derivatives", values=FEED,
                     title="z = (x·w − y)²: reverse mode, each gradient node with its local derivative")

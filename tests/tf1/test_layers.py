@@ -235,11 +235,12 @@ def test_tf1_check_finds_the_layers_and_names_what_is_missing(tmp_path):
     script.write_text("import tensorflow as tf\n"
                       "h = tf.layers.dense(tf.layers.flatten(x), 3)\n"
                       "h = tf.layers.dropout(tf.layers.max_pooling2d(tf.layers.conv2d(x, 2, 3), 2, 2))\n"
-                      "h = tf.layers.batch_normalization(h)\n")
+                      "h = tf.layers.batch_normalization(h)\n"
+                      "h = tf.layers.conv2d_transpose(h, 2, 3)\n")
     report = check_script(script)
-    assert sorted(report.missing) == ["layers.batch_normalization"]
+    assert sorted(report.missing) == ["layers.conv2d_transpose"]
     assert {"layers.dense", "layers.flatten", "layers.dropout", "layers.max_pooling2d",
-            "layers.conv2d"} <= set(report.found)
+            "layers.conv2d", "layers.batch_normalization"} <= set(report.found)
 
 
 def test_docstring_examples():

@@ -286,3 +286,16 @@ def test_training_and_running_stats_match_torch_batch_norm():
         torch.from_numpy(moving_var), torch.from_numpy(gamma), torch.from_numpy(beta),
         training=False, eps=eps).permute(0, 2, 3, 1).numpy()
     np.testing.assert_allclose(sess.run(inference, {x: batches[0]}), expected, rtol=1e-10)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from staticgraph import graph_keys, nn
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    tests = finder.find(graph_keys) + [t for t in finder.find(nn) if t.name.endswith(
+        ("nn.moments", "nn.batch_normalization"))]
+    for test in tests:
+        runner.run(test)
+    assert runner.summarize(verbose=False).attempted >= 9
+    assert runner.summarize(verbose=False).failed == 0

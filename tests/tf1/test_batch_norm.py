@@ -297,5 +297,5 @@ def test_docstring_examples():
         ("nn.moments", "nn.batch_normalization"))]
     for test in tests:
         runner.run(test)
-    assert runner.summarize(verbose=False).attempted >= 9
+    assert runner.summarize(verbose=False).attempted >= 8
     assert runner.summarize(verbose=False).failed == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-import numpy as np
 
 from staticgraph import dtypes
 from staticgraph.errors import InvalidArgumentError

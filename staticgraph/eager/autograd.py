@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-from typing import Sequence
 
 from staticgraph.eager import names
 from staticgraph.eager.backward import run_backward

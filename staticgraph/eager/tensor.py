@@ -21,7 +21,7 @@ from staticgraph import dtypes
 from staticgraph.eager import names
 from staticgraph.eager.mode import is_grad_enabled
 from staticgraph.eager.printing import format_tensor
-from staticgraph.errors import FailedPreconditionError, InvalidArgumentError
+from staticgraph.errors import FailedPreconditionError
 from staticgraph.ops.overloads import install_operators
 from staticgraph.ops.registry import as_array
 from staticgraph.sourceinfo import user_source

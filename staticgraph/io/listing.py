@@ -13,7 +13,7 @@ import sys
 import networkx as nx
 import numpy as np
 
-from staticgraph.compiler.rewrite import feeds_of, fetches_of, ordered_nodes
+from staticgraph.compiler.rewrite import fetches_of, ordered_nodes
 from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import Graph, Tensor
 

@@ -5,7 +5,6 @@ Also the "like" ops that vjps use when a shape is only known at run time (`reduc
 """
 from __future__ import annotations
 
-import operator
 
 import numpy as np
 

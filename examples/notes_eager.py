@@ -12,7 +12,7 @@ from pathlib import Path
 
 import staticgraph as sg
 from staticgraph import eager
-from staticgraph.io.dot import graphviz_available
+from staticgraph.io.display import graphviz_available
 
 CHECKS: list[tuple[str, bool]] = []
 

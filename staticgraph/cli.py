@@ -24,7 +24,8 @@ from staticgraph.graph import ROLES, Graph, get_default_graph, reset_default_gra
 from staticgraph.compiler import needed_nodes
 from staticgraph.compiler.explain_passes import explain_passes, summary
 from staticgraph.io.backprop_page import write_backprop_page
-from staticgraph.io.dot import FORMATS, INSTALL_HINT, graphviz_available, to_dot, write_dot
+from staticgraph.io.display import INSTALL_HINT, graphviz_available
+from staticgraph.io.dot import FORMATS, to_dot, write_dot
 from staticgraph.runtime.executor import compile
 from staticgraph.text import counted
 from staticgraph.runtime.session import Session

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import staticgraph as sg
-from staticgraph.io.dot import KIND_COLORS, LEGEND_NODE, STOP_COLOR, nested_graphs
+from staticgraph.io.dot import nested_graphs
+from staticgraph.io.dot_style import KIND_COLORS, LEGEND_NODE, STOP_COLOR
 
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 

@@ -12,7 +12,7 @@ import staticgraph as sg
 from staticgraph import eager
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.io.annotate import derivative_rows, value_text
-from staticgraph.io.dot import STOP_COLOR
+from staticgraph.io.dot_style import STOP_COLOR
 
 from tests.test_dot import edges, node_attrs
 

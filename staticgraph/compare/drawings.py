@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from staticgraph.compare.measure import Comparison
 from staticgraph.graph import ROLES, Graph
-from staticgraph.io.dot import graphviz_available, nested_graphs, render, to_dot
+from staticgraph.io.display import graphviz_available, render
+from staticgraph.io.dot import nested_graphs, to_dot
 
 STATIC_ROLES = ("forward", "gradient", "update")  # the initializer's nodes would only crowd it
 BIG_GRAPH = 30  # a graph with more nodes than this is drawn with its name scopes folded

@@ -17,7 +17,7 @@ import staticgraph as sg
 from staticgraph.compare import drawings, plots
 from staticgraph.compare.measure import Comparison, role_counts
 from staticgraph.compare.tables import Table, tables, to_markdown
-from staticgraph.io.dot import INSTALL_HINT, graphviz_available
+from staticgraph.io.display import INSTALL_HINT, graphviz_available
 
 INTRO = ("The same computations in the two styles the notes contrast: <b>explicit</b> "
          "(define-then-run, TensorFlow 1: build the graph, gradient nodes included, then run it in "

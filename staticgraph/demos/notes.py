@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 import staticgraph as sg
-from staticgraph.io.dot import INSTALL_HINT, graphviz_available
+from staticgraph.io.display import INSTALL_HINT, graphviz_available
 
 X = np.arange(4.0)  # the notes' x = torch.arange(4.0)
 

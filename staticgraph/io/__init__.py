@@ -1,4 +1,5 @@
 """Getting graphs out of the process: DOT drawings (and their Graphviz renderings)."""
-from staticgraph.io.dot import graphviz_available, to_dot, write_dot
+from staticgraph.io.display import graphviz_available
+from staticgraph.io.dot import to_dot, write_dot
 
 __all__ = ["graphviz_available", "to_dot", "write_dot"]

@@ -12,7 +12,8 @@ import pydot
 
 from staticgraph.eager.recorded import backward_graph
 from staticgraph.errors import InvalidArgumentError
-from staticgraph.io.dot import Drawing, _quote
+from staticgraph.io.dot import Drawing
+from staticgraph.io.dot_style import quote
 from staticgraph.ops.shapes import fmt
 
 COLORS = {"tensor": "darkolivegreen1", "grad_fn": "lightgrey", "leaf": "lightblue",
@@ -41,11 +42,11 @@ def draw_backward(t, show_saved: bool = True, title: str | None = None) -> Drawi
     """
     if not hasattr(t, "_node") or not hasattr(t, "requires_grad"):
         raise InvalidArgumentError(f"draw_backward: expected an eager tensor, got {type(t).__name__}")
-    dot = Drawing(_quote("backward"), graph_type="digraph", rankdir="TB", fontname="Helvetica")
+    dot = Drawing(quote("backward"), graph_type="digraph", rankdir="TB", fontname="Helvetica")
     dot.set_node_defaults(fontname="Helvetica", fontsize="10", style="filled", shape="box",
                           align="left", height="0.2")
     if title:
-        dot.set("label", _quote(title))
+        dot.set("label", quote(title))
         dot.set("labelloc", "t")
     nodes = backward_graph(t)
     dot.text = lambda: "\n".join([repr(t)] + [f"{n.name} <- {', '.join(_names(nodes, n.next))}"
@@ -82,8 +83,8 @@ def _tensor_label(t) -> str:
 
 
 def _add(dot, key: str, label: str, color: str) -> None:
-    dot.add_node(pydot.Node(_quote(key), label=_quote(label), fillcolor=color))
+    dot.add_node(pydot.Node(quote(key), label=quote(label), fillcolor=color))
 
 
 def _edge(tail: str, head: str, **attrs):
-    return pydot.Edge(_quote(tail), _quote(head), **attrs)
+    return pydot.Edge(quote(tail), quote(head), **attrs)

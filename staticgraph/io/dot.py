@@ -18,38 +18,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 import pydot
 
 from staticgraph.errors import GraphError, InvalidArgumentError
 from staticgraph.graph import ROLES, Graph, Tensor
-from staticgraph.io.annotate import SMALL_VALUE, label_notes
-# INSTALL_HINT and graphviz_available are also imported from here by callers.
-from staticgraph.io.display import (INSTALL_HINT, graphviz_available, mimebundle,  # noqa: F401
-                                    render, svg_or_none)
+from staticgraph.io.annotate import label_notes
+from staticgraph.io.display import mimebundle, render, svg_or_none
+from staticgraph.io.dot_style import (FOLDED_SHAPE, IN_PLACE, KIND_COLORS, LEAF_KINDS, LOOP_COLOR,
+                                      add_legend, drawn_node, edge_style, node_kind, quote,
+                                      shape_text)
 from staticgraph.io.fold import fold_boxes, members, merged_label, scopes_to_fold
 from staticgraph.io.listing import debugprint
-from staticgraph.ops.registry import REGISTRY
-from staticgraph.ops.shapes import fmt
 from staticgraph.runtime.session import Session
 
-# Leaves are told apart by what they are; every other node by the role it plays.
-LEAF_KINDS = ("placeholder", "variable", "constant")
-KIND_COLORS = {
-    "placeholder": "#ffd966", "variable": "#f6a04d", "constant": "#d9d9d9",
-    "forward": "#9fc5f8", "gradient": "#f4a7a7", "tangent": "#b6d7a8",
-    "update": "#c9b3f0", "init": "#f3f3f3", "recompute": "#8fdede",
-    "loop variable": "#fff2cc", "captured": "#e8e0f5",
-}
-KIND_SHAPES = {"placeholder": "invhouse", "variable": "cylinder", "constant": "box",
-               "loop variable": "ellipse", "captured": "ellipse"}
-FOLDED_SHAPE = "box3d"  # a folded name scope, and a cond or loop whose sub-graphs are not drawn
-LOOP_COLOR = "#1c4587"  # the back edge from a body result to its loop variable
-STOP_COLOR = "#cc0000"
-NOTE_COLOR = "#1c4587"  # annotation rows: derivatives, values
 ANNOTATIONS = ("derivatives",)
-LEGEND_NODE = "sg legend"
-SMALL_CONSTANT = SMALL_VALUE  # constants with at most this many elements show their value
 FORMATS = {".dot": None, ".gv": None, ".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
 
@@ -117,13 +99,13 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
         raise InvalidArgumentError(f"to_dot: unknown annotate={annotate!r}; use one of {ANNOTATIONS}")
     scopes = scopes_to_fold(collapse)
     names = [n for n in _with_roles(graph, roles) if wanted is None or n in wanted]
-    dot = Drawing(_quote("staticgraph"), graph_type="digraph", rankdir="TB", compound="true",
+    dot = Drawing(quote("staticgraph"), graph_type="digraph", rankdir="TB", compound="true",
                   fontname="Helvetica")
     dot.text = lambda: _caption(graph_or_fetches, title) + debugprint(graph_or_fetches, file=None)
     dot.set_node_defaults(fontname="Helvetica", fontsize="10", style="filled", color="#444444")
     dot.set_edge_defaults(fontname="Helvetica", fontsize="8", color="#444444")
     if title:
-        dot.set("label", _quote(title))
+        dot.set("label", quote(title))
         dot.set("labelloc", "t")
         dot.set("fontsize", "14")
     notes = label_notes(graph, names, annotate == "derivatives", values, session)
@@ -131,7 +113,7 @@ def to_dot(graph_or_fetches, show=ROLES, plan=None, title: str | None = None,
                        boxes=fold_boxes(graph, names, scopes), folding=scopes is not False)
     drawing.draw(dot, graph, names)
     if legend and drawing.kinds:
-        _add_legend(dot, drawing.kinds, drawing.edge_kinds)
+        add_legend(dot, drawing.kinds, drawing.edge_kinds)
     return dot
 
 
@@ -193,7 +175,7 @@ class _Drawing:
             buffer = None if prefix else self.buffers.get(name)
             notes = () if prefix else self.notes.get(name, ())
             kind, shown = inner_roles.get(name, (node_kind(node), None))
-            drawn = _node(prefix + name, name, node, buffer, notes, kind, shown)
+            drawn = drawn_node(prefix + name, name, node, buffer, notes, kind, shown)
             if self.fan_in and not prefix and "paths_meet_at" in node:
                 drawn.set("peripheries", "2")
                 self.edge_kinds.add("fan_in")
@@ -220,9 +202,9 @@ class _Drawing:
         and captures tied to the outer tensors they read."""
         owner = outer_prefix + owner_name
         prefix = f"{owner} {key}/"  # the space keeps these ids apart from every graph node's name
-        cluster_id = _quote("cluster_" + prefix)
+        cluster_id = quote("cluster_" + prefix)
         caption = getattr(inner, "name", None) or key
-        cluster = pydot.Subgraph(cluster_id, label=_quote(caption), tooltip=_quote(f"{owner}: {key}"),
+        cluster = pydot.Subgraph(cluster_id, label=quote(caption), tooltip=quote(f"{owner}: {key}"),
                                  style="rounded", color="#555555", fontname="Helvetica",
                                  fontsize="10")
         parent.add_subgraph(cluster)
@@ -240,17 +222,17 @@ class _Drawing:
             for param, result in zip(params, getattr(inner, "outputs", [])):
                 if param in drawn and result.name in drawn:
                     self.dot.add_edge(pydot.Edge(
-                        _quote(prefix + result.name), _quote(prefix + param), style="dashed",
-                        color=LOOP_COLOR, fontcolor=LOOP_COLOR, label=_quote("next iteration"),
+                        quote(prefix + result.name), quote(prefix + param), style="dashed",
+                        color=LOOP_COLOR, fontcolor=LOOP_COLOR, label=quote("next iteration"),
                         constraint="false"))
                     self.edge_kinds.add("loop")
         for outer, inside in captured.values():
             if inside.name in drawn and outer.name in outer_drawn:
-                self.dot.add_edge(pydot.Edge(_quote(outer_prefix + outer.name), _quote(prefix + inside.name),
+                self.dot.add_edge(pydot.Edge(quote(outer_prefix + outer.name), quote(prefix + inside.name),
                                              style="dotted", color="#7a5cad", arrowhead="vee"))
                 self.edge_kinds.add("capture")
         if names:
-            self.dot.add_edge(pydot.Edge(_quote(prefix + names[-1]), _quote(owner), ltail=cluster_id,
+            self.dot.add_edge(pydot.Edge(quote(prefix + names[-1]), quote(owner), ltail=cluster_id,
                                          style="dotted", arrowhead="none", color="#555555"))
             self.edge_kinds.add("nested")
 
@@ -274,7 +256,7 @@ def _scope_box(box: str, inside: list[dict]) -> tuple[pydot.Node, str]:
     ops = sorted({n["op"] for n in inside})
     tooltip = f"name scope {box[:-1]}: {_count(len(inside), 'node')} ({', '.join(ops)})"
     label = f"<<B>{html.escape(box[:-1])}/</B><BR/>{_count(len(inside), 'node')}>"
-    return pydot.Node(_quote(box), label=label, tooltip=_quote(tooltip), shape=FOLDED_SHAPE,
+    return pydot.Node(quote(box), label=label, tooltip=quote(tooltip), shape=FOLDED_SHAPE,
                       style="filled", fillcolor=KIND_COLORS[kind]), kind
 
 
@@ -305,11 +287,6 @@ def nested_graphs(value, key: str = "") -> Iterator[tuple[str, Graph]]:
             yield from nested_graphs(item, f"{key}.{i}")
     elif isinstance(getattr(value, "graph", None), Graph):  # a fused node's region
         yield key, value.graph
-
-
-def node_kind(node: dict) -> str:
-    """The colour class of a node (its attribute dict): a leaf kind, else its role."""
-    return node["op"] if node["op"] in LEAF_KINDS else node.get("role", "forward")
 
 
 def _resolve(target) -> tuple[Graph, set[str] | None]:
@@ -345,9 +322,6 @@ def _roles(show) -> frozenset:
     return frozenset(roles)
 
 
-IN_PLACE = "writes its variable's array"  # the label of a variable update made in place
-
-
 def _buffers(plan) -> Mapping:
     if plan is None:
         return {}
@@ -362,99 +336,18 @@ def _buffers(plan) -> Mapping:
                                f".memory.buffers (an Executable); got {type(plan).__name__}")
 
 
-def _quote(text: str) -> str:
-    """A DOT quoted string; quoting every id keeps '/', '.', '-' and keywords like `node` safe."""
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _cluster_for(scope: str, root, clusters: dict, prefix: str = ""):
     """The (nested) cluster drawing name scope `scope`, created on first use; root for no scope."""
     if not scope:
         return root
     if scope not in clusters:
         parent = _cluster_for(scope.rpartition("/")[0], root, clusters, prefix)
-        cluster = pydot.Subgraph(_quote("cluster_" + prefix + scope), label=_quote(scope.rpartition("/")[2]),
-                                 tooltip=_quote(scope), style='"rounded,dashed"', color="#888888",
+        cluster = pydot.Subgraph(quote("cluster_" + prefix + scope), label=quote(scope.rpartition("/")[2]),
+                                 tooltip=quote(scope), style='"rounded,dashed"', color="#888888",
                                  fontname="Helvetica", fontsize="10")
         parent.add_subgraph(cluster)
         clusters[scope] = cluster
     return clusters[scope]
-
-
-def _node(node_id: str, name: str, node: dict, buffer, notes=(), kind: str | None = None,
-          shown: str | None = None) -> pydot.Node:
-    """A drawn node; `kind` and `shown` override its colour class and shown name (a loop
-    variable, a captured value)."""
-    traits = _traits(node["op"])
-    tooltip = (f"{name}: {node['op']} {_shape_text(node)} {_dtype_text(node)}, "
-               f"role {node.get('role', 'forward')}, created at {node.get('source', '?')}")
-    attrs = {"label": _label(name, node, traits, buffer, notes, shown), "tooltip": _quote(tooltip),
-             **_kind_style(kind or node_kind(node))}
-    if _cuts_gradient(node):
-        attrs.update(color=STOP_COLOR, penwidth="2")
-    return pydot.Node(_quote(node_id), **attrs)
-
-
-def _cuts_gradient(node: dict) -> bool:
-    """A stop_gradient node, or the value an eager `detach()` cut off (see eager.recorded)."""
-    return "stops_gradient" in _traits(node["op"]) or bool(node.get("detached"))
-
-
-def _kind_style(kind: str) -> dict:
-    """Leaves keep their own outline; ops are rounded boxes filled with their role's colour."""
-    style = "filled" if kind in KIND_SHAPES else '"rounded,filled"'
-    return {"fillcolor": KIND_COLORS[kind], "shape": KIND_SHAPES.get(kind, "box"), "style": style}
-
-
-def _traits(op: str) -> frozenset:
-    known = REGISTRY.get(op)
-    return known.traits if known is not None else frozenset()
-
-
-def _label(name: str, node: dict, traits: frozenset, buffer, notes=(), shown=None) -> str:
-    """An HTML-like label: name, op and shape, a small constant's value, buffer, annotation
-    rows, source line. A loop variable or capture (`shown`) reads as such, with its shape."""
-    op_line = node["op"] if "no_output" in traits else f"{node['op']} {_shape_text(node)}"
-    if shown is not None:
-        op_line = f"{_shape_text(node)} {_dtype_text(node)}"
-    rows = [f"<B>{html.escape(shown or display_name(name, node))}</B>", html.escape(op_line)]
-    value = node.get("attrs", {}).get("value") if node["op"] == "constant" else None
-    if value is not None and np.size(value) <= SMALL_CONSTANT:
-        rows.append(html.escape("= " + _value_text(value)))
-    if buffer is not None:
-        rows.append(html.escape(buffer if buffer == IN_PLACE else f"buffer {buffer}"))
-    rows += [f'<FONT COLOR="{NOTE_COLOR}">{html.escape(note)}</FONT>' for note in notes]
-    source = node.get("source")
-    if source and source != "<staticgraph>":
-        rows.append(f'<FONT POINT-SIZE="8" COLOR="#555555">{html.escape(source)}</FONT>')
-    return "<" + "<BR/>".join(rows) + ">"
-
-
-GRADIENT_MARK = "∂ "  # a gradient node's shown name starts with it, so none reads as a forward node's
-
-
-def display_name(name: str, node: dict) -> str:
-    """The name a node is shown by: its last scope part, marked "∂ " for a gradient node (so
-    the gradient pass's `gradients/Const` is never shown as a forward `Const`)."""
-    short = name.rpartition("/")[2]
-    return GRADIENT_MARK + short if node.get("role") == "gradient" else short
-
-
-def _shape_text(node: dict) -> str:
-    shape = node.get("shape")
-    return "(?)" if shape is None else fmt(shape)
-
-
-def _dtype_text(node: dict) -> str:
-    dtype = node.get("dtype")
-    return "" if dtype is None else np.dtype(dtype).name
-
-
-def _value_text(value) -> str:
-    arr = np.asarray(value)
-    if arr.ndim == 0:
-        return str(arr.item())
-    return np.array2string(arr, precision=4, separator=", ")
 
 
 def _add_edges(dot: pydot.Dot, graph: Graph, drawn: set[str], prefix: str,
@@ -467,63 +360,25 @@ def _add_edges(dot: pydot.Dot, graph: Graph, drawn: set[str], prefix: str,
     for u, v, data in graph.nx.edges(data=True):
         if u not in drawn or v not in drawn:
             continue
-        kind, attrs = _edge_style(graph.nx.nodes[u], data)
+        kind, attrs = edge_style(graph.nx.nodes[u], data)
         tail, head = boxes.get(u, u), boxes.get(v, v)
         if tail == head:
             continue  # inside one box
         used.add(kind)
         if (tail, head) == (u, v):
-            dot.add_edge(pydot.Edge(_quote(prefix + u), _quote(prefix + v), **attrs))
+            dot.add_edge(pydot.Edge(quote(prefix + u), quote(prefix + v), **attrs))
         else:
             # A packed cond / loop result crosses as the element its tuple_get takes.
             tensor = v if graph.nx.nodes[v]["op"] == "tuple_get" else u
             sources = merged.setdefault((tail, head, kind), {})
             sources.setdefault(tensor, u)
     for (tail, head, kind), sources in merged.items():
-        _, attrs = _edge_style(graph.nx.nodes[next(iter(sources.values()))], {kind: True})
+        _, attrs = edge_style(graph.nx.nodes[next(iter(sources.values()))], {kind: True})
         if "label" in attrs and kind != "ref":
-            attrs["label"] = _quote(merged_label([_shape_text(graph.nx.nodes[t]) for t in sources]))
-        attrs["tooltip"] = _quote(", ".join(sources))
-        dot.add_edge(pydot.Edge(_quote(prefix + tail), _quote(prefix + head), **attrs))
+            attrs["label"] = quote(merged_label([shape_text(graph.nx.nodes[t]) for t in sources]))
+        attrs["tooltip"] = quote(", ".join(sources))
+        dot.add_edge(pydot.Edge(quote(prefix + tail), quote(prefix + head), **attrs))
     return used - {"data"}
-
-
-def _edge_style(source: dict, data: dict) -> tuple[str, dict]:
-    if data.get("control"):
-        return "control", {"style": "dashed", "color": "#888888", "arrowhead": "empty"}
-    if data.get("ref"):
-        return "ref", {"style": "dotted", "label": _quote("ref"), "arrowhead": "odot"}
-    traits = _traits(source["op"])
-    label = {} if "no_output" in traits else {"label": _quote(_shape_text(source))}
-    if _cuts_gradient(source):
-        return "stop", {**label, "style": "dashed", "color": STOP_COLOR, "fontcolor": STOP_COLOR,
-                        "penwidth": "2"}
-    return "data", label
-
-
-EDGE_NOTES = {
-    "control": "dashed grey: control dependency (runs after, reads nothing)",
-    "ref": "dotted: the variable an assign writes",
-    "stop": "red dashed: gradients stop here",
-    "nested": "solid box: a sub-graph (branch, loop body) held by the node it is tied to",
-    "fan_in": "double outline: add_n summing the cotangents where gradient paths meet",
-    "folded": "3-D box: a folded name scope, cond or loop",
-    "loop": "blue dashed: a body result fed back to its loop variable (next iteration)",
-    "capture": "purple dotted: an outer tensor a sub-graph reads (captured)",
-}
-
-
-def _add_legend(dot: pydot.Dot, kinds: set[str], edge_kinds: set[str]) -> None:
-    """One table node: a colour swatch per kind drawn, then the special edge styles used."""
-    rows = [f'<TR><TD BGCOLOR="{KIND_COLORS[k]}" WIDTH="18"> </TD><TD ALIGN="LEFT">{k}</TD></TR>'
-            for k in KIND_COLORS if k in kinds]
-    rows += [f'<TR><TD COLSPAN="2" ALIGN="LEFT">{html.escape(EDGE_NOTES[k])}</TD></TR>'
-             for k in EDGE_NOTES if k in edge_kinds]
-    table = ('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
-             '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>' + "".join(rows) + "</TABLE>")
-    # The space in the id keeps it apart from every graph node (names cannot hold spaces).
-    dot.add_node(pydot.Node(_quote(LEGEND_NODE), label=f"<{table}>", shape="plaintext",
-                            style="solid", fontsize="9"))
 
 
 def write_dot(dot_or_graph, path, **options) -> Path:

@@ -1,6 +1,9 @@
 """Ops that make values: constant, placeholder, zeros/ones/fill and their `_like` forms, identity."""
 from __future__ import annotations
 
+import mmap
+import tempfile
+
 import numpy as np
 
 from staticgraph import dtypes
@@ -55,6 +58,29 @@ def constant(value, dtype=None, shape=None, name: str | None = None,
     arr = arr.copy()
     arr.flags.writeable = False
     return _constant(value=arr, name=name or "Const")
+
+
+# A kept value this large is held on disk rather than in the process's memory (see `kept_value`).
+SPILL_BYTES = 1 << 20
+
+
+def kept_value(arr: np.ndarray, name: str):
+    """A constant for a value that is kept but seldom read, such as a variable's initial value
+    (read again only when the variable is initialised again): from SPILL_BYTES up, its read-only
+    array lives in a memory map of an unlinked temporary file, which the operating system may
+    page out, so it is not held in memory beside the variable's own value."""
+    if arr.nbytes >= SPILL_BYTES and arr.dtype.kind != "S":
+        try:
+            with tempfile.TemporaryFile() as file:
+                np.ascontiguousarray(arr).tofile(file)
+                file.flush()
+                mapped = mmap.mmap(file.fileno(), arr.nbytes, access=mmap.ACCESS_READ)
+            return _constant(value=np.frombuffer(mapped, arr.dtype).reshape(arr.shape), name=name)
+        except OSError:  # no temporary file to be had: kept in memory
+            pass
+    arr = arr.copy()
+    arr.flags.writeable = False
+    return _constant(value=arr, name=name)
 
 
 def _reshaped(arr: np.ndarray, shape: tuple, verify: bool) -> np.ndarray:

@@ -207,7 +207,7 @@ class Variable(Tensor):
         var_name = graph.unique_name(name or "Variable")
         with graph.as_default(), graph.control_dependencies(None), graph.name_scope(var_name + "/"):
             init_value = initial_value if isinstance(initial_value, Tensor) else \
-                C.constant(initial_value, name="initial_value")
+                C.kept_value(initial_value, name="initial_value")
         apply_static(graph, variable_, [], {"var": var_name, "shape": init_value.shape,
                                            "dtype": init_value.dtype},
                      name=var_name, handle=self)

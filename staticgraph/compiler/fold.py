@@ -39,10 +39,9 @@ def fold_constants(graph: Graph) -> Graph:
         return graph  # nothing to fold: no copy to make
 
     def fold(new: Graph, name: str, node: dict, inputs: list):
-        if not _candidate(graph, name, node):
-            return None
-        values = [constant_value(new, i) for i in inputs]
-        if any(v is None for v in values):
+        values = [constant_value(new, i) for i in inputs]  # the cheaper test first
+        if node["op"] == CONSTANT or any(v is None for v in values) \
+                or not _candidate(graph, name, node):
             return None
         value = _evaluate(get_op(node["op"]).kernel, values, node)
         return None if value is None else Replace(CONSTANT, (), {"value": value})

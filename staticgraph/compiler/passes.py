@@ -59,23 +59,39 @@ class PassManager:
         self.max_rounds = max_rounds
 
     def run(self, graph: Graph) -> tuple[Graph, list[PassRecord]]:
-        """The optimised graph and one record per pass applied."""
+        """The optimised graph and one record per pass applied.
+
+        A pass that returned its input unchanged has reached a fixed point there, so it is not
+        applied to that same graph again (passes are pure and deterministic; its record shows
+        the graph unchanged). A round in which every pass returned its input ends the rounds
+        without comparing graphs.
+        """
         records: list[PassRecord] = []
+        fixed: dict[int, Graph] = {}  # pass index -> a graph it returned unchanged
         for _ in range(self.max_rounds):
-            start = _fingerprint(graph)
-            for apply in self.passes:
+            start = graph
+            for index, apply in enumerate(self.passes):
                 before, start_time = len(graph), time.perf_counter()
-                graph = apply(graph)
+                result = graph if fixed.get(index) is graph else apply(graph)
                 seconds = time.perf_counter() - start_time
                 if self.check:
-                    verify(graph)
-                records.append(PassRecord(apply.__name__, before, len(graph), graph, seconds))
-            if _fingerprint(graph) == start:
+                    verify(result)
+                if result is graph:
+                    fixed[index] = graph
+                records.append(PassRecord(apply.__name__, before, len(result), result, seconds))
+                graph = result
+            if graph is start or _same(graph, start):
                 break
         return graph, records
 
 
+def _same(graph: Graph, other: Graph) -> bool:
+    """False whenever a rewrite removed, replaced or rewired a node of `other` (cheap to
+    compare: the node counts first)."""
+    return len(graph) == len(other) and _fingerprint(graph) == _fingerprint(other)
+
+
 def _fingerprint(graph: Graph) -> tuple:
-    """Changes whenever a rewrite removed, replaced or rewired a node (cheap to compare)."""
-    return len(graph), graph.nx.number_of_edges(), sorted(Counter(
+    """Changes whenever a rewrite removed, replaced or rewired a node."""
+    return graph.nx.number_of_edges(), sorted(Counter(
         op for _, op in graph.nx.nodes(data="op")).items())

@@ -35,16 +35,19 @@ def eliminate_common_subexpressions(graph: Graph) -> Graph:
         >>> eliminate_common_subexpressions(g).inputs("y")
         ['sin', 'sin']
     """
-    keys = [k for k in (_key(graph, name, node, graph.inputs(name))
-                        for name, node in graph.nx.nodes(data=True)) if k is not None]
-    if len(set(keys)) == len(keys):
+    keys = {name: _key(graph, name, node, graph.inputs(name))
+            for name, node in graph.nx.nodes(data=True)}
+    found = [k for k in keys.values() if k is not None]
+    if len(set(found)) == len(found):
         return graph  # no twins, so no merge can make any: no copy to make
     first: dict = {}
 
     def merge(new: Graph, name: str, node: dict, inputs: list):
-        key = _key(graph, name, node, inputs)
+        key = keys[name]  # whether a node may merge does not depend on its inputs' names
         if key is None:
             return None
+        if key[1] != tuple(inputs):  # an input was merged into an earlier twin
+            key = key[0], tuple(inputs), key[2]
         earlier = first.get(key)
         if earlier is None:
             first[key] = name

@@ -83,7 +83,7 @@ def _size(shape: tuple) -> int:
 
 
 def _fused_kernel(*inputs, region: Region, out=None):
-    return region.kernel(*inputs, out=out)
+    return region.kernel.run(*inputs, out=out)
 
 
 def replay(region: Region, inputs: list) -> dict:
@@ -184,7 +184,11 @@ fused = defop("fused", kernel=_fused_kernel, shape_rule=_fused_rule, vjp=_fused_
 
 
 def _output_kernel(flat, *, offset, shape):
-    return flat[offset:offset + _size(shape)].reshape(shape)
+    if len(shape) == 1:  # the slice has the shape already
+        return flat[offset:offset + shape[0]]
+    if not shape:
+        return flat[offset, ...]  # a 0-d view
+    return flat[offset:offset + math.prod(shape)].reshape(shape)
 
 
 def _output_vjp(ct, flat, out, offset, shape):

@@ -10,7 +10,7 @@ numpy gives them) walks the region's shape once, the last dim in blocks of `BLOC
 each block it runs the members one after another over the block (so that libm calls pipeline),
 keeping values in a small scratch, and sums in float64. Its results equal the unfused ones to
 rounding: a few units in the last place per op (libm's sin, cos, exp differ from numpy's SIMD
-loops; float32 tanh is computed in float64 through expm1), and sums add in another order.
+loops; float32 tanh is computed in float64 through exp), and sums add in another order.
 
 Compiling takes a while (about a second for a few hundred ops), so a kernel starts with the numpy
 code and switches to numba at its `NUMBA_AFTER`-th call, or at once when the compiled code is
@@ -66,7 +66,8 @@ class FusedKernel:
 
     def __init__(self, region: Region) -> None:
         self.region = region
-        self.numpy_source, self.run = numpy_kernel(region)
+        self.numpy_source, self._numpy_run = numpy_kernel(region)
+        self.run = self._numpy_run  # what a call runs: the numpy code, or numba's entry
         self.source = self.numpy_source
         self.numba_source: str | None = None
         self.dispatcher = None
@@ -76,19 +77,25 @@ class FusedKernel:
             self.numba_source = numba_source(region)
             after = int(os.environ.get("STATICGRAPH_NUMBA_AFTER", NUMBA_AFTER))
             self.countdown = 1 if after <= 1 or _cached(self.numba_source) else after
+            self.run = self._counting
 
     def __call__(self, *inputs, out=None):
-        if self.countdown:
-            self.countdown -= 1
-            if not self.countdown:
-                self._switch()
+        return self.run(*inputs, out=out)
+
+    def _counting(self, *inputs, out=None):
+        """The numpy code, counting calls: the countdown's last runs (and switches to) numba."""
+        self.countdown -= 1
+        if self.countdown > 0:
+            return self._numpy_run(*inputs, out=out)
+        self._switch()
         return self.run(*inputs, out=out)
 
     def _switch(self) -> None:
         """Compile (or load) the numba kernel and run it from now on."""
         with self._lock:
-            if self.dispatcher is not None:
+            if self.run != self._counting:  # switched, or numba refused: done once
                 return
+            self.countdown = 0
             try:
                 self.dispatcher = _compiled(self.numba_source)
                 run = _numba_entry(self.region, self.dispatcher)
@@ -96,6 +103,7 @@ class FusedKernel:
                 warnings.warn(f"staticgraph: numba could not compile a fused kernel "
                               f"({type(exc).__name__}: {exc}); it runs as numpy code",
                               RuntimeWarning, stacklevel=3)
+                self.run = self._numpy_run
                 return
             self.run, self.source = run, self.numba_source
 
@@ -233,14 +241,19 @@ def _form(op: str, args: list, attrs: dict, dtype: np.dtype) -> str:
 _TANH32 = '''
 @numba.njit(inline="always", error_model="numpy")  # inlined: cached with the kernel
 def tanh32(x):
-    # float32 tanh through float64's expm1: within an ulp or two of numpy's, and far faster
-    # than libm's tanhf; |x| > 20 is +-1 in float32
+    # float32 tanh through float64's exp (about twice as fast as expm1, and far faster than
+    # libm's tanhf): correctly rounded but for rare ties, so within an ulp of numpy's; exp's
+    # cancellation near 0 costs float64 bits float32 lacks, and below 4e-4 two terms of the
+    # series are exact in float32 (keeping -0.0); |x| > 20 is +-1 in float32
     if x > 20.0:
         return np.float32(1.0)
     if x < -20.0:
         return np.float32(-1.0)
-    e = np.expm1(2.0 * np.float64(x))
-    return np.float32(e / (e + 2.0))
+    d = np.float64(x)
+    if abs(d) < 4e-4:
+        return np.float32(d * (1.0 - d * d / 3.0))
+    e = np.exp(2.0 * d)
+    return np.float32((e - 1.0) / (e + 1.0))
 
 '''
 

@@ -97,3 +97,23 @@ def test_numba_wanted_follows_the_environment(monkeypatch):
     assert fused_kernels.numba_wanted() == (importlib.util.find_spec("numba") is not None)
     monkeypatch.setenv("STATICGRAPH_CACHE_DIR", "/some/where")
     assert str(fused_kernels.cache_dir()) == "/some/where"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba is not installed")
+def test_numbas_float32_tanh_is_within_an_ulp_of_numpys(monkeypatch, tmp_path):
+    monkeypatch.setenv("STATICGRAPH_NUMBA_AFTER", "1")
+    monkeypatch.setenv("STATICGRAPH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(fusion, "MIN_MEMBERS", 2)
+    tiny = np.logspace(-30, 1.5, 4001)
+    xv = np.concatenate([np.linspace(-25, 25, 20001), tiny, -tiny, [0.0, -0.0, np.inf, -np.inf,
+                                                                   np.nan]]).astype(np.float32)
+    x = sg.placeholder(sg.float32, xv.shape, name="x")
+    y = sg.tanh(x) * 2.0  # a region of two ops: fused; doubling is exact
+    exe = sg.compile(y)
+    got = exe.run({x: xv})
+    assert exe.kernel_source(y) == exe.graph.node(y.name)["attrs"]["region"].kernel.numba_source
+    want = np.tanh(xv) * np.float32(2.0)
+    ulp = np.spacing(np.abs(want)).astype(np.float64)
+    finite = ~np.isnan(want)
+    assert np.all(np.abs(got[finite].astype(np.float64) - want[finite]) <= ulp[finite])
+    assert np.isnan(got[-1]) and np.signbit(got[-4]) and not np.signbit(got[-5])

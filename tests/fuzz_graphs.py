@@ -163,3 +163,13 @@ def _broadcastable(a: tuple, b: tuple) -> bool:
 def feeds(shapes, seed):
     rng = np.random.default_rng(seed)
     return [rng.uniform(-1.5, 1.5, size=s) for s in shapes]
+
+
+def value_and_gradients(program):
+    """`program` built afresh in the default graph on float64 placeholders: (the placeholders,
+    [y] + the gradients of y by each, unconnected ones zero; the values to feed)."""
+    shapes, steps, seed = program
+    sg.reset_default_graph()
+    xs = [sg.placeholder(sg.float64, s, name=f"in{i}") for i, s in enumerate(shapes)]
+    y = build(steps, xs)
+    return xs, [y] + sg.gradients(y, xs, unconnected_gradients="zero"), feeds(shapes, seed)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 import staticgraph as sg
 from staticgraph.compiler import fuse_elementwise, fusion, prune, verify
 from staticgraph.errors import InvalidArgumentError
-from tests.fuzz_graphs import EXAMPLES, build, feeds, programs
+from tests.fuzz_graphs import EXAMPLES, build, feeds, programs, value_and_gradients
 from tests.op_table import ROWS
 
 HAS_NUMBA = importlib.util.find_spec("numba") is not None
@@ -131,12 +131,8 @@ def test_op_table_rows_fused_equal_unfused_bit_for_bit(row, numpy_kernels, rng):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(programs())
 def test_random_graphs_fused_equal_unfused_bit_for_bit(numpy_kernels, program):
-    shapes, steps, seed = program
-    sg.reset_default_graph()
-    xs = [sg.placeholder(sg.float64, s, name=f"in{i}") for i, s in enumerate(shapes)]
-    y = build(steps, xs)
-    fetches = [y] + sg.gradients(y, xs, unconnected_gradients="zero")
-    feed = dict(zip(xs, feeds(shapes, seed)))
+    xs, fetches, values = value_and_gradients(program)
+    feed = dict(zip(xs, values))
     fused = sg.compile(fetches, feeds=xs, debug_memory=True)
     verify(fused.graph)
     _same(fused.run(feed), sg.compile(fetches, feeds=xs, fuse=False).run(feed))

@@ -10,7 +10,7 @@ from staticgraph import errors
 from staticgraph.compiler import PassManager, prune, rematerialize, stored_values, verify
 from staticgraph.compiler.remat import RECOMPUTE, segment_checkpoints, sqrt_checkpoints
 from tests.compiler.helpers import run_compiled_graph, structure
-from tests.fuzz_graphs import EXAMPLES, build, feeds, programs
+from tests.fuzz_graphs import EXAMPLES, programs, value_and_gradients
 
 
 def _chain(length: int, width: int = 100):
@@ -198,12 +198,8 @@ def test_a_graph_without_a_backward_is_planned_as_usual():
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_graphs_give_the_same_values_rematerialised(program):
-    shapes, steps, seed = program
-    sg.reset_default_graph()
-    xs = [sg.placeholder(sg.float64, s, name=f"in{i}") for i, s in enumerate(shapes)]
-    y = build(steps, xs)
-    fetches = [y] + sg.gradients(y, xs, unconnected_gradients="zero")
-    feed = dict(zip(xs, feeds(shapes, seed)))
+    xs, fetches, values = value_and_gradients(program)
+    feed = dict(zip(xs, values))
     plain = sg.compile(fetches, feeds=xs, fuse=False)  # as "remat" plans: unfused
     want = plain.run(feed)
     for budget in (None, plain.memory.peak_bytes):

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 import staticgraph as sg
 from staticgraph.compiler import memory
 from tests.compiler.helpers import reference_values
-from tests.fuzz_graphs import EXAMPLES, build, feeds, programs
+from tests.fuzz_graphs import EXAMPLES, programs, value_and_gradients
 from tests.op_table import ROWS
 
 lowering = importlib.import_module("staticgraph.compiler.lower")  # the module, not the function
@@ -58,12 +58,7 @@ def test_op_table_row_matches_the_reference(row, case, unknown, rng):
           suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_random_graphs_match_the_reference(program):
-    shapes, steps, seed = program
-    sg.reset_default_graph()
-    xs = [sg.placeholder(sg.float64, s, name=f"in{i}") for i, s in enumerate(shapes)]
-    y = build(steps, xs)
-    fetches = [y] + sg.gradients(y, xs, unconnected_gradients="zero")
-    values = feeds(shapes, seed)
+    xs, fetches, values = value_and_gradients(program)
     want = reference_values(sg.get_default_graph(), [f.name for f in fetches],
                             {x.name: v for x, v in zip(xs, values)})
     for mode in ("plan", "naive"):

@@ -254,12 +254,7 @@ class Executable:
                 self._touch(variant)
             return run(feed_dict.values() if feed_dict else ())
         values, as_is = self._checked_feeds(feed_dict)
-        evictions = self.evictions
-        try:
-            outputs = self.run_checked(values, self.store)
-        finally:
-            if self.evictions != evictions:
-                self._forget_evicted()
+        outputs = self.run_noting_evictions(values, self.store, self._forget_evicted)
         if as_is:
             self._remember(feed_dict, tuple(v.shape for v in values))
         return unflatten(self._structure, outputs)
@@ -328,6 +323,16 @@ class Executable:
                     f"{node['op']} {name!r} (created at {node['source']}) must be fed: this "
                     f"executable was compiled with it as a feed. Pass feed_dict={{{name}: value}}")
         return [by_name[name] for name in self.run_feeds], as_is and len(by_name) == len(items)
+
+    def run_noting_evictions(self, values: list, store, forget) -> list:
+        """`run_checked`, then `forget()` when the run evicted a compiled variant, so that no
+        short path keeps the evicted one (even when the run failed)."""
+        evictions = self.evictions
+        try:
+            return self.run_checked(values, store)
+        finally:
+            if self.evictions != evictions:
+                forget()
 
     def run_checked(self, values: list, store: VariableStore) -> list:
         """The fetched values (flat, in fetch order) for checked feed `values` and a store."""

@@ -141,12 +141,7 @@ class Session:
             unchanged = unchanged and feeds[name] is value
         exe = self._executable(fetch_names, tuple(feeds))
         values = [feeds[name] for name in exe.run_feeds]
-        evictions = exe.evictions
-        try:
-            outputs = exe.run_checked(values, self._store)
-        finally:
-            if exe.evictions != evictions:
-                self._forget_evicted()
+        outputs = exe.run_noting_evictions(values, self._store, self._forget_evicted)
         if unchanged and len(feeds) == len(items):
             self._remember(fetches, feed_dict, exe, list(feeds), tuple(v.shape for v in values))
         return unflatten(fetches, outputs)

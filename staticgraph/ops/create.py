@@ -55,9 +55,7 @@ def constant(value, dtype=None, shape=None, name: str | None = None,
             arr = _reshaped(arr, as_shape(shape, "constant"), verify_shape)
     except InvalidArgumentError as exc:
         raise InvalidArgumentError(f"constant {name or ''!r}: {exc} at {user_source()}") from None
-    arr = arr.copy()
-    arr.flags.writeable = False
-    return _constant(value=arr, name=name or "Const")
+    return _frozen_constant(arr, name or "Const")
 
 
 # A kept value this large is held on disk rather than in the process's memory (see `kept_value`).
@@ -78,6 +76,11 @@ def kept_value(arr: np.ndarray, name: str):
             return _constant(value=np.frombuffer(mapped, arr.dtype).reshape(arr.shape), name=name)
         except OSError:  # no temporary file to be had: kept in memory
             pass
+    return _frozen_constant(arr, name)
+
+
+def _frozen_constant(arr: np.ndarray, name: str):
+    """A constant holding a read-only copy of `arr`, which no one can change afterwards."""
     arr = arr.copy()
     arr.flags.writeable = False
     return _constant(value=arr, name=name)

@@ -20,6 +20,8 @@ from staticgraph.tensor_shape import TensorShape, as_static
 
 
 def _constant_rule(*, value):
+    if not isinstance(value, np.ndarray):  # a graph file may say anything
+        raise ShapeError(f"a constant's value must be an array, got {type(value).__name__}")
     return Spec(value.shape, value.dtype)
 
 

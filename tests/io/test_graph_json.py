@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import staticgraph as sg
 from staticgraph.errors import InvalidArgumentError
-from staticgraph.io.graph_json import loads_graph
+from staticgraph.io.graph_json import dumps_graph, loads_graph
 
 
 def _model():
@@ -243,3 +243,15 @@ def test_an_element_of_a_cond_must_have_the_shape_its_cond_gives():
             node["shape"] = [3]
             node["attrs"].update({"shape": {"__tuple__": [3]}} if node["op"] == "tuple_get" else {})
     _refused(doc, r"node 'cond_out0': element 0 of 'cond' is float64\(2,\), not float64\(3,\)")
+
+
+def test_a_constant_whose_value_is_not_an_array_is_refused():
+    graph = sg.Graph()
+    with graph.as_default():
+        sg.constant(np.ones((2, 3)), name="c")
+    text = dumps_graph(graph)
+    doc = json.loads(text)
+    node = next(n for n in doc["nodes"] if n["name"] == "c")
+    node["attrs"]["value"] = {"__spec__": [[2, 3], {"__dtype__": "float64"}]}  # shaped, no data
+    with pytest.raises(sg.errors.StaticGraphError, match="constant's value must be an array"):
+        loads_graph(json.dumps(doc))

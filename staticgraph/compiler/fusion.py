@@ -23,13 +23,15 @@ import numpy as np
 
 from staticgraph.compiler.rewrite import CONSTANT, FEEDS, FETCHES, fetches_of, ordered_nodes
 from staticgraph.graph import Graph
-from staticgraph.ops.fused import REDUCTIONS, SCALAR_FORMS, Region
+from staticgraph.ops.fused import COMPARISONS, REDUCTIONS, SCALAR_FORMS, Region
 from staticgraph.ops.shapes import known
 
 MIN_MEMBERS = 8     # fewer ops gain less than a kernel's extra call costs, on small values
 MIN_ELEMENTS = 1 << 16  # ... but on values this large, two ops already save a pass over memory
 MAX_MEMBERS = 1024  # bounds a generated kernel's size (and its compile time)
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_OTHER_DTYPES = _DTYPES + (np.dtype(bool),)  # of where's condition, of cast's input
+_BOOL_READERS = ("where", "cast")  # the members that may read a comparison
 
 
 def fuse_elementwise(graph: Graph, min_members: int | None = None,
@@ -54,32 +56,72 @@ def fuse_elementwise(graph: Graph, min_members: int | None = None,
     """
     min_members = MIN_MEMBERS if min_members is None else min_members
     min_elements = MIN_ELEMENTS if min_elements is None else min_elements
-    groups = [g for g in find_regions(graph, max_members or MAX_MEMBERS)
+    view = _View(graph)
+    groups = [g for g in find_regions(graph, max_members or MAX_MEMBERS, view)
               if len(g) >= min_members
               or len(g) >= 2 and math.prod(graph.nx.nodes[g[0]]["shape"]) >= min_elements]
     while groups:  # regions that close a cycle between them stay unfused
         region_of = {m: k for k, group in enumerate(groups) for m in group}
-        order, stuck = _contracted_order(graph, region_of)
+        order, stuck = _contracted_order(view, region_of)
         if not stuck:
-            return _contract(graph, groups, region_of, order)
+            return _contract(graph, view, groups, region_of, order)
         groups = [g for k, g in enumerate(groups) if k not in stuck]
     return graph
 
 
-def find_regions(graph: Graph, max_members: int = MAX_MEMBERS) -> list[list[str]]:
+class _View:
+    """What the pass reads of a graph, read once: its order, each node's data inputs, consumers
+    and successors, and its fetches."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.order = ordered_nodes(graph)
+        self.inputs = {name: graph.inputs(name) for name in self.order}
+        self.consumers: dict[str, list] = {name: [] for name in self.order}
+        for name in self.order:
+            for i in dict.fromkeys(self.inputs[name]):
+                self.consumers[i].append(name)
+        # every edge's head, once per edge (data, control and ref: all order the items)
+        self.successors = {name: [v for v, keys in graph.nx._succ[name].items() for _ in keys]
+                           for name in self.order}
+        self.fetched = set(fetches_of(graph))
+
+
+def find_regions(graph: Graph, max_members: int = MAX_MEMBERS,
+                 view: "_View | None" = None) -> list[list[str]]:
     """The regions (lists of node names in run order) that fusion may contract, singletons too.
 
     A node joins the largest region among its inputs' for which no other input of the node
-    depends on that region; other such regions that neither depends on join it too.
+    depends on that region; other such regions that neither depends on join it too. A
+    comparison that would be read outside its region stays out of every region.
     """
+    view = view or _View(graph)
+    excluded: set = set()
+    while True:
+        groups = _grow(graph, max_members, view, excluded)
+        leaking = {m for group in groups for m in _bool_outputs(graph, view, group)}
+        if not leaking:
+            return groups
+        excluded |= leaking
+
+
+def _bool_outputs(graph: Graph, view: _View, group: list) -> list:
+    """The comparisons of `group` that are fetched or read outside it (or that it holds alone)."""
+    inside = set(group)
+    return [m for m in group if graph.nx.nodes[m]["dtype"] == np.dtype(bool) and (
+        len(group) == 1 or m in view.fetched or any(c not in inside for c in view.consumers[m]))]
+
+
+def _grow(graph: Graph, max_members: int, view: _View, excluded: set) -> list[list[str]]:
+    """find_regions' regions, the nodes of `excluded` left out."""
     members: list[list[str]] = []
     want_of: list[tuple] = []
     mask: list[int] = []      # region -> the bits of the regions merged into it
     above: list[int] = []     # region -> the bits of the regions its members depend on
     parent: list[int] = []    # region -> the region it was merged into (itself if none)
     region_of: dict[str, int] = {}
-    sealed: set[str] = set()  # sums: a region ends there
+    sealed: set[str] = set()  # reductions: a region ends there
     upstream: dict[str, int] = {}  # node -> the bits of the regions among its strict ancestors
+    pred = graph.nx._pred
 
     def find(r: int) -> int:
         while parent[r] != r:
@@ -87,21 +129,18 @@ def find_regions(graph: Graph, max_members: int = MAX_MEMBERS) -> list[list[str]
             r = parent[r]
         return r
 
-    order = ordered_nodes(graph)
-    for name in order:
-        preds = list(graph.nx.predecessors(name))
+    for name in view.order:
+        preds = pred[name]
         up = 0
         for p in preds:
             up |= upstream[p] | (1 << region_of[p] if p in region_of else 0)
         upstream[name] = up
-        kind = _fusible(graph, name)
-        if kind is None:
+        fusible = None if name in excluded else _fusible(graph, view, name)
+        if fusible is None:
             continue
-        node = graph.nx.nodes[name]
-        want = (graph.nx.nodes[graph.inputs(name)[0]]["shape"] if kind == "sum"
-                else node["shape"], node["dtype"])
+        want, ends = fusible
         owner = {p: find(region_of[p]) for p in preds if p in region_of}
-        valid = sorted((r for r in {owner[i] for i in graph.inputs(name)
+        valid = sorted((r for r in {owner[i] for i in view.inputs[name]
                                     if i in owner and i not in sealed}
                         if want_of[r] == want and all(
                             p not in sealed if owner.get(p) == r else not upstream[p] & mask[r]
@@ -118,7 +157,7 @@ def find_regions(graph: Graph, max_members: int = MAX_MEMBERS) -> list[list[str]
                     mask[r] |= mask[other]
                     above[r] |= above[other]
         if not valid or len(members[r]) >= max_members:
-            if kind == "sum":  # a region never starts with its end
+            if ends:  # a region never starts with its end
                 continue
             r = len(members)
             members.append([])
@@ -129,119 +168,134 @@ def find_regions(graph: Graph, max_members: int = MAX_MEMBERS) -> list[list[str]
         members[r].append(name)
         above[r] |= up
         region_of[name] = r
-        if kind == "sum":
+        if ends:
             sealed.add(name)
-    position = {name: t for t, name in enumerate(order)}
+    position = {name: t for t, name in enumerate(view.order)}
     return [sorted(group, key=position.__getitem__) for group in members if group]
 
 
-def _fusible(graph: Graph, name: str) -> str | None:
-    """"elementwise", "sum" (a full sum), or None when node `name` cannot join a region."""
+def _plain(adjacency: dict) -> bool:
+    """True when every edge in `adjacency` (neighbour -> key -> data) carries a value."""
+    return all("index" in d for keys in adjacency.values() for d in keys.values())
+
+
+def _fusible(graph: Graph, view: _View, name: str) -> tuple | None:
+    """((shape, dtype) of the region node `name` may join, whether it ends that region), or
+    None when it joins none. The region computes over `shape` in the float `dtype`: an
+    elementwise node's own, a comparison's inputs' dtype, a reduction's input's shape."""
     node = graph.nx.nodes[name]
     op = node["op"]
-    if op not in SCALAR_FORMS and op not in REDUCTIONS:
+    compares = op in COMPARISONS
+    if op not in SCALAR_FORMS and op not in REDUCTIONS and not compares:
         return None
-    if node["dtype"] not in _DTYPES or not known(node["shape"]) \
-            or any(d.get("control") or d.get("ref")
-                   for _, _, d in graph.nx.in_edges(name, data=True)) \
-            or any(d.get("control") for _, _, d in graph.nx.out_edges(name, data=True)):
+    inputs = view.inputs[name]
+    dtype = graph.nx.nodes[inputs[0]]["dtype"] if compares and inputs else node["dtype"]
+    if dtype not in _DTYPES or not known(node["shape"]) \
+            or not _plain(graph.nx._pred[name]) or not _plain(graph.nx._succ[name]):
         return None
-    inputs = graph.inputs(name)
+    if compares and (name in view.fetched or any(
+            graph.nx.nodes[c]["op"] not in _BOOL_READERS for c in view.consumers[name])):
+        return None
     other = SCALAR_FORMS.get(op, ())
     for k, i in enumerate(inputs):
         spec = graph.nx.nodes[i]
-        if not known(spec["shape"]) or not (spec["dtype"] == node["dtype"] or k in other
-                                            and spec["dtype"] == np.dtype(bool)):
+        if not known(spec["shape"]) or not (spec["dtype"] == dtype or k in other
+                                            and spec["dtype"] in _OTHER_DTYPES):
             return None
     if op in REDUCTIONS:
-        axis, rank = node["attrs"]["axis"], len(graph.nx.nodes[inputs[0]]["shape"])
-        full = axis is None or sorted(a % rank for a in axis) == list(range(rank))
-        return "sum" if full and rank > 0 else None
-    return "elementwise"
+        shape = graph.nx.nodes[inputs[0]]["shape"]
+        return ((shape, dtype), True) if shape else None
+    return (node["shape"], dtype), False
 
 
-def _contract(graph: Graph, groups: list[list[str]], region_of: dict, order: list) -> Graph:
+def _contract(graph: Graph, view: _View, groups: list[list[str]], region_of: dict,
+              order: list) -> Graph:
     """`graph` with each group replaced by its fused node (and output views), in `order`."""
-    fetched = set(fetches_of(graph))
-    outputs = [[m for m in group if m in fetched or any(
-        c not in group for c in graph.nx.successors(m))] for group in groups]
-    absorbed, inputs = _inputs(graph, groups, region_of)
+    outputs = []
+    for group in groups:
+        inside = set(group)
+        outputs.append([m for m in group if m in view.fetched
+                        or any(c not in inside for c in view.consumers[m])])
+    absorbed, inputs = _inputs(graph, view, groups, region_of)
     new = Graph()
     for item in order:
         if isinstance(item, int):
-            _add_region(new, graph, groups[item], outputs[item], inputs[item], absorbed[item])
-        elif not _only_absorbed(graph, item, region_of, absorbed, fetched):
-            _copy(new, graph, item)
+            _add_region(new, graph, view, groups[item], outputs[item], inputs[item],
+                        absorbed[item])
+        elif not _only_absorbed(view, item, region_of, absorbed):
+            _copy(new, graph, view, item)
     for key in (FETCHES, FEEDS):
         for value in graph.get_collection(key):
             new.add_to_collection(key, value)
     return new
 
 
-def _inputs(graph: Graph, groups: list, region_of: dict) -> tuple[list, list]:
-    """Per group: the 0-d constants it takes inside, and its other inputs in first-read order."""
+def _inputs(graph: Graph, view: _View, groups: list, region_of: dict) -> tuple[list, list]:
+    """Per group: the 0-d constants it takes inside (in run order), and its other inputs in
+    first-read order."""
     absorbed, inputs = [], []
     for k, group in enumerate(groups):
-        outside = dict.fromkeys(i for m in group for i in graph.inputs(m) if region_of.get(i) != k)
-        inside = {i for i in outside if graph.nx.nodes[i]["op"] == CONSTANT
-                  and graph.nx.nodes[i]["shape"] == ()}
+        outside = dict.fromkeys(i for m in group for i in view.inputs[m]
+                                if region_of.get(i) != k)
+        inside = [i for i in outside if graph.nx.nodes[i]["op"] == CONSTANT
+                  and graph.nx.nodes[i]["shape"] == ()]
         absorbed.append(inside)
         inputs.append([i for i in outside if i not in inside])
-    return absorbed, inputs
+    position = {name: t for t, name in enumerate(view.order)}
+    return [sorted(a, key=position.__getitem__) for a in absorbed], inputs
 
 
-def _only_absorbed(graph: Graph, name: str, region_of: dict, absorbed: list,
-                   fetched: set) -> bool:
+def _only_absorbed(view: _View, name: str, region_of: dict, absorbed: list) -> bool:
     """True for a constant that only regions read, each taking it inside."""
-    return name not in fetched and graph.nx.out_degree(name) > 0 and all(
-        c in region_of and name in absorbed[region_of[c]] for c in graph.nx.successors(name))
+    consumers = view.consumers[name]
+    return name not in view.fetched and bool(consumers) and all(
+        c in region_of and name in absorbed[region_of[c]] for c in consumers)
 
 
-def _contracted_order(graph: Graph, region_of: dict) -> tuple[list, set]:
+def _contracted_order(view: _View, region_of: dict) -> tuple[list, set]:
     """A topological order of the graph with each region as one item (its group index),
     close to the input's order (Kahn's algorithm, earliest position first), and the regions
     it could not order: a region joins what depends on any of its members to all it depends
     on, which may close a cycle through two regions (the growth checks paths between nodes)."""
-    order = ordered_nodes(graph)
-    position = {name: t for t, name in enumerate(order)}
-    item = {name: region_of.get(name, name) for name in order}
+    item = {name: region_of.get(name, name) for name in view.order}
     key: dict = {}
-    for name in order:
-        key.setdefault(item[name], position[name])
+    members: dict = {}
+    for t, name in enumerate(view.order):
+        key.setdefault(item[name], t)
+        members.setdefault(item[name], []).append(name)
+    after = {i: [] for i in key}  # item -> the items reading it, once per edge between them
     waiting: dict = dict.fromkeys(key, 0)
-    for u, v in graph.nx.edges():
-        if item[u] != item[v]:
-            waiting[item[v]] += 1
+    for name in view.order:
+        for v in view.successors[name]:
+            if item[v] != item[name]:
+                after[item[name]].append(item[v])
+                waiting[item[v]] += 1
     ready = [(key[i], i if isinstance(i, str) else "", i) for i, n in waiting.items() if n == 0]
     heapq.heapify(ready)
-    members: dict = {}
-    for name in order:
-        members.setdefault(item[name], []).append(name)
     result = []
     while ready:
         _, _, i = heapq.heappop(ready)
         result.append(i)
-        for m in members[i]:
-            for _, v in graph.nx.out_edges(m):
-                if item[v] != i:
-                    waiting[item[v]] -= 1
-                    if waiting[item[v]] == 0:
-                        heapq.heappush(ready, (key[item[v]], item[v] if isinstance(item[v], str)
-                                               else "", item[v]))
+        for v in after[i]:
+            waiting[v] -= 1
+            if waiting[v] == 0:
+                heapq.heappush(ready, (key[v], v if isinstance(v, str) else "", v))
     return result, {i for i, n in waiting.items() if n > 0 and isinstance(i, int)}
 
 
-def _copy(new: Graph, graph: Graph, name: str) -> None:
+def _copy(new: Graph, graph: Graph, view: _View, name: str) -> None:
     node = graph.nx.nodes[name]
-    new.add_node(node["op"], [new.tensor(i) for i in graph.inputs(name)], node["attrs"],
+    edges = graph.nx._pred[name]
+    plain = _plain(edges)
+    new.add_node(node["op"], [new.tensor(i) for i in view.inputs[name]], node["attrs"],
                  node["shape"], node["dtype"], node["source"], name=name, role=node["role"],
-                 exact_name=True, refs=tuple(graph.ref_inputs(name)))
-    for dep in graph.control_inputs(name):
+                 exact_name=True, refs=() if plain else tuple(graph.ref_inputs(name)))
+    for dep in () if plain else graph.control_inputs(name):
         new.add_control_input(name, dep)
 
 
-def _add_region(new: Graph, graph: Graph, group: list, outputs: list, inputs: list,
-                absorbed: set) -> None:
+def _add_region(new: Graph, graph: Graph, view: _View, group: list, outputs: list,
+                inputs: list, absorbed: list) -> None:
     """The group as one fused node in `new`, and a view per output when there are several."""
     first = graph.nx.nodes[outputs[0]]
     sub = Graph()
@@ -250,10 +304,8 @@ def _add_region(new: Graph, graph: Graph, group: list, outputs: list, inputs: li
         sub.add_node("placeholder", [], {"dtype": spec["dtype"], "shape": spec["shape"]},
                      spec["shape"], spec["dtype"], spec["source"], name=i, role=spec["role"],
                      exact_name=True)
-    for name in (c for c in graph.nx if c in absorbed):  # graph order: deterministic
-        _copy(sub, graph, name)
-    for name in group:
-        _copy(sub, graph, name)
+    for name in absorbed + group:
+        _copy(sub, graph, view, name)
     offsets, total = [], 0
     for name in outputs:
         offsets.append(total)

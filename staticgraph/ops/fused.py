@@ -1,4 +1,4 @@
-"""The fused op: a region of elementwise ops (ending, maybe, in full sums) run as one kernel.
+"""The fused op: a region of elementwise ops (ending, maybe, in sums) run as one kernel.
 
 The fusion pass (`staticgraph.compiler.fusion`) replaces each such region by one `fused` node
 whose attrs hold a `Region`: the sub-graph it replaces (placeholders for the region's inputs,
@@ -10,7 +10,8 @@ generated code, numba-compiled when numba is installed. The vjp and jvp replay t
 with the members' own rules, so a fused graph differentiates like the graph it came from.
 
 `SCALAR_FORMS` lists the ops a region may hold: float elementwise ops whose value at one
-element depends on the inputs' values at that element alone.
+element depends on the inputs' values at that element alone; `COMPARISONS` give bool values
+that only the region's `where` and `cast` members read; `REDUCTIONS` end a region, over any axes.
 """
 from __future__ import annotations
 
@@ -26,13 +27,17 @@ from staticgraph.ops import batching as B
 from staticgraph.ops import create as C
 from staticgraph.ops.registry import Spec, apply, defop, get_op
 
-# op -> the inputs it may take of another dtype than the region's (where's condition: bool)
+# op -> the inputs it may take of another dtype than the region's: where's condition (bool),
+# cast's input (bool, or the other float dtype)
 SCALAR_FORMS = {name: () for name in (
-    "add", "subtract", "multiply", "divide", "negative", "square", "sqrt", "exp", "log", "sin",
-    "cos", "tanh", "sigmoid", "relu", "relu_grad", "abs", "sign", "maximum", "minimum",
+    "add", "subtract", "multiply", "divide", "negative", "power", "square", "sqrt", "exp", "log",
+    "sin", "cos", "tanh", "sigmoid", "relu", "relu_grad", "abs", "sign", "maximum", "minimum",
     "add_n", "identity", "stop_gradient")}
 SCALAR_FORMS["where"] = (0,)
-REDUCTIONS = ("sum",)  # a region may end in these, over all axes
+SCALAR_FORMS["cast"] = (0,)
+# bool-valued ops on two of the region's values, read inside the region only
+COMPARISONS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
+REDUCTIONS = ("sum",)  # a region may end in these, over one axis or more
 
 _BUILDER: list = []  # the runtime's region -> kernel(*inputs, out=None)
 
@@ -49,7 +54,8 @@ class Region:
     graph: the sub-graph; `inputs` are its placeholders, in the fused node's input order.
     members: the sub-graph's computing nodes, in run order.
     outputs: the members whose values leave the region, in the fused value's order.
-    shape, dtype: every elementwise member's (a sum member's value is a scalar).
+    shape: every elementwise member's (a sum member's value is its input's, reduced).
+    dtype: every output's; the elementwise members' too, but for comparisons (bool).
     offsets: where each output starts in the flat value (several outputs), else (0,).
     """
     graph: Graph

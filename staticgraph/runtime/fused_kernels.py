@@ -38,8 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from staticgraph.ops.fused import Region, set_kernel_builder
+from staticgraph.ops.fused import REDUCTIONS, Region, set_kernel_builder
 from staticgraph.ops.registry import get_op
+from staticgraph.ops.shapes import normalize_axes
 
 BLOCK = 256        # elements of the last dim per block of the numba loop nest
 NUMBA_AFTER = 16   # calls on the numpy kernel before compiling with numba (unless cached)
@@ -98,7 +99,7 @@ class FusedKernel:
             self.countdown = 0
             try:
                 self.dispatcher = _compiled(self.numba_source)
-                run = _numba_entry(self.region, self.dispatcher)
+                run = _numba_entry(self.region, self.dispatcher, self._numpy_run)
             except Exception as exc:  # numba refused the code: numpy's stays, which is correct
                 warnings.warn(f"staticgraph: numba could not compile a fused kernel "
                               f"({type(exc).__name__}: {exc}); it runs as numpy code",
@@ -137,9 +138,9 @@ def numpy_kernel(region: Region) -> tuple[str, object]:
         size = int(np.prod(shape, dtype=np.int64))
         view = "out" if single else f"out[{offset}:{offset + size}].reshape({shape!r})"
         lines.append(f"    o{k} = {view}")
-    slots = _scratch_slots(region, numpy_in_place=True)
-    rows = 1 + max(slots.values(), default=-1)
-    if rows:
+    slots, rows = _scratch_slots(region, numpy_in_place=True)
+    row = {"f": 0, "b": rows["f"]}  # where each kind's rows start in the scratch list
+    if slots:
         env["free"], env["scratch"] = [], _scratch_maker(rows, region.shape, region.dtype)
         lines += ["    try:", "        s = free.pop()", "    except IndexError:",
                   "        s = scratch()"]
@@ -151,7 +152,7 @@ def numpy_kernel(region: Region) -> tuple[str, object]:
         k = f"{node['op']}_{t}"  # op names are identifiers
         env[k] = kernel
         args = ", ".join(names[i] for i in graph.inputs(name))
-        target = outputs.get(name) or f"s[{slots[name]}]"
+        target = outputs.get(name) or f"s[{row[slots[name][0]] + slots[name][1]}]"
         arity = len(graph.inputs(name))
         if isinstance(kernel, np.ufunc) and kernel not in _KEYWORD_OUT and arity <= 2:
             lines.append(f"    {k}({args}, {target})")
@@ -160,7 +161,7 @@ def numpy_kernel(region: Region) -> tuple[str, object]:
         else:
             lines.append(f"    copyto({target}, {k}({args}))")
         names[name] = target
-    if rows:
+    if slots:
         lines.append("    free.append(s)")
     lines.append("    return out")
     source = "\n".join(lines) + "\n"
@@ -168,18 +169,23 @@ def numpy_kernel(region: Region) -> tuple[str, object]:
     return source, env["kernel"]
 
 
-def _scratch_maker(rows: int, shape: tuple, dtype: np.dtype):
+def _scratch_maker(rows: dict, shape: tuple, dtype: np.dtype):
+    """make() -> a list of arrays of `shape`: rows["f"] of `dtype`, then rows["b"] of bool."""
     def make() -> list:
-        block = np.empty((rows,) + tuple(shape), dtype)
-        return [block[r, ...] for r in range(rows)]  # arrays, 0-d ones too
+        values = np.empty((rows["f"],) + tuple(shape), dtype)
+        flags = np.empty((rows["b"],) + tuple(shape), bool)
+        return [values[r, ...] for r in range(rows["f"])] + \
+            [flags[r, ...] for r in range(rows["b"])]  # arrays, 0-d ones too
     return make
 
 
-def _scratch_slots(region: Region, numpy_in_place: bool, order: list | None = None) -> dict:
-    """member -> scratch row, for the members that are not outputs (numpy) or all of them
-    (numba), computed in `order` (default: the members'), rows reused once their value is
-    dead; a member may take a row that an input frees at that member (elementwise: it reads
-    each element before writing it)."""
+def _scratch_slots(region: Region, numpy_in_place: bool,
+                   order: list | None = None) -> tuple[dict, dict]:
+    """member -> (kind, row): its row in the scratch of its kind ("f": the region's dtype, "b":
+    bool, a comparison's), for the members that are not outputs (numpy) or all but the
+    reductions (numba), computed in `order` (default: the members'), rows reused once their
+    value is dead; a member may take a row of its kind that an input frees at that member
+    (elementwise: it reads each element before writing it). Also kind -> rows used."""
     graph = region.graph
     order = region.members if order is None else order
     outputs = set(region.outputs) if numpy_in_place else set()
@@ -187,20 +193,26 @@ def _scratch_slots(region: Region, numpy_in_place: bool, order: list | None = No
     for t, name in enumerate(order):
         for i in graph.inputs(name):
             last[i] = t
-    slots, free, used = {}, [], 0
+    slots: dict = {}
+    free: dict = {"f": [], "b": []}
+    used = {"f": 0, "b": 0}
     for t, name in enumerate(order):
         inputs = graph.inputs(name)
         dying = [slots[i] for i in dict.fromkeys(inputs) if i in slots and last[i] == t]
-        in_place = len(inputs) <= 2 or not numpy_in_place
-        if name not in outputs and graph.nx.nodes[name]["op"] != "sum":
-            if in_place and dying:
-                slots[name] = dying.pop(0)
-            elif free:
-                slots[name] = free.pop()
+        node = graph.nx.nodes[name]
+        kind = "b" if node["dtype"] == np.dtype(bool) else "f"
+        mine = [slot for slot in dying if slot[0] == kind]
+        if name not in outputs and node["op"] not in REDUCTIONS:
+            if mine and (len(inputs) <= 2 or not numpy_in_place):
+                slots[name] = mine[0]
+                dying.remove(mine[0])
+            elif free[kind]:
+                slots[name] = free[kind].pop()
             else:
-                slots[name], used = used, used + 1
-        free.extend(dying)
-    return slots
+                slots[name], used[kind] = (kind, used[kind]), used[kind] + 1
+        for slot in dying:
+            free[slot[0]].append(slot)
+    return slots, used
 
 
 # ----- the numba kernel ------------------------------------------------------------------
@@ -233,7 +245,11 @@ def _form(op: str, args: list, attrs: dict, dtype: np.dtype) -> str:
         "maximum": lambda: f"{a} if ({a} > {b} or {a} != {a}) else {b}",
         "minimum": lambda: f"{a} if ({a} < {b} or {a} != {a}) else {b}",
         "add_n": lambda: " + ".join(args), "identity": lambda: a, "stop_gradient": lambda: a,
-        "where": lambda: f"{b} if {a} else {args[2]}",
+        "where": lambda: f"{b} if {a} else {args[2]}", "power": lambda: f"{a} ** {b}",
+        "cast": lambda: f"np.{dtype.name}({a})",
+        "equal": lambda: f"{a} == {b}", "not_equal": lambda: f"{a} != {b}",
+        "less": lambda: f"{a} < {b}", "less_equal": lambda: f"{a} <= {b}",
+        "greater": lambda: f"{a} > {b}", "greater_equal": lambda: f"{a} >= {b}",
     }
     return forms[op]()
 
@@ -269,10 +285,11 @@ def numba_source(region: Region) -> str:
              "    flat = out.reshape(out.size)"]
     levels = _levels(region)
     order = sorted(region.members, key=lambda m: levels[m])  # stable: run order within one
-    slots = _scratch_slots(region, numpy_in_place=False, order=order)
-    rows = 1 + max(slots.values(), default=-1)
-    if rows:
-        lines.append(f"    s = np.empty(({rows}, {block}), np.{dtype.name})")
+    slots, rows = _scratch_slots(region, numpy_in_place=False, order=order)
+    if rows["f"]:
+        lines.append(f"    s = np.empty(({rows['f']}, {block}), np.{dtype.name})")
+    if rows["b"]:
+        lines.append(f"    sb = np.empty(({rows['b']}, {block}), np.bool_)")
     names: dict = {}
     for k, i in enumerate(region.inputs):
         ishape = graph.nx.nodes[i]["shape"]
@@ -287,10 +304,11 @@ def numba_source(region: Region) -> str:
         node = graph.nx.nodes[name]
         if node["op"] == "constant":
             names[name] = _literal(node["attrs"]["value"][()], node["dtype"])
-    sums = [m for m in region.members if graph.nx.nodes[m]["op"] == "sum"]
+    sums = [m for m in region.members if graph.nx.nodes[m]["op"] in REDUCTIONS]
     acc = "np.float64" if dtype == np.float32 else f"np.{dtype.name}"
-    if sums:  # an array: a local summed into inside the loops would be defined twice
-        lines.append(f"    acc = np.zeros({len(sums)}, {acc})")
+    for k, name in enumerate(sums):  # arrays: a local summed into in the loops would be
+        # defined twice
+        lines.append(f"    acc{k} = np.zeros({_size(graph, name)}, {acc})")
     body, indent = [], "    "
     for p in range(rank - 1):
         body.append(f"{indent}for i{p} in range({shape[p]}):")
@@ -312,22 +330,45 @@ def numba_source(region: Region) -> str:
             body.append(f"{indent}for {j} in range(lo, hi):")
         body += [f"{indent}    a{t}_{q} = {names[i].format(j=j)}" for q, i in enumerate(inputs)]
         args = [f"a{t}_{q}" for q in range(len(inputs))]
-        if node["op"] == "sum":
-            body.append(f"{indent}    acc[{sums.index(name)}] += {acc}({args[0]})")
+        if node["op"] in REDUCTIONS:
+            where = _reduced_index(shape, node["attrs"]["axis"], j)
+            body.append(f"{indent}    acc{sums.index(name)}[{where}] += {acc}({args[0]})")
             continue
-        row = f"s[{slots[name]}, {{j}} - lo]"
+        kind, r = slots[name]
+        row = f"{'sb' if kind == 'b' else 's'}[{r}, {{j}} - lo]"
         body.append(f"{indent}    {row.format(j=j)} = "
                     f"{_form(node['op'], args, node['attrs'], dtype)}")
         if name in outputs:
             body.append(f"{indent}    flat[{outputs[name]} + base + {j}] = {row.format(j=j)}")
         names[name] = row
     lines += body
-    for t, name in enumerate(sums):
-        lines.append(f"    flat[{outputs[name]}] = np.{dtype.name}(acc[{t}])")
+    for k, name in enumerate(sums):
+        lines += [f"    for q in range({_size(graph, name)}):",
+                  f"        flat[{outputs[name]} + q] = np.{dtype.name}(acc{k}[q])"]
     header = "import numba\nimport numpy as np\n\n"
     if "tanh32(" in "\n".join(lines):
         header += _TANH32
     return header + "\n".join(lines) + "\n"
+
+
+def _size(graph, name: str) -> int:
+    return int(np.prod(graph.nx.nodes[name]["shape"], dtype=np.int64))
+
+
+def _reduced_index(shape: tuple, axis, j: str) -> str:
+    """The flat index, in a reduction's value, of the element of `shape` that the loop
+    variables i0, i1, ... and `j` (the last dim's) point to: the kept dims' indices, each
+    times its stride in the reduced shape."""
+    rank = len(shape)
+    reduced = set(normalize_axes(axis, rank))
+    terms, stride = [], 1
+    for p in reversed(range(rank)):
+        if p in reduced:
+            continue
+        variable = j if p == rank - 1 else f"i{p}"
+        terms.append(variable if stride == 1 else f"{variable} * {stride}")
+        stride *= shape[p]
+    return " + ".join(reversed(terms)) or "0"
 
 
 def _levels(region: Region) -> dict:
@@ -384,17 +425,46 @@ def _compiled(source: str):
         return dispatcher
 
 
-def _numba_entry(region: Region, dispatcher):
-    """kernel(*inputs, out=None) calling `dispatcher`, compiled now for the inputs' types."""
+def _numba_entry(region: Region, dispatcher, numpy_run):
+    """kernel(*inputs, out=None) calling `dispatcher`, compiled now for the inputs' types, or
+    `numpy_run` when floating-point errors must not pass silently (see `errors_quiet`)."""
     scalars = [k for k, i in enumerate(region.inputs)
                if region.graph.nx.nodes[i]["shape"] == ()]
-    names = [f"x{k}" for k in range(len(region.inputs))]
-    lines = [f"def kernel({''.join(n + ', ' for n in names)}out=None):",
+    names = "".join(f"x{k}, " for k in range(len(region.inputs)))
+    lines = [f"def kernel({names}out=None):",
+             "    if not quiet():",
+             f"        return numpy_run({names}out=out)",
              "    if out is None:",
              f"        out = empty({region.spec.shape!r}, dtype)"]
     lines += [f"    x{k} = asarray(x{k})" for k in scalars]  # numpy scalars -> 0-d arrays
-    lines += [f"    compiled({''.join(n + ', ' for n in names)}out)", "    return out"]
+    lines += [f"    compiled({names}out)", "    return out"]
     env = {"empty": np.empty, "asarray": np.asarray, "dtype": region.dtype,
-           "compiled": dispatcher}
+           "compiled": dispatcher, "quiet": errors_quiet, "numpy_run": numpy_run}
     exec(compile("\n".join(lines) + "\n", f"<numba entry {region.outputs[0]}>", "exec"), env)
     return env["kernel"]
+
+
+try:  # numpy's error state: a context variable, set anew by each np.seterr and np.errstate
+    from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_STATE
+except ImportError:  # another numpy: np.geterr() at each call
+    _ERROR_STATE = None
+_QUIET_MODES = frozenset(("ignore", "warn"))
+_LAST_SEEN = [(object(), False)]  # (the error state seen last, whether it is quiet)
+
+
+def errors_quiet() -> bool:
+    """True when floating-point errors pass with a warning at most: numpy's error state (its
+    `np.seterr`, `np.errstate`) only ignores or warns, and no warnings filter makes a
+    RuntimeWarning an error. numba's code checks no error, so a fused node runs its numpy
+    code otherwise, which fails as the unfused ops would."""
+    state = _ERROR_STATE.get() if _ERROR_STATE is not None else None
+    seen, quiet = _LAST_SEEN[0]
+    if state is None or state is not seen:
+        quiet = _QUIET_MODES.issuperset(np.geterr().values())
+        _LAST_SEEN[0] = (state, quiet)
+    if not quiet:
+        return False
+    for action, _, category, _, _ in warnings.filters:
+        if action == "error" and issubclass(RuntimeWarning, category):
+            return False
+    return True

@@ -20,11 +20,16 @@ W5  the W2 step made deep (784-[1024]x16-10, batch 256): the plan's extra peak (
     values live at once), extra steps and milliseconds per step, the modes timed in turns.
     Target: remat's activation bytes <= 0.5x the plan's, at <= 1.4x its time per step. The whole
     peak is shown too: it also holds a weight's gradient and the cotangents, which no choice
-    of checkpoints removes.
-Where PyTorch is installed (optional), W1-W3 are also timed in PyTorch eager, one thread, as an
-extra column with its own ratio to numpy (W5 is memory, which tracemalloc cannot see in
-PyTorch's allocator). Every time is a median over many runs in one process; numpy is measured in
-the same run, in batches alternating with staticgraph's, with one BLAS thread. A ratio is the
+    of checkpoints removes. Last, resident memory (VmRSS, Linux) of a fresh process that sets
+    the step up (weights initialised, one step run) in staticgraph and in handwritten numpy:
+    after the imports, after the set-up, and the process's peak (tools/bench_rss.py).
+Where PyTorch, JAX or PyTensor are installed (each optional), W1-W3 are also written in them as
+their users write them (tools/bench_peers.py: PyTorch eager; JAX's jit of value_and_grad, x64
+on, donated weights; PyTensor's function of grad with updates, in its default mode), checked
+against numpy's results, warmed up (compiled) and timed the same way, one thread each: a
+column each with its own ratio to numpy (W5 is memory, which tracemalloc cannot see in their
+allocators). Every time is a median over many runs in one process; numpy is measured in the
+same run, in batches alternating with staticgraph's, with one BLAS thread. A ratio is the
 median over pairs of adjacent batches of their ratio, so that the machine's drift cancels.
 """
 from __future__ import annotations
@@ -35,9 +40,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before numpy loads its BLAS: one thread, fair timing
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -46,7 +51,10 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import staticgraph as sg  # noqa: E402
+from bench_mlp import batch_data, init_params, numpy_step  # noqa: E402
+from bench_peers import PEERS, installed_peers  # noqa: E402
 from staticgraph.progress import progress  # noqa: E402
 from staticgraph.runtime import fused_kernels  # noqa: E402
 from staticgraph.runtime.executor import default_store  # noqa: E402
@@ -77,32 +85,32 @@ def compare(ours, theirs, calls: int, batches: int) -> tuple[float, float, float
     return statistics.median(a), statistics.median(b), ratio
 
 
-def row(name: str, unit: str, timed: tuple, scale: float, target: float, torch_timed=None,
+def row(name: str, unit: str, timed: tuple, scale: float, target: float, peers: dict = None,
         **extra) -> dict:
     ours, numpy_, ratio = timed
-    if torch_timed is not None:  # PyTorch eager against numpy, timed the same way
-        extra.update(torch=torch_timed[0] * scale, torch_ratio=torch_timed[2],
-                     torch_version=torch_timed[3])
+    for key, (seconds, peer_ratio, version, mode) in (peers or {}).items():
+        extra.update({key: seconds * scale, f"{key}_ratio": peer_ratio,
+                      f"{key}_version": version, f"{key}_mode": mode})
     return {"workload": name, "unit": unit, "staticgraph": ours * scale, "numpy": numpy_ * scale,
             "ratio": ratio, "target_ratio": target, "met": ratio <= target, **extra}
 
 
-def pytorch():
-    """PyTorch set to one thread when it is installed (it is optional), else None."""
-    if importlib.util.find_spec("torch") is None:
-        return None
-    import torch
-    torch.set_num_threads(1)
-    return torch
-
-
-def torch_timed(make_torch, theirs, calls: int, batches: int) -> tuple | None:
-    """`compare` of PyTorch's function against numpy's, and PyTorch's version; None without
-    PyTorch. `make_torch(torch)` gives the function, checked against numpy's results."""
-    torch = pytorch()
-    if torch is None:
-        return None
-    return (*compare(make_torch(torch), theirs, calls, batches), torch.__version__)
+def peers_timed(workload: str, data: tuple, reference: list, theirs, calls: int, batches: int,
+                rtol=1e-5, atol=1e-6) -> dict:
+    """For each installed peer (tools/bench_peers.py): its `workload` made from `data`, its
+    first results checked against numpy's `reference` (values and dtypes), then `compare`d
+    against numpy's `theirs`. Maps the peer's key to (seconds, ratio, version, mode)."""
+    timed = {}
+    for peer in installed_peers():
+        lib = peer.load()
+        step, read = peer.makers[workload](lib, *data)
+        got = read(step())
+        _agree(got, reference, rtol, atol)
+        assert [np.asarray(a).dtype for a in got] == [np.asarray(b).dtype for b in reference], \
+            f"{peer.title}'s {workload} results have other dtypes than numpy's"
+        seconds, _, ratio = compare(step, theirs, calls, batches)
+        timed[peer.key] = (seconds, ratio, lib.__version__, peer.mode(lib))
+    return timed
 
 
 # ----- W1 -------------------------------------------------------------------------------------
@@ -122,20 +130,11 @@ def w1(calls: int, batches: int, direct: bool = False) -> dict:
     def numpy_():
         return 2.0 * np.dot(xv, xv), 4.0 * xv
 
-    def torch_step(torch):
-        x = torch.tensor(xv, requires_grad=True)
-
-        def step():
-            y = 2 * torch.dot(x, x)
-            return y, torch.autograd.grad(y, x)[0]
-        _agree([t.detach().numpy() for t in step()], numpy_())
-        return step
-
     _agree(ours(), numpy_())
     path = "Executable.run" if direct else "Session.run"
     return row(f"W1 seed: y = 2 x.x and dy/dx, x in R^4, per {path}", "us/run",
                compare(ours, numpy_, calls, batches), 1e6, 1.0,
-               None if direct else torch_timed(torch_step, numpy_, calls, batches))
+               None if direct else peers_timed("w1", (xv,), list(numpy_()), numpy_, calls, batches))
 
 
 def _agree(ours, theirs, rtol=1e-5, atol=1e-6) -> None:
@@ -144,15 +143,6 @@ def _agree(ours, theirs, rtol=1e-5, atol=1e-6) -> None:
 
 
 # ----- W2 and W5: an MLP training step --------------------------------------------------------
-def init_params(sizes: list[int], seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    params = []
-    for n_in, n_out in zip(sizes, sizes[1:]):
-        params.append((rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)).astype(np.float32))
-        params.append(np.zeros(n_out, np.float32))
-    return params
-
-
 def mlp_graph(sizes: list[int], lr: float, params: list[np.ndarray]):
     """Graph, x, labels, loss and the training op (every parameter updated by assign_sub)."""
     g = sg.Graph()
@@ -172,66 +162,6 @@ def mlp_graph(sizes: list[int], lr: float, params: list[np.ndarray]):
     return g, x, labels, loss, train, init
 
 
-def numpy_step(params: list[np.ndarray], x, labels, lr: float, eager_updates: bool = True) -> float:
-    """One handwritten SGD step, in place; with eager_updates each update as soon as its gradient."""
-    layers = len(params) // 2
-    acts, h = [x], x
-    for i in range(layers):
-        h = h @ params[2 * i] + params[2 * i + 1]
-        if i < layers - 1:
-            h = np.maximum(h, 0)
-        acts.append(h)
-    shifted = h - h.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    total = e.sum(axis=1, keepdims=True)
-    loss = -(labels * (shifted - np.log(total))).sum(axis=1).mean()
-    d = (e / total - labels) / np.float32(len(x))
-    pending = []
-    for i in reversed(range(layers)):
-        w, b = params[2 * i], params[2 * i + 1]
-        dw, db = acts[i].T @ d, d.sum(axis=0)
-        if i > 0:
-            d = (d @ w.T) * (acts[i] > 0)
-        if eager_updates:
-            w -= np.float32(lr) * dw
-            b -= np.float32(lr) * db
-        else:
-            pending.append((w, b, dw, db))
-    for w, b, dw, db in pending:
-        w -= np.float32(lr) * dw
-        b -= np.float32(lr) * db
-    return float(loss)
-
-
-def torch_mlp_step(torch, params: list[np.ndarray], x, labels, lr: float):
-    """PyTorch eager's SGD step on copies of `params`, as PyTorch code writes it; the step (which
-    returns the loss) and the parameters it updates."""
-    weights = [torch.tensor(p, requires_grad=True) for p in params]
-    xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
-    layers = len(weights) // 2
-
-    def step() -> float:
-        h = xt
-        for i in range(layers):
-            h = h @ weights[2 * i] + weights[2 * i + 1]
-            if i < layers - 1:
-                h = torch.relu(h)
-        loss = torch.nn.functional.cross_entropy(h, yt)  # labels as class probabilities
-        grads = torch.autograd.grad(loss, weights)
-        with torch.no_grad():
-            for w, grad in zip(weights, grads):
-                w.sub_(grad, alpha=lr)
-        return loss.item()
-    return step, weights
-
-
-def batch_data(sizes: list[int], batch: int, seed: int = 1):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
-    labels = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
-    return x, labels
-
-
 def w2(sizes: list[int], batch: int, calls: int, batches: int) -> dict:
     lr, params = 0.01, init_params(sizes)
     g, x, labels, loss, train, init = mlp_graph(sizes, lr, params)
@@ -247,17 +177,12 @@ def w2(sizes: list[int], batch: int, calls: int, batches: int) -> dict:
     timed = compare(lambda: sess.run(fetches, feed), lambda: numpy_step(mine, xv, yv, lr),
                     calls, batches)
 
-    def torch_step(torch):
-        step, weights = torch_mlp_step(torch, params, xv, yv, lr)
-        want = [p.copy() for p in params]
-        np.testing.assert_allclose(step(), numpy_step(want, xv, yv, lr), rtol=1e-4)
-        for got, value in zip(weights, want):
-            np.testing.assert_allclose(got.detach().numpy(), value, rtol=1e-4, atol=1e-5)
-        return step
-
+    want = [p.copy() for p in params]
+    reference = [numpy_step(want, xv, yv, lr), *want]
     name = f"W2 MLP step {'-'.join(map(str, sizes))}, batch {batch}, float32"
     return row(name, "ms/step", timed, 1e3, 1.0,
-               torch_timed(torch_step, lambda: numpy_step(mine, xv, yv, lr), calls, batches))
+               peers_timed("w2", (params, xv, yv, lr), reference,
+                           lambda: numpy_step(mine, xv, yv, lr), calls, batches, 1e-4, 1e-5))
 
 
 # ----- W3 -------------------------------------------------------------------------------------
@@ -312,7 +237,8 @@ def w3_kernels(kernels: str) -> str:
 
 
 def w3(n_ops: int, size: int, calls: int, batches: int, kernels: str = "numba") -> dict:
-    kinds = chain_ops(n_ops)
+    """The chain on the kernels asked for; the peers beside the row that asks for numba's."""
+    kinds, with_peers = chain_ops(n_ops), kernels == "numba"
     g, x, loss, dx = chain_graph(kinds, size)
     sess = sg.Session(g)
     xv = np.random.default_rng(2).uniform(-1, 1, size).astype(np.float32)
@@ -328,28 +254,11 @@ def w3(n_ops: int, size: int, calls: int, batches: int, kernels: str = "numba") 
             os.environ.__setitem__("STATICGRAPH_NUMBA", saved)
     timed = compare(lambda: sess.run(fetches, feed), lambda: numpy_chain(kinds, xv),
                     calls, batches)
-    if kernels == "numpy":
-        return row(f"W3 {n_ops} chained elementwise ops on float32[{size}], fused, numpy kernels",
-                   "us/call", timed, 1e6, W3_TARGETS["numpy"],
-                   per_op_staticgraph=timed[0] * 1e6 / n_ops, per_op_numpy=timed[1] * 1e6 / n_ops)
-
-    def torch_step(torch):
-        x_ = torch.tensor(xv, requires_grad=True)
-        ops = {"sin": torch.sin, "tanh": torch.tanh, "scale": lambda v: v * SCALE,
-               "shift": lambda v: v + SHIFT}
-
-        def step():
-            h = x_
-            for kind in kinds:
-                h = ops[kind](h)
-            total = h.sum()
-            return total, torch.autograd.grad(total, x_)[0]
-        _agree([t.detach().numpy() for t in step()], numpy_chain(kinds, xv), rtol=1e-4, atol=1e-5)
-        return step
-
-    return row(f"W3 {n_ops} chained elementwise ops on float32[{size}], fused, numba kernels",
-               "us/call", timed, 1e6, W3_TARGETS["numba"],
-               torch_timed(torch_step, lambda: numpy_chain(kinds, xv), calls, batches),
+    peers = peers_timed("w3", (kinds, xv, SCALE, SHIFT), list(numpy_chain(kinds, xv)),
+                        lambda: numpy_chain(kinds, xv), calls, batches, 1e-4, 1e-5) \
+        if with_peers else None
+    return row(f"W3 {n_ops} chained elementwise ops on float32[{size}], fused, {kernels} kernels",
+               "us/call", timed, 1e6, W3_TARGETS[kernels], peers,
                per_op_staticgraph=timed[0] * 1e6 / n_ops, per_op_numpy=timed[1] * 1e6 / n_ops)
 
 
@@ -364,6 +273,24 @@ def traced_peak(fn) -> int:
         return tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
+
+
+def resident_memory(sizes: list[int], batch: int) -> dict | None:
+    """MiB of resident memory of W5 set up in a fresh process (tools/bench_rss.py), by staticgraph
+    and by handwritten numpy: after the imports, after the set-up, their difference and the peak.
+    None, with a note, where /proc/self/status is missing (it is Linux's)."""
+    if not Path("/proc/self/status").exists():
+        print("W5 resident memory skipped: /proc/self/status is Linux only")
+        return None
+    figures = {}
+    for which in ("staticgraph", "numpy"):
+        done = subprocess.run([sys.executable, str(Path(__file__).with_name("bench_rss.py")), which,
+                               json.dumps(sizes), str(batch)], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"bench_rss.py {which} failed:\n{done.stderr}")
+        mib = {key: value / MIB for key, value in json.loads(done.stdout.splitlines()[-1]).items()}
+        figures[which] = {**mib, "setup_minus_import": mib["after_setup"] - mib["after_import"]}
+    return figures
 
 
 REMAT_BUDGET_SHARE = 0.6  # the budgeted remat row gets this share of the plain plan's peak
@@ -419,7 +346,7 @@ def w5(sizes: list[int], batch: int, repeats: int) -> dict:
             "weights": sum(p.nbytes for p in params) / MIB,
             "ratio_to_naive": plan.peak_bytes / plan.naive_bytes,
             "met": plan.peak_bytes <= 24 * MIB and plan.peak_bytes <= 0.6 * plan.naive_bytes,
-            "report": step.report(),
+            "report": step.report(), "resident": resident_memory(sizes, batch),
             **memory_modes(g, [loss, train], {x: xv, labels: yv}, plan.peak_bytes, repeats)}
 
 
@@ -438,32 +365,48 @@ def run_all(sizes: dict) -> list[dict]:
 
 
 def table(results: list[dict]) -> str:
-    torch = next((r["torch_version"] for r in results if "torch" in r), None)
-    lines = [f"{'workload':<68} {'unit':>8} {'staticgraph':>12} {'numpy':>10} {'ratio':>7} target"
-             + (f"                PyTorch {torch} eager" if torch else "")]
+    peers = [peer for peer in PEERS if any(peer.key in r for r in results)]
+    lines = [f"{'workload':<68} {'unit':>8} {'staticgraph':>12} {'numpy':>10} {'ratio':>7} "
+             f"{'target':<16}" + "".join(f"{peer.title:>12} {'ratio':>7}" for peer in peers)]
     for r in results:
         if "ratio" in r:
-            extra = f"  {r['torch']:>10.2f} {r['torch_ratio']:>6.2f}x" if "torch" in r else ""
+            extra = "".join(f"  {r[p.key]:>10.2f} {r[p.key + '_ratio']:>6.2f}x" if p.key in r
+                            else " " * 20 for p in peers)
             lines.append(f"{r['workload']:<68} {r['unit']:>8} {r['staticgraph']:>12.2f} "
                          f"{r['numpy']:>10.2f} {r['ratio']:>6.2f}x <= {r['target_ratio']:.2f}x "
                          f"{'met' if r['met'] else 'NOT met':<7}{extra}")
         else:
-            lines.append(f"{r['workload']}\n  planned extra peak {r['planned_peak']:.1f} MiB, naive "
-                         f"{r['naive']:.1f} MiB ({r['ratio_to_naive']:.2f}x), lower bound "
-                         f"{r['lower_bound']:.1f} MiB; numpy: gradients then updates "
-                         f"{r['numpy_grads_then_updates']:.1f} MiB, each update when ready "
-                         f"{r['numpy_update_when_ready']:.1f} MiB; staticgraph's first run "
-                         f"measured {r['measured_staticgraph_first_run']:.1f} MiB (weights "
-                         f"{r['weights']:.1f} MiB)"
-                         f"  [target: <= 24 MiB and <= 0.6x naive: "
-                         f"{'met' if r['met'] else 'NOT met'}]")
-            lines.append(_indent(r["modes_table"]))
-            lines.append(f"  remat: activation bytes {r['remat_activations_ratio']:.2f}x the "
-                         f"plan's, time per step {r['remat_time_ratio']:.2f}x  [target: <= 0.5x "
-                         f"and <= 1.4x: {'met' if r['remat_met'] else 'NOT met'}]; whole peak "
-                         f"{r['remat_peak_ratio']:.2f}x the plan's, "
-                         f"{r['remat_peak_to_plan_activations']:.2f}x its activation bytes")
+            lines += w5_lines(r)
+    for peer in peers:
+        r = next(r for r in results if peer.key in r)
+        lines.append(f"{peer.title} {r[f'{peer.key}_version']}: {r[f'{peer.key}_mode']}, "
+                     "one thread")
     return "\n".join(lines)
+
+
+def w5_lines(r: dict) -> list[str]:
+    lines = [f"{r['workload']}\n  planned extra peak {r['planned_peak']:.1f} MiB, naive "
+             f"{r['naive']:.1f} MiB ({r['ratio_to_naive']:.2f}x), lower bound "
+             f"{r['lower_bound']:.1f} MiB; numpy: gradients then updates "
+             f"{r['numpy_grads_then_updates']:.1f} MiB, each update when ready "
+             f"{r['numpy_update_when_ready']:.1f} MiB; staticgraph's first run "
+             f"measured {r['measured_staticgraph_first_run']:.1f} MiB (weights "
+             f"{r['weights']:.1f} MiB)"
+             f"  [target: <= 24 MiB and <= 0.6x naive: {'met' if r['met'] else 'NOT met'}]",
+             _indent(r["modes_table"]),
+             f"  remat: activation bytes {r['remat_activations_ratio']:.2f}x the "
+             f"plan's, time per step {r['remat_time_ratio']:.2f}x  [target: <= 0.5x "
+             f"and <= 1.4x: {'met' if r['remat_met'] else 'NOT met'}]; whole peak "
+             f"{r['remat_peak_ratio']:.2f}x the plan's, "
+             f"{r['remat_peak_to_plan_activations']:.2f}x its activation bytes"]
+    if r["resident"]:
+        lines.append(f"  resident memory of a fresh process (VmRSS), weights {r['weights']:.1f} "
+                     f"MiB:")
+        lines += [f"    {who:<12} {m['after_import']:6.1f} MiB after import, "
+                  f"{m['after_setup']:6.1f} after set-up (+{m['setup_minus_import']:.1f}), "
+                  f"peak {m['peak']:.1f}"
+                  for who, m in r["resident"].items()]
+    return lines
 
 
 def _indent(text: str) -> str:

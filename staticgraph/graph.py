@@ -163,6 +163,38 @@ class Graph:
             self._tensors[node_name] = handle
         return handle
 
+    def copy_node(self, name: str, node: dict, inputs: list, refs=(), controls=()) -> None:
+        """Add node `name` defined as `node` (another graph's node dict: op, attrs, shape,
+        dtype, role, source) with data edges from `inputs`, ref edges from `refs` and control
+        edges from `controls`, all names of nodes already in this graph.
+
+        What compiler passes use to rebuild a graph: `name` is taken as given (free in this
+        graph) and no control-dependency block applies; edges are written into networkx's
+        adjacency dicts as `add_edge` would, without its per-edge checks.
+        """
+        nxg = self.nx
+        if name in nxg._node:
+            raise GraphError(f"a node named {name!r} already exists")
+        nxg._node[name] = {"op": node["op"], "attrs": dict(node["attrs"]),
+                           "shape": node["shape"], "dtype": node["dtype"],
+                           "role": node["role"], "source": node["source"]}
+        nxg._succ[name], pred = {}, {}
+        nxg._pred[name] = pred
+        edges = [(u, {"index": i}) for i, u in enumerate(inputs)]
+        edges += [(u, {"ref": True}) for u in refs]
+        edges += [(u, {"control": True}) for u in controls]
+        for u, data in edges:
+            keys = pred.get(u)
+            if keys is None:
+                if u not in nxg._node:
+                    raise NotFoundError(f"no node named {u!r} in this graph")
+                keys = pred[u] = nxg._succ[u][name] = {}
+            keys[len(keys)] = data
+        handle = Tensor.__new__(Tensor)
+        handle.graph, handle.name = self, name
+        self._tensors[name] = handle
+        nx._clear_cache(nxg)
+
     def remove_nodes(self, names) -> None:
         """Remove nodes nothing refers to (e.g. cotangents a gradient pass built but did not use)."""
         with self._lock:

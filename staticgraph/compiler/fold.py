@@ -39,23 +39,37 @@ def fold_constants(graph: Graph) -> Graph:
         return graph  # nothing to fold: no copy to make
 
     def fold(new: Graph, name: str, node: dict, inputs: list):
-        values = [constant_value(new, i) for i in inputs]  # the cheaper test first
-        if node["op"] == CONSTANT or any(v is None for v in values) \
-                or not _candidate(graph, name, node):
-            return None
-        value = _evaluate(get_op(node["op"]).kernel, values, node)
-        return None if value is None else Replace(CONSTANT, (), {"value": value})
+        decision = folded(new, node, inputs)  # the cheaper tests first
+        return None if decision is None or graph.control_inputs(name) else decision
 
     return rebuild(graph, fold)
 
 
+def folded(new: Graph, node: dict, inputs: list, decision: Replace | None = None
+           ) -> Replace | None:
+    """A constant standing for `node` (defined as `decision` when given) on `inputs`, names of
+    nodes of `new`, when every input is a constant there and the node can be folded; else None.
+    The caller checks that the node has no control inputs."""
+    if decision is not None:
+        node = dict(node, op=decision.op, attrs=decision.attrs)
+        inputs = decision.inputs
+    values = [constant_value(new, i) for i in inputs]  # the cheaper test first
+    if any(v is None for v in values) or not _foldable(node):
+        return None
+    value = _evaluate(get_op(node["op"]).kernel, values, node)
+    return None if value is None else Replace(CONSTANT, (), {"value": value})
+
+
 def _candidate(graph: Graph, name: str, node: dict) -> bool:
+    return _foldable(node) and not graph.control_inputs(name)
+
+
+def _foldable(node: dict) -> bool:
     traits = get_op(node["op"]).traits
     if node["op"] == CONSTANT or "foldable" not in traits or traits & {"stateful", "effect"}:
         return False
     size = num_elements(node["shape"])
-    too_big = size is not None and size * node["dtype"].itemsize > FOLD_LIMIT_BYTES
-    return not too_big and not graph.control_inputs(name)
+    return size is None or size * node["dtype"].itemsize <= FOLD_LIMIT_BYTES
 
 
 def _evaluate(kernel, values: list, node: dict) -> np.ndarray | None:

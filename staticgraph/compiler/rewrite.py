@@ -147,15 +147,12 @@ def _in_edges(graph: Graph, name: str) -> tuple[list, list, list]:
 
 def _add(new: Graph, name: str, node: dict, inputs: list, decision: Replace | None,
          refs: list, controls: list) -> None:
-    if decision is None:
-        op, attrs, shape, dtype = node["op"], node["attrs"], node["shape"], node["dtype"]
-    else:
-        op, attrs, inputs = decision.op, decision.attrs, list(decision.inputs)
+    if decision is not None:
         shape, dtype = _replacement_spec(new, name, node, decision)
-    new.add_node(op, [new.tensor(i) for i in inputs], attrs, shape, dtype, node["source"],
-                 name=name, role=node["role"], exact_name=True, refs=tuple(refs))
-    for dep in controls:
-        new.add_control_input(name, dep)
+        node = {"op": decision.op, "attrs": decision.attrs, "shape": shape, "dtype": dtype,
+                "role": node["role"], "source": node["source"]}
+        inputs = list(decision.inputs)
+    new.copy_node(name, node, inputs, refs, controls)
 
 
 def _replacement_spec(new: Graph, name: str, node: dict, decision: Replace) -> tuple:

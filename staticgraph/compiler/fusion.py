@@ -71,18 +71,29 @@ def fuse_elementwise(graph: Graph, min_members: int | None = None,
 
 class _View:
     """What the pass reads of a graph, read once: its order, each node's data inputs, consumers
-    and successors, and its fetches."""
+    and successors, the nodes with control or ref edges, and the fetches."""
 
     def __init__(self, graph: Graph) -> None:
         self.order = ordered_nodes(graph)
-        self.inputs = {name: graph.inputs(name) for name in self.order}
-        self.consumers: dict[str, list] = {name: [] for name in self.order}
+        self.consumers: dict[str, list] = {}
+        self.successors: dict[str, list] = {}  # every edge's head, once per edge
+        self.special: set = set()  # the ends of control and ref edges
+        reads: dict[str, list] = {name: [] for name in self.order}  # (index, input) pairs
         for name in self.order:
-            for i in dict.fromkeys(self.inputs[name]):
-                self.consumers[i].append(name)
-        # every edge's head, once per edge (data, control and ref: all order the items)
-        self.successors = {name: [v for v, keys in graph.nx._succ[name].items() for _ in keys]
-                           for name in self.order}
+            heads, consumers = [], []
+            for v, keys in graph.nx._succ[name].items():
+                read = False
+                for d in keys.values():
+                    heads.append(v)
+                    if "index" in d:
+                        reads[v].append((d["index"], name))
+                        read = True
+                    else:
+                        self.special.update((name, v))
+                if read:
+                    consumers.append(v)
+            self.successors[name], self.consumers[name] = heads, consumers
+        self.inputs = {name: [u for _, u in sorted(pairs)] for name, pairs in reads.items()}
         self.fetched = set(fetches_of(graph))
 
 
@@ -174,11 +185,6 @@ def _grow(graph: Graph, max_members: int, view: _View, excluded: set) -> list[li
     return [sorted(group, key=position.__getitem__) for group in members if group]
 
 
-def _plain(adjacency: dict) -> bool:
-    """True when every edge in `adjacency` (neighbour -> key -> data) carries a value."""
-    return all("index" in d for keys in adjacency.values() for d in keys.values())
-
-
 def _fusible(graph: Graph, view: _View, name: str) -> tuple | None:
     """((shape, dtype) of the region node `name` may join, whether it ends that region), or
     None when it joins none. The region computes over `shape` in the float `dtype`: an
@@ -190,8 +196,7 @@ def _fusible(graph: Graph, view: _View, name: str) -> tuple | None:
         return None
     inputs = view.inputs[name]
     dtype = graph.nx.nodes[inputs[0]]["dtype"] if compares and inputs else node["dtype"]
-    if dtype not in _DTYPES or not known(node["shape"]) \
-            or not _plain(graph.nx._pred[name]) or not _plain(graph.nx._succ[name]):
+    if dtype not in _DTYPES or not known(node["shape"]) or name in view.special:
         return None
     if compares and (name in view.fetched or any(
             graph.nx.nodes[c]["op"] not in _BOOL_READERS for c in view.consumers[name])):
@@ -285,8 +290,7 @@ def _contracted_order(view: _View, region_of: dict) -> tuple[list, set]:
 
 def _copy(new: Graph, graph: Graph, view: _View, name: str) -> None:
     node = graph.nx.nodes[name]
-    edges = graph.nx._pred[name]
-    plain = _plain(edges)
+    plain = name not in view.special
     new.add_node(node["op"], [new.tensor(i) for i in view.inputs[name]], node["attrs"],
                  node["shape"], node["dtype"], node["source"], name=name, role=node["role"],
                  exact_name=True, refs=() if plain else tuple(graph.ref_inputs(name)))

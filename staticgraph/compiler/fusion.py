@@ -310,12 +310,7 @@ def _add_region(new: Graph, graph: Graph, view: _View, group: list, outputs: lis
                      exact_name=True)
     for name in absorbed + group:
         _copy(sub, graph, view, name)
-    offsets, total = [], 0
-    for name in outputs:
-        offsets.append(total)
-        total += int(np.prod(graph.nx.nodes[name]["shape"], dtype=np.int64))
-    region = Region(sub, tuple(inputs), tuple(group), tuple(outputs),
-                    graph.nx.nodes[group[0]]["shape"], first["dtype"], tuple(offsets))
+    region = Region.of(sub, inputs, group, outputs)
     spec = region.spec
     single = len(outputs) == 1
     fused_name = outputs[0] if single else _free_name(f"fused/{outputs[0]}", graph, new)
@@ -324,7 +319,7 @@ def _add_region(new: Graph, graph: Graph, view: _View, group: list, outputs: lis
                  exact_name=True)
     if single:
         return
-    for name, offset in zip(outputs, offsets):
+    for name, offset in zip(outputs, region.offsets):
         node = graph.nx.nodes[name]
         new.add_node("fused_output", [new.tensor(fused_name)],
                      {"offset": offset, "shape": node["shape"]}, node["shape"], node["dtype"],

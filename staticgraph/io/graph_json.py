@@ -1,7 +1,8 @@
 """Graph files: `save_graph` / `load_graph` as versioned JSON (no pickle), checked on the way in.
 
 Attribute values are encoded with explicit tags (arrays as base64 bytes with dtype and shape,
-dtypes, slices, tuples, nested sub-graphs), so loading builds only data, never code. A file that
+dtypes, slices, tuples, nested sub-graphs, a fused node's region: its sub-graph and the names of
+its inputs, members and outputs), so loading builds only data, never code. A file that
 is malformed, of an unknown version, names an unknown op, has dangling or duplicate edges, a
 cycle, shapes its ops' shape rules disagree with, or absurd sizes, is rejected with an
 InvalidArgumentError and no graph.
@@ -20,6 +21,7 @@ from staticgraph.errors import InvalidArgumentError, StaticGraphError
 from staticgraph.compiler.verify import verify
 from staticgraph.graph import ROLES, Graph
 from staticgraph.io.graph_schema import check_packed_read, check_schema, check_variable_reference, same_shape
+from staticgraph.ops.fused import Region, check_region
 from staticgraph.ops.registry import REGISTRY, Spec, get_op, infer_spec
 from staticgraph.ops.state import Variable
 from staticgraph.ops.subgraph import FuncGraph
@@ -98,6 +100,9 @@ def _encode(value):
         return {"__spec__": [list(value.shape), _encode(value.dtype)]}
     if isinstance(value, FuncGraph):
         return {"__graph__": _encode_graph(value)}
+    if isinstance(value, Region):
+        return {"__region__": {"graph": _encode_graph(value.graph), "inputs": list(value.inputs),
+                               "members": list(value.members), "outputs": list(value.outputs)}}
     if isinstance(value, (tuple, list)):
         items = [_encode(v) for v in value]
         return {"__tuple__": items} if isinstance(value, tuple) else items
@@ -348,7 +353,21 @@ def _decode(value, graph: Graph, depth: int, max_bytes: int):
             outer, inner = _names(pair, "captures")
             sub.captured[outer] = (graph.tensor(outer), sub.tensor(inner))
         return sub
+    if tag == "__region__":
+        return _region(body, depth, max_bytes)
     raise GraphFileError(f"unknown attribute tag {tag!r}")
+
+
+def _region(body, depth: int, max_bytes: int) -> Region:
+    """A fused node's region: its sub-graph loaded as any graph, then checked as a region."""
+    _expect(isinstance(body, dict) and set(body) == {"graph", "inputs", "members", "outputs"},
+            "a region needs exactly 'graph', 'inputs', 'members' and 'outputs'")
+    sub = Graph()
+    _decode_into(sub, body["graph"], depth + 1, max_bytes)
+    names = [_names(body[key], key) for key in ("inputs", "members", "outputs")]
+    _expect(all(n in sub for part in names for n in part) and names[1] and names[2],
+            "a region names nodes its sub-graph does not have, or none")
+    return check_region(Region.of(sub, *names))
 
 
 def _array(body, max_bytes: int) -> np.ndarray:

@@ -25,7 +25,8 @@ from staticgraph.graph import Graph
 from staticgraph.ops import array as A
 from staticgraph.ops import batching as B
 from staticgraph.ops import create as C
-from staticgraph.ops.registry import Spec, apply, defop, get_op
+from staticgraph.ops.registry import ShapeError, Spec, apply, defop, get_op
+from staticgraph.ops.shapes import known
 
 # op -> the inputs it may take of another dtype than the region's: where's condition (bool),
 # cast's input (bool, or the other float dtype)
@@ -38,6 +39,7 @@ SCALAR_FORMS["cast"] = (0,)
 # bool-valued ops on two of the region's values, read inside the region only
 COMPARISONS = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal")
 REDUCTIONS = ("sum",)  # a region may end in these, over one axis or more
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 _BUILDER: list = []  # the runtime's region -> kernel(*inputs, out=None)
 
@@ -65,6 +67,18 @@ class Region:
     shape: tuple
     dtype: np.dtype
     offsets: tuple
+
+    @classmethod
+    def of(cls, graph: Graph, inputs, members, outputs) -> "Region":
+        """The region of the sub-graph `graph` computing `members` (names, in run order) from
+        its placeholders `inputs`, giving `outputs`: its shape, dtype and layout derived."""
+        inputs, members, outputs = tuple(inputs), tuple(members), tuple(outputs)
+        offsets, total = [], 0
+        for name in outputs:
+            offsets.append(total)
+            total += _size(graph.nx.nodes[name]["shape"])
+        return cls(graph, inputs, members, outputs, graph.nx.nodes[members[0]]["shape"],
+                   graph.nx.nodes[outputs[0]]["dtype"], tuple(offsets))
 
     @property
     def spec(self) -> Spec:
@@ -181,7 +195,81 @@ def _fused_batch(values, dims, *, region: Region):
 
 
 def _fused_rule(*specs: Spec, region: Region) -> Spec:
+    if not isinstance(region, Region):
+        raise ShapeError(f"'region' must be a fused region, got {type(region).__name__}")
+    wanted = [region.graph.nx.nodes[i] for i in region.inputs]
+    if len(specs) != len(wanted) or any(
+            tuple(s.shape or ()) != w["shape"] or s.shape is None or s.dtype != w["dtype"]
+            for s, w in zip(specs, wanted)):
+        given = ", ".join(f"{np.dtype(s.dtype).name}{s.shape}" for s in specs)
+        reads = ", ".join(f"{w['dtype'].name}{w['shape']}" for w in wanted)
+        raise ShapeError(f"the region reads {reads}, its inputs are {given}")
     return region.spec
+
+
+def check_region(region: Region) -> Region:
+    """`region` if it is one that fusion could make (as a graph file must say), else a
+    ShapeError naming what is wrong: its sub-graph holds exactly its placeholders, 0-d
+    constants and members; members are ops a region may hold, each reading only earlier
+    members, inputs and constants, all over the region's shape and in its float dtype (but
+    for what where and cast may take), comparisons read only by where and cast, reductions
+    read by none and only of members; outputs are distinct members, none bool."""
+    graph, shape, dtype = region.graph, region.shape, region.dtype
+    nodes = graph.nx.nodes
+    _require(region.members and region.outputs, "a region needs members and outputs")
+    _require(len(set(region.inputs + region.members)) == len(region.inputs + region.members)
+             and len(set(region.outputs)) == len(region.outputs),
+             "names repeated among the region's inputs, members or outputs")
+    _require(all(i in nodes and nodes[i]["op"] == "placeholder" for i in region.inputs),
+             "a region's inputs must be its sub-graph's placeholders")
+    constants = {n for n in graph.nx if nodes[n]["op"] == "constant" and nodes[n]["shape"] == ()}
+    _require(set(graph.nx) == set(region.inputs) | set(region.members) | constants,
+             "a region's sub-graph holds its placeholders, 0-d constants and members, no more")
+    _require(all(d.get("index") is not None for _, _, d in graph.nx.edges(data=True)),
+             "a region's sub-graph has control or ref edges")
+    _require(set(region.outputs) <= set(region.members) and dtype in _FLOATS and known(shape),
+             "a region's outputs must be members, of float32 or float64, of known shape")
+    done = set(region.inputs) | constants
+    for name in region.members:
+        _check_member(graph, name, done, shape, dtype)
+        done.add(name)
+    for name in region.members:
+        readers = [(c, d["index"]) for _, c, d in graph.nx.out_edges(name, data=True)]
+        op = nodes[name]["op"]
+        _require(op not in REDUCTIONS or not readers, f"member {name!r}, a {op}, is read inside")
+        _require(op not in COMPARISONS or name not in region.outputs and all(
+            (nodes[c]["op"], k) in (("where", 0), ("cast", 0)) for c, k in readers),
+                 f"member {name!r}, a comparison, leaves the region or is read by other than "
+                 f"where and cast")
+    return region
+
+
+def _check_member(graph: Graph, name: str, done: set, shape: tuple, dtype: np.dtype) -> None:
+    node = graph.nx.nodes[name]
+    op = node["op"]
+    _require(op in SCALAR_FORMS or op in COMPARISONS or op in REDUCTIONS,
+             f"member {name!r}: a region cannot hold {op!r}")
+    inputs = graph.inputs(name)
+    _require(all(i in done for i in inputs), f"member {name!r} reads what comes after it")
+    _require(node["dtype"] == (np.dtype(bool) if op in COMPARISONS else dtype),
+             f"member {name!r} is {node['dtype'].name}, the region {dtype.name}")
+    other = SCALAR_FORMS.get(op, ())
+    for k, i in enumerate(inputs):
+        given = graph.nx.nodes[i]["dtype"]
+        _require(given == dtype or k in other and given in _FLOATS + (np.dtype(bool),),
+                 f"member {name!r} reads {given.name} {i!r}")
+    if op in REDUCTIONS:
+        _require(graph.nx.nodes[inputs[0]]["op"] not in ("placeholder", "constant")
+                 and graph.nx.nodes[inputs[0]]["shape"] == shape,
+                 f"member {name!r}, a {op}, must reduce a member of the region's shape")
+    else:
+        _require(node["shape"] == shape, f"member {name!r} has shape {node['shape']}, the "
+                                         f"region {shape}")
+
+
+def _require(condition, message: str) -> None:
+    if not condition:
+        raise ShapeError(message)
 
 
 fused = defop("fused", kernel=_fused_kernel, shape_rule=_fused_rule, vjp=_fused_vjp,
@@ -208,9 +296,20 @@ def _output_vjp(ct, flat, out, offset, shape):
     return [A.concat(pieces, axis=0) if len(pieces) > 1 else pieces[0]]
 
 
+def _output_rule(flat: Spec, *, offset, shape) -> Spec:
+    """The output's spec, once it is seen to lie inside the flat value."""
+    _require(isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0
+             and isinstance(shape, (tuple, list)) and all(
+                 isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape),
+             f"bad offset {offset!r} or shape {shape!r}")
+    _require(flat.shape is not None and len(flat.shape) == 1 and flat.shape[0] is not None
+             and offset + _size(shape) <= flat.shape[0],
+             f"{offset} + {_size(shape)} elements do not lie within the fused value {flat.shape}")
+    return Spec(tuple(shape), flat.dtype)
+
+
 fused_output_ = defop(
-    "fused_output", kernel=_output_kernel,
-    shape_rule=lambda flat, *, offset, shape: Spec(tuple(shape), flat.dtype),
+    "fused_output", kernel=_output_kernel, shape_rule=_output_rule,
     vjp=_output_vjp,
     jvp=lambda t, flat, out, offset, shape: fused_output_(t[0], offset=offset, shape=shape),
     batch=lambda values, dims, *, offset, shape: (A.reshape(

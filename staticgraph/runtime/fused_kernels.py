@@ -219,7 +219,10 @@ def _scratch_slots(region: Region, numpy_in_place: bool,
 def _literal(value, dtype: np.dtype) -> str:
     if dtype == np.dtype(bool):
         return repr(bool(value))
-    return f"np.{dtype.name}({float(np.asarray(value, dtype))!r})"
+    number = float(np.asarray(value, dtype))
+    text = repr(number) if np.isfinite(number) else "np.nan" if np.isnan(number) else \
+        "np.inf" if number > 0 else "-np.inf"  # repr gives nan and inf, names numba lacks
+    return f"np.{dtype.name}({text})"
 
 
 def _form(op: str, args: list, attrs: dict, dtype: np.dtype) -> str:

@@ -2,6 +2,7 @@
 fused equals unfused bit for bit on the numpy kernels (released buffers poisoned), and to
 rounding on numba's (float64: rtol 1e-12; float32: rtol 2e-6)."""
 import importlib.util
+import warnings
 
 import numpy as np
 import pytest
@@ -175,3 +176,17 @@ def test_random_graphs_on_numba_kernels_equal_unfused_to_rounding(numba_kernels,
     verify(fused.graph)
     for got, want in zip(fused.run(feed), sg.compile(fetches, feeds=xs, fuse=False).run(feed)):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+def test_numba_kernels_take_infinite_and_nan_constants(numba_kernels):
+    # their literals were written as `inf` and `nan`, names numba's code lacks: it fell back
+    x = sg.placeholder(sg.float64, (4,), name="x")
+    y = sg.maximum(x, sg.constant(-np.inf, sg.float64)) + sg.minimum(x * 2.0, np.inf) \
+        + sg.where(x > 0.0, x, np.nan)
+    exe = sg.compile(y)
+    xv = np.array([1.0, -2.0, 0.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numba refusing the code warns
+        got = exe.run({x: xv})
+    assert exe.kernel_source(y).startswith("import numba") and "np.inf" in exe.kernel_source(y)
+    np.testing.assert_array_equal(got, [4.0, np.nan, np.nan, 12.0])

@@ -1,9 +1,11 @@
 """fuse_elementwise: regions of elementwise ops become single `fused` nodes, each one kernel.
 
 Before: a compiled graph, ideally specialised (fusion needs known shapes). After: each maximal
-region of float elementwise ops of one shape and dtype (the ops of `SCALAR_FORMS`; their inputs
-may broadcast), possibly ending in full sums, with at least `min_members` ops, is one `fused`
-node holding the sub-graph it replaces (see `staticgraph.ops.fused`). Its outputs (members read
+region of float elementwise ops of one shape and dtype (the ops of `SCALAR_FORMS`, power and
+casts from bool or the other float dtype among them; their inputs may broadcast), with the
+comparisons that only its `where` and `cast` members read, possibly ending in sums over any
+axes, with at least `min_members` ops, is one `fused` node holding the sub-graph it replaces
+(see `staticgraph.ops.fused`). Its outputs (members read
 outside the region or fetched) keep their names: the fused node takes the name of a single
 output; several outputs are `fused_output` views of one flat value, under the names of the
 nodes they replace. Small (0-d) constants read only inside a region move into it.
@@ -103,7 +105,8 @@ def find_regions(graph: Graph, max_members: int = MAX_MEMBERS,
 
     A node joins the largest region among its inputs' for which no other input of the node
     depends on that region; other such regions that neither depends on join it too. A
-    comparison that would be read outside its region stays out of every region.
+    comparison that ends up read outside its region stays out of every region: the regions
+    grow again without it (its bool value has no place in a fused value).
     """
     view = view or _View(graph)
     excluded: set = set()

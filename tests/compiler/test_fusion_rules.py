@@ -65,6 +65,22 @@ def test_vmap_over_a_fused_node_with_several_outputs_equals_a_loop():
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
 
 
+def test_vmap_over_a_fused_node_with_an_unbatched_output_repeats_it_per_example():
+    with sg.Graph().as_default():
+        x = sg.placeholder(sg.float64, (4,), name="x")
+        b = sg.placeholder(sg.float64, (4,), name="b")
+        u = sg.identity(sg.exp(b) * 2.0, name="u")  # reads b alone: unbatched
+        sg.identity(sg.tanh(x) * u, name="y")
+        region = _region(["u", "y"], ["x", "b"])
+    assert region.outputs == ("u", "y") and region.inputs == ("b", "x")
+    xs, b1 = np.random.default_rng(2).normal(size=(3, 4)), np.linspace(0.0, 1.0, 4)
+    with sg.Graph().as_default():
+        got = sg.Session().run(sg.vmap(lambda bv, xv: fused(bv, xv, region=region),
+                                       in_axes=(None, 0))(sg.constant(b1), sg.constant(xs)))
+    want = [np.concatenate([np.exp(b1) * 2.0, np.tanh(v) * np.exp(b1) * 2.0]) for v in xs]
+    np.testing.assert_array_equal(got, want)
+
+
 def test_vmap_over_a_compiled_graphs_fused_node_equals_a_loop(monkeypatch):
     monkeypatch.setattr(fusion, "MIN_MEMBERS", 2)
     monkeypatch.setenv("STATICGRAPH_NUMBA", "0")

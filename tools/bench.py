@@ -85,7 +85,7 @@ def compare(ours, theirs, calls: int, batches: int) -> tuple[float, float, float
     return statistics.median(a), statistics.median(b), ratio
 
 
-def row(name: str, unit: str, timed: tuple, scale: float, target: float, peers: dict = None,
+def row(name: str, unit: str, timed: tuple, scale: float, target: float, peers: dict | None = None,
         **extra) -> dict:
     ours, numpy_, ratio = timed
     for key, (seconds, peer_ratio, version, mode) in (peers or {}).items():
@@ -322,7 +322,8 @@ def memory_modes(g, fetches: list, feed: dict, plain_peak: int, repeats: int) ->
 
 
 def w5(sizes: list[int], batch: int, repeats: int) -> dict:
-    """Planned bytes beyond weights and feeds, and tracemalloc peaks of the numpy steps.
+    """Planned bytes beyond weights and feeds, tracemalloc peaks of the numpy steps, and the
+    resident memory of fresh processes set up by staticgraph and by numpy.
 
     The measured staticgraph figure is its first run: the planned buffers being allocated, the
     kernels' own temporaries, and the new values of the variables (staged until the run ends).
@@ -365,6 +366,7 @@ def run_all(sizes: dict) -> list[dict]:
 
 
 def table(results: list[dict]) -> str:
+    """The results as a text table, a column pair for each peer timed, their versions below."""
     peers = [peer for peer in PEERS if any(peer.key in r for r in results)]
     lines = [f"{'workload':<68} {'unit':>8} {'staticgraph':>12} {'numpy':>10} {'ratio':>7} "
              f"{'target':<16}" + "".join(f"{peer.title:>12} {'ratio':>7}" for peer in peers)]
@@ -385,6 +387,7 @@ def table(results: list[dict]) -> str:
 
 
 def w5_lines(r: dict) -> list[str]:
+    """W5's lines of the table: planned and measured peaks, the memory modes, resident memory."""
     lines = [f"{r['workload']}\n  planned extra peak {r['planned_peak']:.1f} MiB, naive "
              f"{r['naive']:.1f} MiB ({r['ratio_to_naive']:.2f}x), lower bound "
              f"{r['lower_bound']:.1f} MiB; numpy: gradients then updates "
@@ -400,8 +403,8 @@ def w5_lines(r: dict) -> list[str]:
              f"{r['remat_peak_ratio']:.2f}x the plan's, "
              f"{r['remat_peak_to_plan_activations']:.2f}x its activation bytes"]
     if r["resident"]:
-        lines.append(f"  resident memory of a fresh process (VmRSS), weights {r['weights']:.1f} "
-                     f"MiB:")
+        lines.append("  resident memory of a fresh process (VmRSS), weights "
+                     f"{r['weights']:.1f} MiB:")
         lines += [f"    {who:<12} {m['after_import']:6.1f} MiB after import, "
                   f"{m['after_setup']:6.1f} after set-up (+{m['setup_minus_import']:.1f}), "
                   f"peak {m['peak']:.1f}"

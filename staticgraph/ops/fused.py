@@ -91,7 +91,8 @@ class Region:
 
     @functools.cached_property
     def kernel(self):
-        """kernel(*inputs, out=None) -> the fused value (in `out` when given)."""
+        """The region's kernel: `.run(*inputs, out=None)` gives the fused value (in `out` when
+        given); `.located(exc)` names the member that raised `exc`."""
         return _BUILDER[0](self)
 
     def __repr__(self) -> str:
@@ -103,7 +104,10 @@ def _size(shape: tuple) -> int:
 
 
 def _fused_kernel(*inputs, region: Region, out=None):
-    return region.kernel.run(*inputs, out=out)
+    try:
+        return region.kernel.run(*inputs, out=out)
+    except Exception as exc:  # named after the member that failed, when one did
+        raise region.kernel.located(exc) from None
 
 
 def replay(region: Region, inputs: list) -> dict:

@@ -67,7 +67,7 @@ class FusedKernel:
 
     def __init__(self, region: Region) -> None:
         self.region = region
-        self.numpy_source, self._numpy_run = numpy_kernel(region)
+        self.numpy_source, self._numpy_run, self._member_at = numpy_kernel(region)
         self.run = self._numpy_run  # what a call runs: the numpy code, or numba's entry
         self.source = self.numpy_source
         self.numba_source: str | None = None
@@ -108,6 +108,22 @@ class FusedKernel:
                 return
             self.run, self.source = run, self.numba_source
 
+    def located(self, exc: Exception) -> Exception:
+        """`exc` naming the member whose kernel raised it in the numpy code (its op and the
+        line that created it), as the failure of an unfused node names it; else `exc`."""
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code is not self._numpy_run.__code__:
+            tb = tb.tb_next
+        name = self._member_at.get(tb.tb_lineno) if tb is not None else None
+        if name is None:
+            return exc
+        node = self.region.graph.nx.nodes[name]
+        try:
+            return type(exc)(f"{exc} (in member {name!r}, {node['op']} created at "
+                             f"{node['source']})")
+        except Exception:  # an exception type taking other arguments: left as it is
+            return exc
+
     def compile_now(self) -> "FusedKernel":
         """Switch to the numba kernel at once (when numba is wanted)."""
         if self.numba_source is not None:
@@ -120,8 +136,9 @@ set_kernel_builder(FusedKernel)
 
 
 # ----- the numpy kernel ------------------------------------------------------------------
-def numpy_kernel(region: Region) -> tuple[str, object]:
-    """The numpy code of `region` and the function it defines."""
+def numpy_kernel(region: Region) -> tuple[str, object, dict]:
+    """The numpy code of `region`, the function it defines, and which member each line of
+    the code computes (line number -> member)."""
     graph = region.graph
     names = {i: f"x{k}" for k, i in enumerate(region.inputs)}
     env: dict = {"np": np, "empty": np.empty, "copyto": np.copyto}
@@ -145,7 +162,9 @@ def numpy_kernel(region: Region) -> tuple[str, object]:
         lines += ["    try:", "        s = free.pop()", "    except IndexError:",
                   "        s = scratch()"]
     outputs = {name: f"o{k}" for k, name in enumerate(region.outputs)}
+    member_at = {}
     for t, name in enumerate(region.members):
+        member_at[len(lines) + 1] = name
         node = graph.nx.nodes[name]
         op = get_op(node["op"])
         kernel = functools.partial(op.kernel, **node["attrs"]) if node["attrs"] else op.kernel
@@ -166,7 +185,7 @@ def numpy_kernel(region: Region) -> tuple[str, object]:
     lines.append("    return out")
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<fused kernel {region.outputs[0]}>", "exec"), env)
-    return source, env["kernel"]
+    return source, env["kernel"], member_at
 
 
 def _scratch_maker(rows: dict, shape: tuple, dtype: np.dtype):

@@ -68,7 +68,8 @@ def kept_value(arr: np.ndarray, name: str):
     """A constant for a value that is kept but seldom read, such as a variable's initial value
     (read again only when the variable is initialised again): from SPILL_BYTES up, its read-only
     array lives in a memory map of an unlinked temporary file, which the operating system may
-    page out, so it is not held in memory beside the variable's own value."""
+    page out, so it is not held in memory beside the variable's own value: an assign that copied
+    it into a variable gives its pages back (`release_pages`)."""
     if arr.nbytes >= SPILL_BYTES and arr.dtype.kind != "S":
         try:
             with tempfile.TemporaryFile() as file:
@@ -79,6 +80,19 @@ def kept_value(arr: np.ndarray, name: str):
         except OSError:  # no temporary file to be had: kept in memory
             pass
     return _frozen_constant(arr, name)
+
+
+def release_pages(value) -> None:
+    """Give back to the operating system the memory pages that reading `value` brought in, when
+    it is a kept value held on disk (see `kept_value`): its bytes stay in the file, and the next
+    read loads them again. Any other value is left alone."""
+    base = value
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            if hasattr(base, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+                base.madvise(mmap.MADV_DONTNEED)
+            return
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
 
 
 def _frozen_constant(arr: np.ndarray, name: str):

@@ -69,8 +69,10 @@ def _check_shape(new: tuple, var: str, shape: tuple) -> None:
 
 def _assign_kernel(state, value, *, var, shape, dtype, in_place=False):
     _check_shape(np.shape(value), var, shape)
-    return _updated(state, var, value, in_place, np.copyto,
-                    lambda: np.array(value, dtype=dtype, copy=True))
+    result = _updated(state, var, value, in_place, np.copyto,
+                      lambda: np.array(value, dtype=dtype, copy=True))
+    C.release_pages(value)  # an initial value kept on disk: copied, so its pages may go
+    return result
 
 
 def _add_into(array, value):

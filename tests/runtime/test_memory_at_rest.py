@@ -1,5 +1,6 @@
 """A variable's initial value is not held in memory beside the variable's value."""
 import gc
+import os
 import tracemalloc
 
 import numpy as np
@@ -69,3 +70,35 @@ def test_small_values_stay_in_memory_and_every_kind_round_trips(tmp_path):
         got = sess.run(loaded.tensor("big_int"))
     np.testing.assert_array_equal(got, np.arange(SPILL_BYTES // 4, dtype=np.int32))
     assert small.dtype == sg.float32 and big_int.dtype == sg.int32
+
+
+def resident_file_bytes() -> int:
+    """This process's resident pages mapped from files (RssFile of /proc/self/status)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssFile:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no RssFile line")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's /proc")
+def test_initialising_gives_back_the_pages_of_the_initial_value():
+    """The initial value is kept in a file; reading it to initialise brings its pages into the
+    process, and the assign that copied it gives them back, so the process's resident memory
+    holds the value once (the variable's), not twice."""
+    value = np.random.default_rng(1).standard_normal((2048, 2048))  # 32 MiB
+    graph = sg.Graph()
+    with graph.as_default():
+        w = sg.Variable(value, name="w")
+        sess = sg.Session(graph=graph)
+        kept = graph.node("w/initial_value")["attrs"]["value"]
+        before = resident_file_bytes()
+        assert int(kept.sum() != 0) == 1  # reading the kept value maps its pages
+        assert resident_file_bytes() - before > value.nbytes // 2
+        sess.run(w.initializer)
+        assert resident_file_bytes() - before < value.nbytes // 4
+        np.testing.assert_array_equal(sess.run(w), value)
+        sess.run(w.assign(w * 2.0))
+        sess.run(w.initializer)  # initialising again reads the pages back from the file
+        np.testing.assert_array_equal(sess.run(w), value)
+        assert resident_file_bytes() - before < value.nbytes // 4

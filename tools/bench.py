@@ -53,7 +53,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import staticgraph as sg  # noqa: E402
-from bench_mlp import batch_data, init_params, numpy_step  # noqa: E402
+from bench_mlp import batch_data, init_params, numpy_products, numpy_step  # noqa: E402
 from bench_peers import PEERS, installed_peers  # noqa: E402
 from staticgraph.progress import progress  # noqa: E402
 from staticgraph.runtime import fused_kernels  # noqa: E402
@@ -162,6 +162,9 @@ def mlp_graph(sizes: list[int], lr: float, params: list[np.ndarray]):
     return g, x, labels, loss, train, init
 
 
+W2_TARGET = 0.80
+
+
 def w2(sizes: list[int], batch: int, calls: int, batches: int) -> dict:
     lr, params = 0.01, init_params(sizes)
     g, x, labels, loss, train, init = mlp_graph(sizes, lr, params)
@@ -177,12 +180,15 @@ def w2(sizes: list[int], batch: int, calls: int, batches: int) -> dict:
     timed = compare(lambda: sess.run(fetches, feed), lambda: numpy_step(mine, xv, yv, lr),
                     calls, batches)
 
+    floor = compare(lambda: numpy_products(mine, xv), lambda: numpy_step(mine, xv, yv, lr),
+                    calls, batches)
     want = [p.copy() for p in params]
     reference = [numpy_step(want, xv, yv, lr), *want]
     name = f"W2 MLP step {'-'.join(map(str, sizes))}, batch {batch}, float32"
-    return row(name, "ms/step", timed, 1e3, 1.0,
+    return row(name, "ms/step", timed, 1e3, W2_TARGET,
                peers_timed("w2", (params, xv, yv, lr), reference,
-                           lambda: numpy_step(mine, xv, yv, lr), calls, batches, 1e-4, 1e-5))
+                           lambda: numpy_step(mine, xv, yv, lr), calls, batches, 1e-4, 1e-5),
+               products_ratio=floor[2])
 
 
 # ----- W3 -------------------------------------------------------------------------------------
@@ -377,6 +383,9 @@ def table(results: list[dict]) -> str:
             lines.append(f"{r['workload']:<68} {r['unit']:>8} {r['staticgraph']:>12.2f} "
                          f"{r['numpy']:>10.2f} {r['ratio']:>6.2f}x <= {r['target_ratio']:.2f}x "
                          f"{'met' if r['met'] else 'NOT met':<7}{extra}")
+            if "products_ratio" in r:
+                lines.append(f"  (its matrix products alone, the same BLAS calls: "
+                             f"{r['products_ratio']:.2f}x numpy's whole step)")
         else:
             lines += w5_lines(r)
     for peer in peers:

@@ -25,6 +25,22 @@ def batch_data(sizes: list[int], batch: int, seed: int = 1):
     return x, labels
 
 
+def numpy_products(params: list[np.ndarray], x) -> None:
+    """Only the matrix products of `numpy_step`, of the same shapes and layouts (the forward
+    products, then each weight's gradient and each layer's cotangent): the floor of any step
+    that calls the same BLAS."""
+    layers = len(params) // 2
+    acts, h = [x], x
+    for i in range(layers):
+        h = h @ params[2 * i]
+        acts.append(h)
+    d = h
+    for i in reversed(range(layers)):
+        acts[i].T @ d
+        if i > 0:
+            d = d @ params[2 * i].T
+
+
 def numpy_step(params: list[np.ndarray], x, labels, lr: float, eager_updates: bool = True) -> float:
     """One handwritten SGD step, in place; with eager_updates each update as soon as its gradient."""
     layers = len(params) // 2

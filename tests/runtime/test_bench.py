@@ -31,6 +31,8 @@ def test_bench_quick_run_writes_every_workload(quick_run):
     assert len(results) == 6
     for row in written[:5]:
         assert row["staticgraph"] > 0 and row["numpy"] > 0 and row["ratio"] > 0
+    assert written[2]["products_ratio"] > 0 and "matrix products alone" in out
+    assert written[2]["target_ratio"] == 0.80
     assert written[5]["planned_peak"] <= written[5]["naive"]
     assert written[5]["modes"]["remat"]["extra_steps"] > 0 and "remat_met" in written[5]
     assert "W1" in out

@@ -72,11 +72,12 @@ def fuse_elementwise(graph: Graph, min_members: int | None = None,
 
 
 class _View:
-    """What the pass reads of a graph, read once: its order, each node's data inputs, consumers
-    and successors, the nodes with control or ref edges, and the fetches."""
+    """What the pass reads of a graph, read once: its order, each node's attributes, data
+    inputs, consumers and successors, the nodes with control or ref edges, and the fetches."""
 
     def __init__(self, graph: Graph) -> None:
         self.order = ordered_nodes(graph)
+        self.nodes = graph.nx._node  # name -> attributes, read directly: networkx's view is slow
         self.consumers: dict[str, list] = {}
         self.successors: dict[str, list] = {}  # every edge's head, once per edge
         self.special: set = set()  # the ends of control and ref edges
@@ -121,7 +122,7 @@ def find_regions(graph: Graph, max_members: int = MAX_MEMBERS,
 def _bool_outputs(graph: Graph, view: _View, group: list) -> list:
     """The comparisons of `group` that are fetched or read outside it (or that it holds alone)."""
     inside = set(group)
-    return [m for m in group if graph.nx.nodes[m]["dtype"] == np.dtype(bool) and (
+    return [m for m in group if view.nodes[m]["dtype"] == np.dtype(bool) and (
         len(group) == 1 or m in view.fetched or any(c not in inside for c in view.consumers[m]))]
 
 
@@ -154,12 +155,12 @@ def _grow(graph: Graph, max_members: int, view: _View, excluded: set) -> list[li
             continue
         want, ends = fusible
         owner = {p: find(region_of[p]) for p in preds if p in region_of}
-        valid = sorted((r for r in {owner[i] for i in view.inputs[name]
-                                    if i in owner and i not in sealed}
-                        if want_of[r] == want and all(
-                            p not in sealed if owner.get(p) == r else not upstream[p] & mask[r]
-                            for p in preds)),
-                       key=lambda r: -len(members[r]))
+        valid = [r for r in {owner[i] for i in view.inputs[name] if i in owner and i not in sealed}
+                 if want_of[r] == want and all(
+                     p not in sealed if owner.get(p) == r else not upstream[p] & mask[r]
+                     for p in preds)]
+        if len(valid) > 1:
+            valid.sort(key=lambda r: -len(members[r]))
         if valid:
             r = valid[0]
             for other in valid[1:]:
@@ -192,26 +193,27 @@ def _fusible(graph: Graph, view: _View, name: str) -> tuple | None:
     """((shape, dtype) of the region node `name` may join, whether it ends that region), or
     None when it joins none. The region computes over `shape` in the float `dtype`: an
     elementwise node's own, a comparison's inputs' dtype, a reduction's input's shape."""
-    node = graph.nx.nodes[name]
+    nodes = view.nodes
+    node = nodes[name]
     op = node["op"]
     compares = op in COMPARISONS
     if op not in SCALAR_FORMS and op not in REDUCTIONS and not compares:
         return None
     inputs = view.inputs[name]
-    dtype = graph.nx.nodes[inputs[0]]["dtype"] if compares and inputs else node["dtype"]
+    dtype = nodes[inputs[0]]["dtype"] if compares and inputs else node["dtype"]
     if dtype not in _DTYPES or not known(node["shape"]) or name in view.special:
         return None
     if compares and (name in view.fetched or any(
-            graph.nx.nodes[c]["op"] not in _BOOL_READERS for c in view.consumers[name])):
+            nodes[c]["op"] not in _BOOL_READERS for c in view.consumers[name])):
         return None
     other = SCALAR_FORMS.get(op, ())
     for k, i in enumerate(inputs):
-        spec = graph.nx.nodes[i]
+        spec = nodes[i]
         if not known(spec["shape"]) or not (spec["dtype"] == dtype or k in other
                                             and spec["dtype"] in _OTHER_DTYPES):
             return None
     if op in REDUCTIONS:
-        shape = graph.nx.nodes[inputs[0]]["shape"]
+        shape = nodes[inputs[0]]["shape"]
         return ((shape, dtype), True) if shape else None
     return (node["shape"], dtype), False
 
@@ -245,8 +247,8 @@ def _inputs(graph: Graph, view: _View, groups: list, region_of: dict) -> tuple[l
     for k, group in enumerate(groups):
         outside = dict.fromkeys(i for m in group for i in view.inputs[m]
                                 if region_of.get(i) != k)
-        inside = [i for i in outside if graph.nx.nodes[i]["op"] == CONSTANT
-                  and graph.nx.nodes[i]["shape"] == ()]
+        inside = [i for i in outside if view.nodes[i]["op"] == CONSTANT
+                  and view.nodes[i]["shape"] == ()]
         absorbed.append(inside)
         inputs.append([i for i in outside if i not in inside])
     position = {name: t for t, name in enumerate(view.order)}
@@ -292,7 +294,7 @@ def _contracted_order(view: _View, region_of: dict) -> tuple[list, set]:
 
 
 def _copy(new: Graph, graph: Graph, view: _View, name: str) -> None:
-    node = graph.nx.nodes[name]
+    node = view.nodes[name]
     plain = name not in view.special
     new.add_node(node["op"], [new.tensor(i) for i in view.inputs[name]], node["attrs"],
                  node["shape"], node["dtype"], node["source"], name=name, role=node["role"],

@@ -201,7 +201,9 @@ def test_threads_sharing_a_session_get_each_its_own_results(program):
             t.start()
         for t in threads:
             t.join()
+    # Equal to rounding, not bit for bit: a fused kernel switches from numpy code to numba's at
+    # its 16th call when numba's compiled code is not cached yet, and the two round differently.
     for k in range(4):
         for run in results[k]:
             for got, want in zip(run, alone[k]):
-                np.testing.assert_array_equal(got, want)
+                np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)

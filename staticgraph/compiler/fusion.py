@@ -115,8 +115,21 @@ def find_regions(graph: Graph, max_members: int = MAX_MEMBERS,
         groups = _grow(graph, max_members, view, excluded)
         leaking = {m for group in groups for m in _bool_outputs(graph, view, group)}
         if not leaking:
-            return groups
+            return [_without_resummed_outputs(view, group) for group in groups]
         excluded |= leaking
+
+
+def _without_resummed_outputs(view: _View, group: list) -> list:
+    """`group` less its sums of values that leave it anyway. Such a sum saves one read of a
+    value that is written out regardless, but packing the two into one flat value keeps the
+    large value from being written in place of a dying input, and keeps all of it alive
+    while the small sum is read: the memory plan grows (a sum left out reads the output, as
+    unfused). A sum is read by no member, so leaving it out adds no output to the group."""
+    inside = set(group)
+    leaves = {m for m in group if m in view.fetched
+              or any(c not in inside for c in view.consumers[m])}
+    return [m for m in group if not (view.nodes[m]["op"] in REDUCTIONS
+                                     and view.inputs[m][0] in leaves)]
 
 
 def _bool_outputs(graph: Graph, view: _View, group: list) -> list:

@@ -24,7 +24,7 @@ def _fused_graph():
     x = sg.placeholder(sg.float64, (3, 4), name="x")
     b = sg.placeholder(sg.float64, (4,), name="b")
     h = sg.where(sg.less(x, 0.5), sg.tanh(x * b), x ** 2.0)
-    y = sg.sum(h, axis=1, name="y")
+    y = sg.sum(h * 2.0, axis=1, name="y")  # a sum of h itself would stay out
     (dx,) = sg.gradients(sg.sum(y), [x])
     exe = sg.compile([h, y, dx])
     feed = {"x": np.random.default_rng(0).normal(size=(3, 4)), "b": np.linspace(0.5, 2, 4)}
@@ -50,7 +50,7 @@ def test_a_fused_graph_saved_and_loaded_runs_with_the_same_results(tmp_path):
         (grad,) = sg.gradients(sg.sum(loaded.tensor("y")), [loaded.tensor("b")])
         got_grad = sess.run(grad, feed)
     x, bv = feed["x"], feed["b"]
-    want = np.where(x < 0.5, (1 - np.tanh(x * bv) ** 2) * x, 0.0).sum(axis=0)
+    want = np.where(x < 0.5, 2 * (1 - np.tanh(x * bv) ** 2) * x, 0.0).sum(axis=0)
     np.testing.assert_allclose(got_grad, want, rtol=1e-12)
 
 

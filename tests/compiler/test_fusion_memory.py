@@ -1,0 +1,41 @@
+"""Fusion does not make a training step's memory plan larger: a deep MLP's step plans no more
+bytes fused than unfused."""
+import numpy as np
+
+import staticgraph as sg
+from staticgraph.compiler import fusion
+
+
+def _mlp_step(sizes: list, batch: int):
+    """A relu MLP's SGD step (loss and every parameter's update) and its feed shapes."""
+    rng = np.random.default_rng(0)
+    g = sg.Graph()
+    with g.as_default():
+        x = sg.placeholder(sg.float32, (None, sizes[0]), name="x")
+        labels = sg.placeholder(sg.float32, (None, sizes[-1]), name="labels")
+        variables, h = [], x
+        for i, (m, n) in enumerate(zip(sizes, sizes[1:])):
+            w = sg.Variable(rng.normal(0, m ** -0.5, (m, n)).astype(np.float32), name=f"w{i}")
+            b = sg.Variable(np.zeros(n, np.float32), name=f"b{i}")
+            variables += [w, b]
+            h = sg.matmul(h, w) + b
+            h = sg.relu(h) if i < len(sizes) - 2 else h
+        loss = sg.mean(sg.softmax_cross_entropy_with_logits(labels=labels, logits=h))
+        grads = sg.gradients(loss, variables)
+        train = sg.group(*[v.assign_sub(0.01 * d) for v, d in zip(variables, grads)])
+    return g, [loss, train], [x, labels], {x: (batch, sizes[0]), labels: (batch, sizes[-1])}
+
+
+def _peaks(fetches, feeds, shapes, graph=None) -> tuple:
+    return tuple(sg.compile(fetches, feeds=feeds, graph=graph, fuse=fuse).plan_for(shapes)
+                 .peak_bytes for fuse in (True, False))
+
+
+def test_a_deep_mlp_step_plans_no_more_bytes_fused(monkeypatch):
+    # a relu's gradient and its bias gradient (a sum over the batch) fuse on large values;
+    # packed together, the relu gradient lost its write in place of the dying matmul's value
+    monkeypatch.setattr(fusion, "MIN_ELEMENTS", 1 << 8)
+    g, fetches, feeds, shapes = _mlp_step([12] + [32] * 6 + [4], batch=16)
+    fused, unfused = _peaks(fetches, feeds, shapes, graph=g)
+    assert fused <= unfused
+

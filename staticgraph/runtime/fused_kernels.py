@@ -2,8 +2,9 @@
 installed (the `fast` extra).
 
 The numpy kernel calls each member's own kernel in run order, writing into its outputs' slices
-of `out` and into scratch arrays (reused as values die, held in a free list so that concurrent
-runs never share one): its results are the unfused ones, bit for bit.
+of `out` and into scratch arrays (reused as values die, held in a free list shared by the
+kernels whose scratch has the same rows, shape and dtype, so that concurrent runs never share
+one and kernels run one after another do): its results are the unfused ones, bit for bit.
 
 The numba kernel (`numba.njit`, fastmath off, numpy's error model, so NaN and Inf come out as
 numpy gives them) walks the region's shape once, the last dim in blocks of `BLOCK` elements; in
@@ -34,6 +35,7 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -158,7 +160,9 @@ def numpy_kernel(region: Region) -> tuple[str, object, dict]:
     slots, rows = _scratch_slots(region, numpy_in_place=True)
     row = {"f": 0, "b": rows["f"]}  # where each kind's rows start in the scratch list
     if slots:
-        env["free"], env["scratch"] = [], _scratch_maker(rows, region.shape, region.dtype)
+        env["free"] = _scratch_pool((rows["f"], rows["b"], tuple(region.shape),
+                                     region.dtype.str))
+        env["scratch"] = _scratch_maker(rows, region.shape, region.dtype)
         lines += ["    try:", "        s = free.pop()", "    except IndexError:",
                   "        s = scratch()"]
     outputs = {name: f"o{k}" for k, name in enumerate(region.outputs)}
@@ -186,6 +190,25 @@ def numpy_kernel(region: Region) -> tuple[str, object, dict]:
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<fused kernel {region.outputs[0]}>", "exec"), env)
     return source, env["kernel"], member_at
+
+
+class _Pool(list):
+    """Free scratch sets of one kind (a list that can be weakly referenced)."""
+
+
+_POOLS: "weakref.WeakValueDictionary[tuple, _Pool]" = weakref.WeakValueDictionary()
+_POOLS_LOCK = threading.Lock()
+
+
+def _scratch_pool(key: tuple) -> _Pool:
+    """The free list of scratch sets shared by every kernel whose scratch is `key` (rows of
+    each kind, shape, dtype): kernels running one after another reuse one set, so a run holds
+    a set per kind of scratch, not one per fused node; it lives while a kernel uses it."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            pool = _POOLS[key] = _Pool()
+        return pool
 
 
 def _scratch_maker(rows: dict, shape: tuple, dtype: np.dtype):

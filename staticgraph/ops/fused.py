@@ -90,6 +90,11 @@ class Region:
         return Spec((self.offsets[-1] + _size(last["shape"]),), self.dtype)
 
     @functools.cached_property
+    def reads(self) -> dict:
+        """member -> the names it reads (inputs, constants, members), in input order."""
+        return {name: self.graph.inputs(name) for name in self.members}
+
+    @functools.cached_property
     def kernel(self):
         """The region's kernel: `.run(*inputs, out=None)` gives the fused value (in `out` when
         given); `.located(exc)` names the member that raised `exc`."""

@@ -1,52 +1,31 @@
 """Kernels for fused regions: generated numpy code, and one numba-compiled loop nest when numba is
 installed (the `fast` extra).
 
-The numpy kernel calls each member's own kernel in run order, writing into its outputs' slices
-of `out` and into scratch arrays (reused as values die, held in a free list shared by the
-kernels whose scratch has the same rows, shape and dtype, so that concurrent runs never share
-one and kernels run one after another do): its results are the unfused ones, bit for bit.
-
-The numba kernel (`numba.njit`, fastmath off, numpy's error model, so NaN and Inf come out as
-numpy gives them) walks the region's shape once, the last dim in blocks of `BLOCK` elements; in
-each block it runs the members one after another over the block (so that libm calls pipeline),
-keeping values in a small scratch, and sums in float64. Its results equal the unfused ones to
-rounding: a few units in the last place per op (libm's sin, cos, exp differ from numpy's SIMD
-loops; float32 tanh is computed in float64 through exp), and sums add in another order.
-
-Compiling takes a while (about a second for a few hundred ops), so a kernel starts with the numpy
-code and switches to numba at its `NUMBA_AFTER`-th call, or at once when the compiled code is
-already cached on disk. The source is written to a file in the kernel cache directory
-(`STATICGRAPH_CACHE_DIR`, else `$XDG_CACHE_HOME/staticgraph/kernels`, else
-`~/.cache/staticgraph/kernels`) named by its hash, and imported from there, so that numba's
-`cache=True` keeps the machine code beside it and a second process loads it instead of
-compiling. `STATICGRAPH_NUMBA=0` keeps every kernel on numpy; `STATICGRAPH_NUMBA_AFTER=N` sets
-the number of calls (1: compile at the first call). Without numba nothing changes but speed.
-
-A kernel's scratch is its own, outside the memory plan (which plans the fused value): numpy
-kernels hold one array of the region's shape per value live at once inside the region, numba
-kernels `BLOCK` elements per such value.
+A region's kernel starts with its numpy code (`staticgraph.runtime.numpy_kernels`: the members'
+own kernels, the unfused results bit for bit). Compiling with numba
+(`staticgraph.runtime.numba_kernels`: results to rounding) takes a while (about a second for a
+few hundred ops), so a kernel switches to numba at its `NUMBA_AFTER`-th call, or at once when
+the compiled code is already cached on disk; the numba source is written only then.
+`STATICGRAPH_NUMBA=0` keeps every kernel on numpy; `STATICGRAPH_NUMBA_AFTER=N` sets the number
+of calls (1: compile at the first call). Without numba nothing changes but speed.
 """
 from __future__ import annotations
 
 import functools
-import hashlib
+import gc
 import importlib.util
 import os
-import sys
 import threading
 import warnings
-import weakref
-from pathlib import Path
 
-import numpy as np
+from staticgraph.ops.fused import Region, set_kernel_builder
+from staticgraph.runtime.numba_kernels import (cache_dir, compiled, is_cached, numba_entry,
+                                               numba_key, numba_source)
+from staticgraph.runtime.numpy_kernels import numpy_kernel
 
-from staticgraph.ops.fused import REDUCTIONS, Region, set_kernel_builder
-from staticgraph.ops.registry import get_op
-from staticgraph.ops.shapes import normalize_axes
+__all__ = ["FusedKernel", "NUMBA_AFTER", "cache_dir", "numba_wanted"]
 
-BLOCK = 256        # elements of the last dim per block of the numba loop nest
 NUMBA_AFTER = 16   # calls on the numpy kernel before compiling with numba (unless cached)
-_KEYWORD_OUT = {np.maximum, np.minimum}  # numpy deprecates a positional `out` for these
 
 
 def numba_wanted() -> bool:
@@ -54,14 +33,6 @@ def numba_wanted() -> bool:
     if os.environ.get("STATICGRAPH_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
         return False
     return importlib.util.find_spec("numba") is not None
-
-
-def cache_dir() -> Path:
-    """Where generated kernel sources (and numba's compiled code beside them) are kept."""
-    if os.environ.get("STATICGRAPH_CACHE_DIR"):
-        return Path(os.environ["STATICGRAPH_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "staticgraph" / "kernels"
 
 
 class FusedKernel:
@@ -72,15 +43,20 @@ class FusedKernel:
         self.numpy_source, self._numpy_run, self._member_at = numpy_kernel(region)
         self.run = self._numpy_run  # what a call runs: the numpy code, or numba's entry
         self.source = self.numpy_source
-        self.numba_source: str | None = None
         self.dispatcher = None
         self._lock = threading.Lock()
         self.countdown = 0
+        self.key = None  # the numba code's digest (see `numba_key`), when numba is wanted
         if numba_wanted():
-            self.numba_source = numba_source(region)
+            self.key = numba_key(region)
             after = int(os.environ.get("STATICGRAPH_NUMBA_AFTER", NUMBA_AFTER))
-            self.countdown = 1 if after <= 1 or _cached(self.numba_source) else after
+            self.countdown = 1 if after <= 1 or is_cached(self.key) else after
             self.run = self._counting
+
+    @functools.cached_property
+    def numba_source(self) -> str | None:
+        """The numba kernel's source (None when numba is not wanted), written when asked."""
+        return None if self.key is None else numba_source(self.region)
 
     def __call__(self, *inputs, out=None):
         return self.run(*inputs, out=out)
@@ -100,8 +76,8 @@ class FusedKernel:
                 return
             self.countdown = 0
             try:
-                self.dispatcher = _compiled(self.numba_source)
-                run = _numba_entry(self.region, self.dispatcher, self._numpy_run)
+                self.dispatcher = compiled(self.key, self.numba_source)
+                run = numba_entry(self.region, self.dispatcher, self._numpy_run)
             except Exception as exc:  # numba refused the code: numpy's stays, which is correct
                 warnings.warn(f"staticgraph: numba could not compile a fused kernel "
                               f"({type(exc).__name__}: {exc}); it runs as numpy code",
@@ -128,388 +104,24 @@ class FusedKernel:
 
     def compile_now(self) -> "FusedKernel":
         """Switch to the numba kernel at once (when numba is wanted)."""
-        if self.numba_source is not None:
+        if self.key is not None:
             self.countdown = 0
             self._switch()
         return self
 
 
-set_kernel_builder(FusedKernel)
+def built_kernel(region: Region) -> FusedKernel:
+    """FusedKernel(region), built with Python's cyclic garbage collector held off (then
+    restored): building allocates many objects (code, strings) while the compiled graph is
+    alive, and each of the collector's full passes walks all of it; on W3's 20,000-op chain the
+    collector took about two thirds of the first run."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return FusedKernel(region)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
-# ----- the numpy kernel ------------------------------------------------------------------
-def numpy_kernel(region: Region) -> tuple[str, object, dict]:
-    """The numpy code of `region`, the function it defines, and which member each line of
-    the code computes (line number -> member)."""
-    graph = region.graph
-    names = {i: f"x{k}" for k, i in enumerate(region.inputs)}
-    env: dict = {"np": np, "empty": np.empty, "copyto": np.copyto}
-    lines = [f"def kernel({''.join(v + ', ' for v in names.values())}out=None):",
-             "    if out is None:",
-             f"        out = empty({region.spec.shape!r}, np.{region.dtype.name})"]
-    for name in graph.nx:
-        if graph.nx.nodes[name]["op"] == "constant":
-            names[name] = f"c{len(env)}"
-            env[names[name]] = graph.nx.nodes[name]["attrs"]["value"]
-    single = len(region.outputs) == 1
-    for k, (name, offset) in enumerate(zip(region.outputs, region.offsets)):
-        shape = graph.nx.nodes[name]["shape"]
-        size = int(np.prod(shape, dtype=np.int64))
-        view = "out" if single else f"out[{offset}:{offset + size}].reshape({shape!r})"
-        lines.append(f"    o{k} = {view}")
-    slots, rows = _scratch_slots(region, numpy_in_place=True)
-    row = {"f": 0, "b": rows["f"]}  # where each kind's rows start in the scratch list
-    if slots:
-        env["free"] = _scratch_pool((rows["f"], rows["b"], tuple(region.shape),
-                                     region.dtype.str))
-        env["scratch"] = _scratch_maker(rows, region.shape, region.dtype)
-        lines += ["    try:", "        s = free.pop()", "    except IndexError:",
-                  "        s = scratch()"]
-    outputs = {name: f"o{k}" for k, name in enumerate(region.outputs)}
-    member_at = {}
-    for t, name in enumerate(region.members):
-        member_at[len(lines) + 1] = name
-        node = graph.nx.nodes[name]
-        op = get_op(node["op"])
-        kernel = functools.partial(op.kernel, **node["attrs"]) if node["attrs"] else op.kernel
-        k = f"{node['op']}_{t}"  # op names are identifiers
-        env[k] = kernel
-        args = ", ".join(names[i] for i in graph.inputs(name))
-        target = outputs.get(name) or f"s[{row[slots[name][0]] + slots[name][1]}]"
-        arity = len(graph.inputs(name))
-        if isinstance(kernel, np.ufunc) and kernel not in _KEYWORD_OUT and arity <= 2:
-            lines.append(f"    {k}({args}, {target})")
-        elif "out" in op.traits:
-            lines.append(f"    {k}({args}, out={target})")
-        else:
-            lines.append(f"    copyto({target}, {k}({args}))")
-        names[name] = target
-    if slots:
-        lines.append("    free.append(s)")
-    lines.append("    return out")
-    source = "\n".join(lines) + "\n"
-    exec(compile(source, f"<fused kernel {region.outputs[0]}>", "exec"), env)
-    return source, env["kernel"], member_at
-
-
-class _Pool(list):
-    """Free scratch sets of one kind (a list that can be weakly referenced)."""
-
-
-_POOLS: "weakref.WeakValueDictionary[tuple, _Pool]" = weakref.WeakValueDictionary()
-_POOLS_LOCK = threading.Lock()
-
-
-def _scratch_pool(key: tuple) -> _Pool:
-    """The free list of scratch sets shared by every kernel whose scratch is `key` (rows of
-    each kind, shape, dtype): kernels running one after another reuse one set, so a run holds
-    a set per kind of scratch, not one per fused node; it lives while a kernel uses it."""
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
-            pool = _POOLS[key] = _Pool()
-        return pool
-
-
-def _scratch_maker(rows: dict, shape: tuple, dtype: np.dtype):
-    """make() -> a list of arrays of `shape`: rows["f"] of `dtype`, then rows["b"] of bool."""
-    def make() -> list:
-        values = np.empty((rows["f"],) + tuple(shape), dtype)
-        flags = np.empty((rows["b"],) + tuple(shape), bool)
-        return [values[r, ...] for r in range(rows["f"])] + \
-            [flags[r, ...] for r in range(rows["b"])]  # arrays, 0-d ones too
-    return make
-
-
-def _scratch_slots(region: Region, numpy_in_place: bool,
-                   order: list | None = None) -> tuple[dict, dict]:
-    """member -> (kind, row): its row in the scratch of its kind ("f": the region's dtype, "b":
-    bool, a comparison's), for the members that are not outputs (numpy) or all but the
-    reductions (numba), computed in `order` (default: the members'), rows reused once their
-    value is dead; a member may take a row of its kind that an input frees at that member
-    (elementwise: it reads each element before writing it). Also kind -> rows used."""
-    graph = region.graph
-    order = region.members if order is None else order
-    outputs = set(region.outputs) if numpy_in_place else set()
-    last = {}
-    for t, name in enumerate(order):
-        for i in graph.inputs(name):
-            last[i] = t
-    slots: dict = {}
-    free: dict = {"f": [], "b": []}
-    used = {"f": 0, "b": 0}
-    for t, name in enumerate(order):
-        inputs = graph.inputs(name)
-        dying = [slots[i] for i in dict.fromkeys(inputs) if i in slots and last[i] == t]
-        node = graph.nx.nodes[name]
-        kind = "b" if node["dtype"] == np.dtype(bool) else "f"
-        mine = [slot for slot in dying if slot[0] == kind]
-        if name not in outputs and node["op"] not in REDUCTIONS:
-            if mine and (len(inputs) <= 2 or not numpy_in_place):
-                slots[name] = mine[0]
-                dying.remove(mine[0])
-            elif free[kind]:
-                slots[name] = free[kind].pop()
-            else:
-                slots[name], used[kind] = (kind, used[kind]), used[kind] + 1
-        for slot in dying:
-            free[slot[0]].append(slot)
-    return slots, used
-
-
-# ----- the numba kernel ------------------------------------------------------------------
-def _literal(value, dtype: np.dtype) -> str:
-    if dtype == np.dtype(bool):
-        return repr(bool(value))
-    number = float(np.asarray(value, dtype))
-    text = repr(number) if np.isfinite(number) else "np.nan" if np.isnan(number) else \
-        "np.inf" if number > 0 else "-np.inf"  # repr gives nan and inf, names numba lacks
-    return f"np.{dtype.name}({text})"
-
-
-def _form(op: str, args: list, attrs: dict, dtype: np.dtype) -> str:
-    """The scalar expression of one member on the names `args`."""
-    zero, one = _literal(0, dtype), _literal(1, dtype)
-    a = args[0]
-    b = args[1] if len(args) > 1 else None
-    forms = {
-        "add": lambda: f"{a} + {b}", "subtract": lambda: f"{a} - {b}",
-        "multiply": lambda: f"{a} * {b}", "divide": lambda: f"{a} / {b}",
-        "negative": lambda: f"-{a}", "square": lambda: f"{a} * {a}",
-        "sqrt": lambda: f"np.sqrt({a})", "exp": lambda: f"np.exp({a})",
-        "log": lambda: f"np.log({a})", "sin": lambda: f"np.sin({a})",
-        "cos": lambda: f"np.cos({a})", "abs": lambda: f"np.abs({a})",
-        "tanh": lambda: f"tanh32({a})" if dtype == np.float32 else f"np.tanh({a})",
-        "sigmoid": lambda: f"np.exp(-np.logaddexp({zero}, -{a}))",
-        "relu": lambda: f"{a} if ({a} > {zero} or {a} != {a}) else {zero}",
-        "relu_grad": lambda: f"{a} * ({one} if {b} > {zero} else "
-                             f"({_literal(attrs.get('at_zero', 0), dtype)} if {b} == {zero} "
-                             f"else {zero}))",
-        "sign": lambda: f"{one} if {a} > {zero} else (-{one} if {a} < {zero} else "
-                        f"({a} if {a} != {a} else {zero}))",
-        "maximum": lambda: f"{a} if ({a} > {b} or {a} != {a}) else {b}",
-        "minimum": lambda: f"{a} if ({a} < {b} or {a} != {a}) else {b}",
-        "add_n": lambda: " + ".join(args), "identity": lambda: a, "stop_gradient": lambda: a,
-        "where": lambda: f"{b} if {a} else {args[2]}", "power": lambda: f"{a} ** {b}",
-        "cast": lambda: f"np.{dtype.name}({a})",
-        "equal": lambda: f"{a} == {b}", "not_equal": lambda: f"{a} != {b}",
-        "less": lambda: f"{a} < {b}", "less_equal": lambda: f"{a} <= {b}",
-        "greater": lambda: f"{a} > {b}", "greater_equal": lambda: f"{a} >= {b}",
-    }
-    return forms[op]()
-
-
-_TANH32 = '''
-@numba.njit(inline="always", error_model="numpy")  # inlined: cached with the kernel
-def tanh32(x):
-    # float32 tanh through float64's exp (about twice as fast as expm1, and far faster than
-    # libm's tanhf): correctly rounded but for rare ties, so within an ulp of numpy's; exp's
-    # cancellation near 0 costs float64 bits float32 lacks, and below 4e-4 two terms of the
-    # series are exact in float32 (keeping -0.0); |x| > 20 is +-1 in float32
-    if x > 20.0:
-        return np.float32(1.0)
-    if x < -20.0:
-        return np.float32(-1.0)
-    d = np.float64(x)
-    if abs(d) < 4e-4:
-        return np.float32(d * (1.0 - d * d / 3.0))
-    e = np.exp(2.0 * d)
-    return np.float32((e - 1.0) / (e + 1.0))
-
-'''
-
-
-def numba_source(region: Region) -> str:
-    """The numba source of `region`: a module defining `kernel(*inputs, out)`."""
-    graph, shape, dtype = region.graph, region.shape, region.dtype
-    rank = len(shape)
-    last_dim = shape[-1] if rank else 1
-    block = min(BLOCK, last_dim)
-    index = [f"i{p}" for p in range(rank - 1)] + ["{j}"]  # {j}: each loop's own variable
-    lines = [f"def kernel({''.join(f'x{k}, ' for k in range(len(region.inputs)))}out):",
-             "    flat = out.reshape(out.size)"]
-    levels = _levels(region)
-    order = sorted(region.members, key=lambda m: levels[m])  # stable: run order within one
-    slots, rows = _scratch_slots(region, numpy_in_place=False, order=order)
-    if rows["f"]:
-        lines.append(f"    s = np.empty(({rows['f']}, {block}), np.{dtype.name})")
-    if rows["b"]:
-        lines.append(f"    sb = np.empty(({rows['b']}, {block}), np.bool_)")
-    names: dict = {}
-    for k, i in enumerate(region.inputs):
-        ishape = graph.nx.nodes[i]["shape"]
-        if len(ishape) == 0:
-            lines.append(f"    c{k} = x{k}[()]")
-            names[i] = f"c{k}"
-        else:
-            dims = [("0" if n == 1 and shape[rank - len(ishape) + q] != 1
-                     else index[rank - len(ishape) + q]) for q, n in enumerate(ishape)]
-            names[i] = f"x{k}[{', '.join(dims)}]"
-    for name in graph.nx:
-        node = graph.nx.nodes[name]
-        if node["op"] == "constant":
-            names[name] = _literal(node["attrs"]["value"][()], node["dtype"])
-    sums = [m for m in region.members if graph.nx.nodes[m]["op"] in REDUCTIONS]
-    acc = "np.float64" if dtype == np.float32 else f"np.{dtype.name}"
-    for k, name in enumerate(sums):  # arrays: a local summed into in the loops would be
-        # defined twice
-        lines.append(f"    acc{k} = np.zeros({_size(graph, name)}, {acc})")
-    body, indent = [], "    "
-    for p in range(rank - 1):
-        body.append(f"{indent}for i{p} in range({shape[p]}):")
-        indent += "    "
-    flat_base = " + ".join(f"i{p} * {int(np.prod(shape[p + 1:], dtype=np.int64))}"
-                           for p in range(rank - 1)) or "0"
-    body += [f"{indent}for lo in range(0, {last_dim}, {block}):",
-             f"{indent}    hi = min(lo + {block}, {last_dim})",
-             f"{indent}    base = {flat_base}"]
-    indent += "    "
-    outputs = dict(zip(region.outputs, region.offsets))
-    for t, name in enumerate(order):
-        node = graph.nx.nodes[name]
-        inputs = graph.inputs(name)
-        # each loop and operand has a name of its own: reused names make numba's SSA pass
-        # recurse through every loop before it
-        j = f"j{levels[name]}"
-        if t == 0 or levels[order[t - 1]] != levels[name]:
-            body.append(f"{indent}for {j} in range(lo, hi):")
-        body += [f"{indent}    a{t}_{q} = {names[i].format(j=j)}" for q, i in enumerate(inputs)]
-        args = [f"a{t}_{q}" for q in range(len(inputs))]
-        if node["op"] in REDUCTIONS:
-            where = _reduced_index(shape, node["attrs"]["axis"], j)
-            body.append(f"{indent}    acc{sums.index(name)}[{where}] += {acc}({args[0]})")
-            continue
-        kind, r = slots[name]
-        row = f"{'sb' if kind == 'b' else 's'}[{r}, {{j}} - lo]"
-        body.append(f"{indent}    {row.format(j=j)} = "
-                    f"{_form(node['op'], args, node['attrs'], dtype)}")
-        if name in outputs:
-            body.append(f"{indent}    flat[{outputs[name]} + base + {j}] = {row.format(j=j)}")
-        names[name] = row
-    lines += body
-    for k, name in enumerate(sums):
-        lines += [f"    for q in range({_size(graph, name)}):",
-                  f"        flat[{outputs[name]} + q] = np.{dtype.name}(acc{k}[q])"]
-    header = "import numba\nimport numpy as np\n\n"
-    if "tanh32(" in "\n".join(lines):
-        header += _TANH32
-    return header + "\n".join(lines) + "\n"
-
-
-def _size(graph, name: str) -> int:
-    return int(np.prod(graph.nx.nodes[name]["shape"], dtype=np.int64))
-
-
-def _reduced_index(shape: tuple, axis, j: str) -> str:
-    """The flat index, in a reduction's value, of the element of `shape` that the loop
-    variables i0, i1, ... and `j` (the last dim's) point to: the kept dims' indices, each
-    times its stride in the reduced shape."""
-    rank = len(shape)
-    reduced = set(normalize_axes(axis, rank))
-    terms, stride = [], 1
-    for p in reversed(range(rank)):
-        if p in reduced:
-            continue
-        variable = j if p == rank - 1 else f"i{p}"
-        terms.append(variable if stride == 1 else f"{variable} * {stride}")
-        stride *= shape[p]
-    return " + ".join(reversed(terms)) or "0"
-
-
-def _levels(region: Region) -> dict:
-    """member -> 1 + the longest chain of members before it: the members of one level are
-    independent, so one loop computes them all (sin and cos of one value side by side, say)."""
-    levels: dict = {}
-    for name in region.members:
-        levels[name] = 1 + max((levels.get(i, 0) for i in region.graph.inputs(name)), default=0)
-    return levels
-
-
-def _path_of(source: str) -> Path:
-    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
-    return cache_dir() / f"sg_fused_{digest}.py"
-
-
-def _cached(source: str) -> bool:
-    """True when numba's compiled code for `source` is on disk (an index file beside it)."""
-    path = _path_of(source)
-    return any((path.parent / "__pycache__").glob(f"{path.stem}.kernel-*.nbi"))
-
-
-_MODULES: dict = {}
-_MODULES_LOCK = threading.Lock()
-
-
-def _compiled(source: str):
-    """The numba dispatcher of `source`'s kernel, from its file in the cache directory (written
-    if missing), compiled with cache=True; without a writable directory, compiled uncached."""
-    import numba
-    path = _path_of(source)
-    with _MODULES_LOCK:
-        if path.stem in _MODULES:
-            return _MODULES[path.stem]
-        try:
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                partial = path.with_suffix(f".{os.getpid()}.tmp")
-                partial.write_text(source)
-                os.replace(partial, path)
-            # importable by name: numba's cache finds the globals of cached code through it
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[path.stem] = module
-            spec.loader.exec_module(module)
-            cache = True
-        except OSError:
-            module = type(sys)(path.stem)
-            exec(compile(source, str(path), "exec"), module.__dict__)
-            cache = False
-        dispatcher = numba.njit(cache=cache, error_model="numpy", fastmath=False,
-                                nogil=True)(module.kernel)
-        _MODULES[path.stem] = dispatcher
-        return dispatcher
-
-
-def _numba_entry(region: Region, dispatcher, numpy_run):
-    """kernel(*inputs, out=None) calling `dispatcher`, compiled now for the inputs' types, or
-    `numpy_run` when floating-point errors must not pass silently (see `errors_quiet`)."""
-    scalars = [k for k, i in enumerate(region.inputs)
-               if region.graph.nx.nodes[i]["shape"] == ()]
-    names = "".join(f"x{k}, " for k in range(len(region.inputs)))
-    lines = [f"def kernel({names}out=None):",
-             "    if not quiet():",
-             f"        return numpy_run({names}out=out)",
-             "    if out is None:",
-             f"        out = empty({region.spec.shape!r}, dtype)"]
-    lines += [f"    x{k} = asarray(x{k})" for k in scalars]  # numpy scalars -> 0-d arrays
-    lines += [f"    compiled({names}out)", "    return out"]
-    env = {"empty": np.empty, "asarray": np.asarray, "dtype": region.dtype,
-           "compiled": dispatcher, "quiet": errors_quiet, "numpy_run": numpy_run}
-    exec(compile("\n".join(lines) + "\n", f"<numba entry {region.outputs[0]}>", "exec"), env)
-    return env["kernel"]
-
-
-try:  # numpy's error state: a context variable, set anew by each np.seterr and np.errstate
-    from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_STATE
-except ImportError:  # another numpy: np.geterr() at each call
-    _ERROR_STATE = None
-_QUIET_MODES = frozenset(("ignore", "warn"))
-_LAST_SEEN = [(object(), False)]  # (the error state seen last, whether it is quiet)
-
-
-def errors_quiet() -> bool:
-    """True when floating-point errors pass with a warning at most: numpy's error state (its
-    `np.seterr`, `np.errstate`) only ignores or warns, and no warnings filter makes a
-    RuntimeWarning an error. numba's code checks no error, so a fused node runs its numpy
-    code otherwise, which fails as the unfused ops would."""
-    state = _ERROR_STATE.get() if _ERROR_STATE is not None else None
-    seen, quiet = _LAST_SEEN[0]
-    if state is None or state is not seen:
-        quiet = _QUIET_MODES.issuperset(np.geterr().values())
-        _LAST_SEEN[0] = (state, quiet)
-    if not quiet:
-        return False
-    for action, _, category, _, _ in warnings.filters:
-        if action == "error" and issubclass(RuntimeWarning, category):
-            return False
-    return True
+set_kernel_builder(built_kernel)

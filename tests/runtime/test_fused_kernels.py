@@ -1,5 +1,6 @@
 """The kernels of fused nodes: printed by `staticgraph plan --kernels`, switched to numba after
-a number of calls, shared safely by threads, and planned into the fused node's buffer."""
+a number of calls (cached on disk under a digest of their structure, the source written only
+then), shared safely by threads, and planned into the fused node's buffer."""
 import importlib.util
 import threading
 
@@ -9,7 +10,7 @@ import pytest
 import staticgraph as sg
 from staticgraph.cli import main
 from staticgraph.compiler import fusion
-from staticgraph.runtime import fused_kernels
+from staticgraph.runtime import fused_kernels, numba_kernels
 
 SCRIPT = '''
 import staticgraph as sg
@@ -37,7 +38,7 @@ def test_plan_kernels_prints_each_fused_nodes_code(tmp_path, capsys, monkeypatch
     assert main(["plan", str(script), "--kernels"]) == 0
     out = capsys.readouterr().out
     assert "fuse_elementwise" in out and "# fused node 'gradients/" in out
-    assert "def kernel(x0" in out and "sin_0(x0, s[0])" in out and "numba" not in out
+    assert "def kernel(x0" in out and "sin(x0, s[0])" in out and "numba" not in out
 
 
 @pytest.mark.skipif(importlib.util.find_spec("numba") is None, reason="numba is not installed")
@@ -117,3 +118,26 @@ def test_numbas_float32_tanh_is_within_an_ulp_of_numpys(monkeypatch, tmp_path):
     finite = ~np.isnan(want)
     assert np.all(np.abs(got[finite].astype(np.float64) - want[finite]) <= ulp[finite])
     assert np.isnan(got[-1]) and np.signbit(got[-4]) and not np.signbit(got[-5])
+
+
+def _region_of(scale: float, name: str):
+    with sg.Graph().as_default():
+        x = sg.placeholder(sg.float64, (64,), name=f"{name}_x")
+        h = sg.tanh(sg.sin(x) * scale + 0.05, name=name)
+        exe = sg.compile(h)
+    return exe.graph.node(name)["attrs"]["region"]
+
+
+def test_the_numba_cache_key_reads_structure_and_the_source_waits_for_the_switch(monkeypatch):
+    monkeypatch.setattr(fusion, "MIN_MEMBERS", 2)
+    monkeypatch.setenv("STATICGRAPH_NUMBA", "0")
+    a, b, c = _region_of(0.9, "a"), _region_of(0.9, "b"), _region_of(0.8, "c")
+    assert numba_kernels.numba_key(a) == numba_kernels.numba_key(b)  # names aside
+    assert numba_kernels.numba_source(a) == numba_kernels.numba_source(b)
+    assert numba_kernels.numba_key(a) != numba_kernels.numba_key(c)  # another constant
+    assert a.kernel.key is None and a.kernel.numba_source is None  # numba off
+    if importlib.util.find_spec("numba") is not None:
+        monkeypatch.setenv("STATICGRAPH_NUMBA", "1")
+        kernel = fused_kernels.FusedKernel(c)
+        assert kernel.key == numba_kernels.numba_key(c) and "numba_source" not in vars(kernel)
+        assert "def kernel(x0, out)" in kernel.numba_source

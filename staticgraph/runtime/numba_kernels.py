@@ -303,13 +303,16 @@ except ImportError:  # another numpy: np.geterr() at each call
     _ERROR_STATE = None
 _QUIET_MODES = frozenset(("ignore", "warn"))
 _LAST_SEEN = [(object(), False)]  # (the error state seen last, whether it is quiet)
+_LAST_FILTERS = [([None], False)]  # (a copy of the warnings filters seen last, whether any
+# makes a RuntimeWarning an error)
 
 
 def errors_quiet() -> bool:
     """True when floating-point errors pass with a warning at most: numpy's error state (its
     `np.seterr`, `np.errstate`) only ignores or warns, and no warnings filter makes a
     RuntimeWarning an error. numba's code checks no error, so a fused node runs its numpy
-    code otherwise, which fails as the unfused ops would."""
+    code otherwise, which fails as the unfused ops would. Both answers are kept for the
+    state and the filters they were found for (compared, not walked, at each call)."""
     state = _ERROR_STATE.get() if _ERROR_STATE is not None else None
     seen, quiet = _LAST_SEEN[0]
     if state is None or state is not seen:
@@ -317,7 +320,10 @@ def errors_quiet() -> bool:
         _LAST_SEEN[0] = (state, quiet)
     if not quiet:
         return False
-    for action, _, category, _, _ in warnings.filters:
-        if action == "error" and issubclass(RuntimeWarning, category):
-            return False
-    return True
+    filters = warnings.filters
+    seen_filters, raises = _LAST_FILTERS[0]
+    if filters != seen_filters:
+        raises = any(action == "error" and issubclass(RuntimeWarning, category)
+                     for action, _, category, _, _ in filters)
+        _LAST_FILTERS[0] = (list(filters), raises)
+    return not raises

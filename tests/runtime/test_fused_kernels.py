@@ -3,6 +3,7 @@ a number of calls (cached on disk under a digest of their structure, the source 
 then), shared safely by threads, and planned into the fused node's buffer."""
 import importlib.util
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -141,3 +142,18 @@ def test_the_numba_cache_key_reads_structure_and_the_source_waits_for_the_switch
         kernel = fused_kernels.FusedKernel(c)
         assert kernel.key == numba_kernels.numba_key(c) and "numba_source" not in vars(kernel)
         assert "def kernel(x0, out)" in kernel.numba_source
+
+
+def test_errors_quiet_follows_warnings_filters_changed_in_place():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert numba_kernels.errors_quiet()
+        warnings.filterwarnings("error", category=RuntimeWarning)  # the same list, mutated
+        assert not numba_kernels.errors_quiet()
+        del warnings.filters[0]
+        assert numba_kernels.errors_quiet()
+        with np.errstate(divide="raise"):
+            assert not numba_kernels.errors_quiet()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not numba_kernels.errors_quiet()

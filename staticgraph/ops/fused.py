@@ -89,9 +89,9 @@ class Region:
         last = self.graph.nx.nodes[self.outputs[-1]]
         return Spec((self.offsets[-1] + _size(last["shape"]),), self.dtype)
 
-    @functools.cached_property
     def reads(self) -> dict:
-        """member -> the names it reads (inputs, constants, members), in input order."""
+        """member -> the names it reads (inputs, constants, members), in input order (read
+        anew at each call: kernels are built once, and the graph holds it already)."""
         return {name: self.graph.inputs(name) for name in self.members}
 
     @functools.cached_property

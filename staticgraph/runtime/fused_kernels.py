@@ -12,7 +12,6 @@ of calls (1: compile at the first call). Without numba nothing changes but speed
 from __future__ import annotations
 
 import functools
-import gc
 import importlib.util
 import os
 import threading
@@ -40,7 +39,8 @@ class FusedKernel:
 
     def __init__(self, region: Region) -> None:
         self.region = region
-        self.numpy_source, self._numpy_run, self._member_at = numpy_kernel(region)
+        reads = region.reads()
+        self.numpy_source, self._numpy_run, self._member_at = numpy_kernel(region, reads)
         self.run = self._numpy_run  # what a call runs: the numpy code, or numba's entry
         self.source = self.numpy_source
         self.dispatcher = None
@@ -48,7 +48,7 @@ class FusedKernel:
         self.countdown = 0
         self.key = None  # the numba code's digest (see `numba_key`), when numba is wanted
         if numba_wanted():
-            self.key = numba_key(region)
+            self.key = numba_key(region, reads)
             after = int(os.environ.get("STATICGRAPH_NUMBA_AFTER", NUMBA_AFTER))
             self.countdown = 1 if after <= 1 or is_cached(self.key) else after
             self.run = self._counting
@@ -110,18 +110,4 @@ class FusedKernel:
         return self
 
 
-def built_kernel(region: Region) -> FusedKernel:
-    """FusedKernel(region), built with Python's cyclic garbage collector held off (then
-    restored): building allocates many objects (code, strings) while the compiled graph is
-    alive, and each of the collector's full passes walks all of it; on W3's 20,000-op chain the
-    collector took about two thirds of the first run."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return FusedKernel(region)
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-set_kernel_builder(built_kernel)
+set_kernel_builder(FusedKernel)

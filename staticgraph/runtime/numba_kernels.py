@@ -105,6 +105,7 @@ def tanh32(x):
 
 def numba_source(region: Region) -> str:
     """The numba source of `region`: a module defining `kernel(*inputs, out)`."""
+    reads = region.reads()
     graph, shape, dtype = region.graph, region.shape, region.dtype
     rank = len(shape)
     last_dim = shape[-1] if rank else 1
@@ -112,9 +113,9 @@ def numba_source(region: Region) -> str:
     index = [f"i{p}" for p in range(rank - 1)] + ["{j}"]  # {j}: each loop's own variable
     lines = [f"def kernel({''.join(f'x{k}, ' for k in range(len(region.inputs)))}out):",
              "    flat = out.reshape(out.size)"]
-    levels = _levels(region)
+    levels = _levels(region, reads)
     order = sorted(region.members, key=lambda m: levels[m])  # stable: run order within one
-    slots, rows = scratch_slots(region, numpy_in_place=False, order=order)
+    slots, rows = scratch_slots(region, reads, numpy_in_place=False, order=order)
     if rows["f"]:
         lines.append(f"    s = np.empty(({rows['f']}, {block}), np.{dtype.name})")
     if rows["b"]:
@@ -151,7 +152,7 @@ def numba_source(region: Region) -> str:
     outputs = dict(zip(region.outputs, region.offsets))
     for t, name in enumerate(order):
         node = graph.nx.nodes[name]
-        inputs = region.reads[name]
+        inputs = reads[name]
         # each loop and operand has a name of its own: reused names make numba's SSA pass
         # recurse through every loop before it
         j = f"j{levels[name]}"
@@ -200,22 +201,22 @@ def _reduced_index(shape: tuple, axis, j: str) -> str:
     return " + ".join(reversed(terms)) or "0"
 
 
-def _levels(region: Region) -> dict:
+def _levels(region: Region, reads: dict) -> dict:
     """member -> 1 + the longest chain of members before it: the members of one level are
     independent, so one loop computes them all (sin and cos of one value side by side, say)."""
     levels: dict = {}
     for name in region.members:
-        levels[name] = 1 + max((levels.get(i, 0) for i in region.reads[name]), default=0)
+        levels[name] = 1 + max((levels.get(i, 0) for i in reads[name]), default=0)
     return levels
 
 
 _GENERATOR = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
-def numba_key(region: Region) -> str:
-    """A digest of what `numba_source` reads of `region` (names aside), and of this module's
-    text: regions of one key have one source."""
-    nodes, reads = region.graph.nx._node, region.reads
+def numba_key(region: Region, reads: dict) -> str:
+    """A digest of what `numba_source` reads of `region` (names aside; its members read
+    `reads`), and of this module's text: regions of one key have one source."""
+    nodes = region.graph.nx._node
     index = {name: k for k, name in enumerate(region.inputs)}
     parts = [_GENERATOR, str(BLOCK), region.dtype.str, repr(region.shape),
              repr(region.offsets)]

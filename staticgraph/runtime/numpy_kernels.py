@@ -23,10 +23,11 @@ _KEYWORD_OUT = {np.maximum, np.minimum}  # numpy deprecates a positional `out` f
 _RESERVED = {"np", "empty", "copyto", "free", "scratch", "kernel", "out", "s"}
 
 
-def numpy_kernel(region: Region) -> tuple[str, object, dict]:
-    """The numpy code of `region`, the function it defines, and which member each line of
-    the code computes (line number -> member)."""
-    nodes, reads = region.graph.nx._node, region.reads
+def numpy_kernel(region: Region, reads: dict) -> tuple[str, object, dict]:
+    """The numpy code of `region` (whose members read `reads`, see `Region.reads`), the
+    function it defines, and which member each line of the code computes (line number ->
+    member)."""
+    nodes = region.graph.nx._node
     names = {i: f"x{k}" for k, i in enumerate(region.inputs)}
     env: dict = {"np": np, "empty": np.empty, "copyto": np.copyto}
     lines = [f"def kernel({''.join(v + ', ' for v in names.values())}out=None):",
@@ -42,7 +43,7 @@ def numpy_kernel(region: Region) -> tuple[str, object, dict]:
         size = math.prod(shape)
         view = "out" if single else f"out[{offset}:{offset + size}].reshape({shape!r})"
         lines.append(f"    o{k} = {view}")
-    slots, rows = scratch_slots(region, numpy_in_place=True)
+    slots, rows = scratch_slots(region, reads, numpy_in_place=True)
     row = {"f": 0, "b": rows["f"]}  # where each kind's rows start in the scratch list
     if slots:
         env["free"] = _scratch_pool((rows["f"], rows["b"], tuple(region.shape),
@@ -108,14 +109,14 @@ def _scratch_maker(rows: dict, shape: tuple, dtype: np.dtype):
     return make
 
 
-def scratch_slots(region: Region, numpy_in_place: bool,
+def scratch_slots(region: Region, reads: dict, numpy_in_place: bool,
                   order: list | None = None) -> tuple[dict, dict]:
     """member -> (kind, row): its row in the scratch of its kind ("f": the region's dtype, "b":
     bool, a comparison's), for the members that are not outputs (numpy) or all but the
     reductions (numba), computed in `order` (default: the members'), rows reused once their
     value is dead; a member may take a row of its kind that an input frees at that member
     (elementwise: it reads each element before writing it). Also kind -> rows used."""
-    nodes, reads = region.graph.nx._node, region.reads
+    nodes = region.graph.nx._node
     order = region.members if order is None else order
     outputs = set(region.outputs) if numpy_in_place else set()
     last = {}

@@ -13,7 +13,11 @@ nodes they replace. Small (0-d) constants read only inside a region move into it
 Regions grow in a topological order, forward and backward ops alike: a node joins the region
 of one of its inputs when no other input depends on that region, so no path leaves a region
 and comes back (the graph of regions stays acyclic, and each region runs as one step). Nodes
-with control or ref edges, stateful ones and other dtypes stay outside. `fused` nodes are not
+with control or ref edges, stateful ones and other dtypes stay outside. So that fusion never
+holds more memory than the ops it replaces, a member whose value would wait, stored, for work
+that waits on its region (a gradient's factor such as 1 - tanh^2, grown into the forward's
+region) is left to regions of its own kind, and a sum of a value that leaves its region anyway
+is left out (packed together, the two would keep the large one from being written in place). `fused` nodes are not
 "elementwise", so the pass leaves a fused graph as it is.
 """
 from __future__ import annotations
@@ -111,12 +115,40 @@ def find_regions(graph: Graph, max_members: int = MAX_MEMBERS,
     """
     view = view or _View(graph)
     excluded: set = set()
+    deferred: set = set()
     while True:
-        groups = _grow(graph, max_members, view, excluded)
+        groups = _grow(graph, max_members, view, excluded, deferred)
         leaking = {m for group in groups for m in _bool_outputs(graph, view, group)}
-        if not leaking:
+        late = _deferrable(view, groups) - deferred
+        if not leaking and not late:
             return [_without_resummed_outputs(view, group) for group in groups]
         excluded |= leaking
+        deferred |= late
+
+
+def _deferrable(view: _View, groups: list) -> set:
+    """The members whose values would wait, stored, for work that itself waits on their
+    region: not fetched, read only by nodes outside that also read (through other inputs)
+    something computed from the region, or by such members. A gradient's factor that reads
+    only the forward's values (1 - tanh^2) would join the forward's region and be stored
+    from the forward pass to the backward's read; left out, it is computed when needed."""
+    region_of = {m: k for k, group in enumerate(groups) for m in group}
+    below = dict.fromkeys(view.order, 0)  # node -> the bits of the regions among its ancestors
+    for name in view.order:
+        bits = below[name] | (1 << region_of[name] if name in region_of else 0)
+        for v in view.successors[name]:
+            below[v] |= bits
+    found: set = set()
+    for k, group in enumerate(groups):
+        bit = 1 << k
+        for m in reversed(group):
+            readers = view.consumers[m]
+            if m not in view.fetched and readers and all(
+                    c in found if region_of.get(c) == k else any(
+                        region_of.get(i) != k and below[i] & bit for i in view.inputs[c])
+                    for c in readers):
+                found.add(m)
+    return found
 
 
 def _without_resummed_outputs(view: _View, group: list) -> list:
@@ -139,13 +171,16 @@ def _bool_outputs(graph: Graph, view: _View, group: list) -> list:
         len(group) == 1 or m in view.fetched or any(c not in inside for c in view.consumers[m]))]
 
 
-def _grow(graph: Graph, max_members: int, view: _View, excluded: set) -> list[list[str]]:
-    """find_regions' regions, the nodes of `excluded` left out."""
+def _grow(graph: Graph, max_members: int, view: _View, excluded: set,
+          deferred: set) -> list[list[str]]:
+    """find_regions' regions, the nodes of `excluded` left out, the nodes of `deferred` in
+    regions of their own kind (started by one of them, holding no other)."""
     members: list[list[str]] = []
     want_of: list[tuple] = []
     mask: list[int] = []      # region -> the bits of the regions merged into it
     above: list[int] = []     # region -> the bits of the regions its members depend on
     parent: list[int] = []    # region -> the region it was merged into (itself if none)
+    pure: list[bool] = []     # region -> whether it holds only deferred nodes
     region_of: dict[str, int] = {}
     sealed: set[str] = set()  # reductions: a region ends there
     upstream: dict[str, int] = {}  # node -> the bits of the regions among its strict ancestors
@@ -167,9 +202,10 @@ def _grow(graph: Graph, max_members: int, view: _View, excluded: set) -> list[li
         if fusible is None:
             continue
         want, ends = fusible
+        late = name in deferred
         owner = {p: find(region_of[p]) for p in preds if p in region_of}
         valid = [r for r in {owner[i] for i in view.inputs[name] if i in owner and i not in sealed}
-                 if want_of[r] == want and all(
+                 if want_of[r] == want and (pure[r] or not late) and all(
                      p not in sealed if owner.get(p) == r else not upstream[p] & mask[r]
                      for p in preds)]
         if len(valid) > 1:
@@ -184,6 +220,7 @@ def _grow(graph: Graph, max_members: int, view: _View, excluded: set) -> list[li
                     members[other] = []
                     mask[r] |= mask[other]
                     above[r] |= above[other]
+                    pure[r] = pure[r] and pure[other]
         if not valid or len(members[r]) >= max_members:
             if ends:  # a region never starts with its end
                 continue
@@ -193,7 +230,9 @@ def _grow(graph: Graph, max_members: int, view: _View, excluded: set) -> list[li
             mask.append(1 << r)
             above.append(0)
             parent.append(r)
+            pure.append(late)
         members[r].append(name)
+        pure[r] = pure[r] and late
         above[r] |= up
         region_of[name] = r
         if ends:

@@ -13,12 +13,12 @@ nodes they replace. Small (0-d) constants read only inside a region move into it
 Regions grow in a topological order, forward and backward ops alike: a node joins the region
 of one of its inputs when no other input depends on that region, so no path leaves a region
 and comes back (the graph of regions stays acyclic, and each region runs as one step). Nodes
-with control or ref edges, stateful ones and other dtypes stay outside. So that fusion never
-holds more memory than the ops it replaces, a member whose value would wait, stored, for work
+with control or ref edges, stateful ones and other dtypes stay outside. So that a fused step
+holds no more than the ops it replaces would, a member whose value would wait, stored, for work
 that waits on its region (a gradient's factor such as 1 - tanh^2, grown into the forward's
 region) is left to regions of its own kind, and a sum of a value that leaves its region anyway
-is left out (packed together, the two would keep the large one from being written in place). `fused` nodes are not
-"elementwise", so the pass leaves a fused graph as it is.
+is left out (packed together, the two would keep the large one from being written in place).
+`fused` nodes are not "elementwise", so the pass leaves a fused graph as it is.
 """
 from __future__ import annotations
 

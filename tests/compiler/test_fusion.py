@@ -14,31 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import staticgraph as sg
-from staticgraph.compiler import fuse_elementwise, fusion, prune, verify
+from staticgraph.compiler import fuse_elementwise, prune, verify
 from staticgraph.errors import InvalidArgumentError
 from tests.fuzz_graphs import EXAMPLES, build, feeds, programs, value_and_gradients
 from tests.op_table import ROWS
 
 HAS_NUMBA = importlib.util.find_spec("numba") is not None
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def numpy_kernels(monkeypatch):
-    """Fusion of regions of two ops and more, kernels as numpy code."""
-    monkeypatch.setattr(fusion, "MIN_MEMBERS", 2)
-    monkeypatch.setenv("STATICGRAPH_NUMBA", "0")
-
-
-@pytest.fixture
-def numba_kernels(monkeypatch, tmp_path_factory):
-    """Fusion of regions of two ops and more, kernels compiled by numba at their first call."""
-    if not HAS_NUMBA:
-        pytest.skip("numba is not installed")
-    monkeypatch.setattr(fusion, "MIN_MEMBERS", 2)
-    monkeypatch.setenv("STATICGRAPH_NUMBA", "1")
-    monkeypatch.setenv("STATICGRAPH_NUMBA_AFTER", "1")
-    monkeypatch.setenv("STATICGRAPH_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "kernels"))
 
 
 def _fused_nodes(graph) -> list:

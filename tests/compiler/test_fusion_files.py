@@ -7,15 +7,11 @@ import numpy as np
 import pytest
 
 import staticgraph as sg
-from staticgraph.compiler import fusion
 from staticgraph.errors import InvalidArgumentError
 from staticgraph.io.graph_json import dumps_graph, loads_graph
 
 
-@pytest.fixture(autouse=True)
-def numpy_kernels(monkeypatch):
-    monkeypatch.setattr(fusion, "MIN_MEMBERS", 2)
-    monkeypatch.setenv("STATICGRAPH_NUMBA", "0")
+pytestmark = pytest.mark.usefixtures("numpy_kernels")
 
 
 def _fused_graph():

@@ -1,7 +1,6 @@
 """Fusion of power, float casts, comparisons read by where and cast, and sums over some axes:
 fused equals unfused bit for bit on the numpy kernels (released buffers poisoned), and to
 rounding on numba's (float64: rtol 1e-12; float32: rtol 2e-6)."""
-import importlib.util
 import warnings
 
 import numpy as np
@@ -9,26 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import staticgraph as sg
-from staticgraph.compiler import fuse_elementwise, fusion, prune, verify
+from staticgraph.compiler import fuse_elementwise, prune, verify
 from tests.fuzz_graphs import programs, value_and_gradients
-
-HAS_NUMBA = importlib.util.find_spec("numba") is not None
-
-
-@pytest.fixture
-def numpy_kernels(monkeypatch):
-    monkeypatch.setattr(fusion, "MIN_MEMBERS", 2)
-    monkeypatch.setenv("STATICGRAPH_NUMBA", "0")
-
-
-@pytest.fixture
-def numba_kernels(monkeypatch, tmp_path_factory):
-    if not HAS_NUMBA:
-        pytest.skip("numba is not installed")
-    monkeypatch.setattr(fusion, "MIN_MEMBERS", 2)
-    monkeypatch.setenv("STATICGRAPH_NUMBA", "1")
-    monkeypatch.setenv("STATICGRAPH_NUMBA_AFTER", "1")
-    monkeypatch.setenv("STATICGRAPH_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "kernels"))
 
 
 def _regions(graph) -> list:

@@ -685,9 +685,9 @@ def _fixes(fetch_names: tuple, graph: Graph, plan, program: Program) -> tuple:
 def _output(value, copy: bool):
     """A fetched value as Session.run returns it: arrays the caller may own, 0-d as scalars."""
     if isinstance(value, np.ndarray):
-        if copy:
-            value = value.copy()
-        return value[()] if value.ndim == 0 else value
+        if value.ndim == 0:
+            return value[()]  # a new scalar: no copy to make first
+        return value.copy() if copy else value
     return value
 
 

@@ -8,7 +8,9 @@ kernel's attrs already bound, so running a step needs no names, no graph and no 
 Step kinds: UFUNC2 / UFUNC1 call a numpy ufunc on two / one inputs with a planned buffer as
 positional `out`; OUT2 / OUT1 call another kernel with `out=` a planned buffer; CALL2 / CALL1 /
 CALLN call a kernel (ufuncs included) that allocates its own result; STATE passes the run's
-variable state first (an update in place first empties the slots its fourth field names); HOUSE
+variable state first (an update in place first empties the slots its fourth field names); BOUND
+puts a value made once per instance in its slot (one output of a fused node in its planned
+buffer: a view of that buffer, which the same step would make anew at every run); HOUSE
 steps (`fn(env, slots)`) drop dead values, and in debug mode poison released buffers and check
 each result's shape and dtype against the plan. Slots that hold a variable's arrays (or views
 of them) are dropped once, after the run (`after_run`): the variable store keeps those arrays
@@ -34,7 +36,7 @@ from staticgraph.ops.linalg import MATMUL_OF_TRANSPOSED
 from staticgraph.ops.registry import get_op
 from staticgraph.ops.shapes import fmt, known, num_elements
 
-UFUNC2, UFUNC1, CALL2, CALL1, OUT2, OUT1, CALLN, STATE, HOUSE = range(9)
+UFUNC2, UFUNC1, CALL2, CALL1, OUT2, OUT1, CALLN, STATE, HOUSE, BOUND = range(10)
 CLEAR_MIN_BYTES = 1024  # smaller dead values are left in their slots until the next run
 
 
@@ -114,8 +116,11 @@ def lower(graph: Graph, plan: MemoryPlan, debug: bool = False,
                        for i in untransposed)
         # nothing of this run may still hold the array a variable update writes in place
         sharing = tuple(slot_of[m] for m in in_place[name]) if name in in_place else None
-        templates.append(_step(node, inputs, slot_of[name], plan, name, scalar_fn, sharing,
-                               tuple(i in folded for i in node_inputs)))
+        if node["op"] == "fused_output" and plan.kinds.get(node_inputs[0]) == BUFFER:
+            templates.append(_bound_view(node, node_inputs[0], slot_of[name], plan))
+        else:
+            templates.append(_step(node, inputs, slot_of[name], plan, name, scalar_fn, sharing,
+                                   tuple(i in folded for i in node_inputs)))
         infos[slot_of[name]] = StepInfo(name, node["op"], node["source"], inputs)
         templates.extend(_housekeeping(plan, t, name, slot_of, debug, variable_held))
         templates.extend(deferred.pop(name, ()))
@@ -222,6 +227,14 @@ def _step(node: dict, inputs: tuple, out: int, plan: MemoryPlan, name: str, scal
         kind = ((UFUNC1, UFUNC2) if ufunc else (OUT1, OUT2))[arity - 1]
         return lambda raw: (kind, kernel, first, second, view(raw), out)
     return lambda raw: (CALLN, functools.partial(kernel, out=view(raw)), inputs, None, None, out)
+
+
+def _bound_view(node: dict, base: str, out: int, plan: MemoryPlan):
+    """A template: raw buffers -> a BOUND step holding the view `node` takes of value `base`,
+    which lives in its planned buffer (the fused kernel writes there and returns that array)."""
+    kernel, array = functools.partial(get_op(node["op"]).kernel, **node["attrs"]), \
+        _typed_view(plan, base)
+    return lambda raw: (BOUND, None, None, None, kernel(array(raw)), out)
 
 
 def _typed_view(plan: MemoryPlan, name: str):

@@ -13,8 +13,8 @@ from __future__ import annotations
 import operator
 import re
 
-from staticgraph.compiler.lower import (CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1, UFUNC2,
-                                        Program, clear_slots)
+from staticgraph.compiler.lower import (BOUND, CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1,
+                                        UFUNC2, Program, clear_slots)
 
 _INDENT = " " * 12
 _OPERATORS = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
@@ -37,6 +37,8 @@ def _line(step: tuple, k: str, buffer: str) -> tuple[str, bool, bool]:
     }
     if kind in calls:
         return f"env[{out}] = {calls[kind]}", True, buf is not None
+    if kind == BOUND:
+        return f"env[{out}] = {buffer}", False, True
     if kind == CALLN:
         return f"env[{out}] = {k}({', '.join(f'env[{i}]' for i in a)})", True, False
     if kind == STATE:  # an update in place first empties the slots that hold its array

@@ -21,8 +21,8 @@ import numpy as np
 from staticgraph.compiler import (LATE_PASSES, PassManager, PassRecord, feeds_of, fetches_of, lower,
                                   needed_nodes, plan_within_budget, prune, schedule, specialize)
 from staticgraph.compiler.budget import check_budget
-from staticgraph.compiler.lower import (CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1, UFUNC2,
-                                        Program)
+from staticgraph.compiler.lower import (BOUND, CALL1, CALL2, CALLN, OUT1, OUT2, STATE, UFUNC1,
+                                        UFUNC2, Program)
 from staticgraph.compiler.memory import FRESH
 from staticgraph.compiler.rewrite import UPDATES
 from staticgraph.compiler.verify import compatible
@@ -721,6 +721,8 @@ def execute(program: Program, steps: list, env: list, state) -> None:
                 env[o] = fn(env[a], out=buf)
             elif kind == CALLN:
                 env[o] = fn(*[env[i] for i in a]) if a else fn()
+            elif kind == BOUND:
+                env[o] = buf
             elif kind == STATE:  # variable reads have no inputs: no list to build
                 if b:  # an update in place: this run's references to the array go first
                     for i in b:

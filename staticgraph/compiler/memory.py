@@ -271,8 +271,10 @@ class _Liveness:
         fetched = set(fetches_of(graph))
         self.kinds = {n: _kind(graph.nx.nodes[n]["op"], specs[n]) for n in schedule}
         self.roots = self._roots()
-        for f in fetched & set(self.roots):  # fetched storage escapes to the caller: never reused
-            for r in self.roots[f]:
+        # Fetched storage escapes to the caller, so it is never reused; a fetched view is
+        # returned as a copy (see the executor's _fixes), so the storage it views need not be.
+        for f in fetched & set(self.roots):
+            for r in () if self.kinds[f] == VIEW else self.roots[f]:
                 if self.kinds[r] == BUFFER:
                     self.kinds[r] = FRESH
         self.end = self._ends(fetched)

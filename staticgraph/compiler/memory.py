@@ -10,7 +10,8 @@ A kernel called without `out=` may hand back one of its inputs, so fresh and ext
 taken to share storage with their inputs too. A value's storage lives until the last use of any
 value that may share it. In "plan" mode, buffers whose lifetimes do not overlap share storage
 (best fit by size), and an elementwise op (traits "elementwise", "inplace_ok") writes into an
-input of its own shape and dtype that dies at it. Fed values, constants, variables and fetched
+input of its own shape and dtype that dies at it; so does a fused node whose one output is its
+last member, of such an op. Fed values, constants, variables and fetched
 values never get a buffer, so nothing ever overwrites them. In "naive" mode every value keeps
 its own storage for the whole run. "remat" plans like "plan"; the graph it is given holds
 recompute nodes (see `rematerialize`), and the plan records what was chosen (`RematSummary`).
@@ -322,10 +323,17 @@ class _Liveness:
         """node -> the input whose buffer it may overwrite (same spec, dying at that node)."""
         donors = {}
         for t, name in enumerate(self.schedule):
-            traits = get_op(self.graph.nx.nodes[name]["op"]).traits
-            if self.kinds[name] != BUFFER or not _INPLACE <= traits:
+            node = self.graph.nx.nodes[name]
+            if self.kinds[name] != BUFFER:
                 continue
             inputs = self.graph.inputs(name)
+            if node["op"] == "fused":
+                donor = self._fused_donor(t, name, node, inputs)
+                if donor is not None:
+                    donors[name] = donor
+                continue
+            if not _INPLACE <= get_op(node["op"]).traits:
+                continue
             for i in inputs if len(inputs) <= 2 else inputs[:1]:
                 if self.kinds.get(i) == BUFFER and self.last[i] == t \
                         and self.specs[i] == self.specs[name] \
@@ -333,6 +341,24 @@ class _Liveness:
                     donors[name] = i
                     break
         return donors
+
+    def _fused_donor(self, t: int, name: str, node: dict, inputs: list) -> str | None:
+        """The input a fused node may overwrite: one of its spec, dying there, whose storage no
+        other input shares, when the region's last member alone writes the node's value (one
+        output, no sum) and that member's op may overwrite its input. Its kernels read every
+        element of the inputs before writing that element (numpy: the last member's one pass;
+        numba: block by block)."""
+        region = node["attrs"]["region"]
+        last = region.members[-1]
+        if region.outputs != (last,) or not _INPLACE <= get_op(
+                region.graph.nx.nodes[last]["op"]).traits:
+            return None
+        for i in inputs:
+            if self.kinds.get(i) == BUFFER and self.last[i] == t \
+                    and self.specs[i] == self.specs[name] \
+                    and all(i not in self.roots.get(j, ()) for j in inputs if j != i):
+                return i
+        return None
 
     def _alone(self, donor: str, inputs: list) -> bool:
         """True when no other input shares `donor`'s storage.

@@ -14,8 +14,8 @@ and NaNs included) where
   identity(x), stop_gradient(x) -> x
   with known shapes: broadcast_like -> broadcast_to, reduce_to -> sum, expand_dims and squeeze
   -> reshape, count -> a constant (the same values with no shape work at run time)
-  cast(x) to x's dtype -> x;  zeros_like / ones_like(x) of a known shape -> a constant (a fill
-  with no input when larger than fold_constants' limit)
+  cast(x) to x's dtype -> x;  zeros_like / ones_like(x) of a known shape -> a fill with no input
+  (folded into a constant in the same sweep when small enough)
   x > 0 -> relu(x) > 0 where relu(x) is computed anyway (so x can die at the relu, in place).
 Nodes with control inputs are left alone. Every rule keeps the node's shape and dtype. Identities
 that hold in real arithmetic but not in floating point are not applied: x + 0.0 is +0.0 at
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from staticgraph.compiler.fold import FOLD_LIMIT_BYTES, folded
+from staticgraph.compiler.fold import folded
 from staticgraph.compiler.rewrite import (CONSTANT, Replace, add_constant, constant_value,
                                          ordered_nodes, rebuild)
 from staticgraph.graph import Graph
@@ -136,17 +136,10 @@ class _Site:
             raise _WouldAdd
         return add_constant(self.new, self.old, np.asarray(value, self.node["dtype"]), self.name)
 
-    def filled(self, shape: tuple, value) -> Replace:
-        """`shape` (known) filled with `value` in this node's dtype: a constant when it is small
-        enough to fold (what fold_constants would make of it next), else a fill with no input."""
-        dtype = self.node["dtype"]
-        if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize <= FOLD_LIMIT_BYTES:
-            return Replace(CONSTANT, (), {"value": _read_only(np.full(shape, value, dtype))})
-        return Replace("filled", (), {"shape": shape, "dtype": dtype, "value": value})
-
     def zeros(self, like: str):
         if known(self.node["shape"]):
-            return self.filled(self.node["shape"], 0)
+            return Replace("filled", (), {"shape": self.node["shape"], "dtype": self.node["dtype"],
+                                          "value": 0})
         if self.fits(like):
             return Replace("filled_like", (like,), {"dtype": None, "value": 0})
         return None
@@ -312,7 +305,8 @@ def _filled_like(site: _Site, inputs: list):
     shape, _ = site.spec_of(inputs[0])
     if not known(shape):
         return None
-    return site.filled(shape, site.node["attrs"]["value"])
+    return Replace("filled", (), {"shape": shape, "dtype": site.node["dtype"],
+                                  "value": site.node["attrs"]["value"]})
 
 
 def _greater(site: _Site, inputs: list):

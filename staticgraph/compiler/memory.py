@@ -324,50 +324,29 @@ class _Liveness:
         donors = {}
         for t, name in enumerate(self.schedule):
             node = self.graph.nx.nodes[name]
-            if self.kinds[name] != BUFFER:
+            if self.kinds[name] != BUFFER or not _overwrites_input(node):
                 continue
             inputs = self.graph.inputs(name)
-            if node["op"] == "fused":
-                donor = self._fused_donor(t, name, node, inputs)
-                if donor is not None:
-                    donors[name] = donor
-                continue
-            if not _INPLACE <= get_op(node["op"]).traits:
-                continue
-            for i in inputs if len(inputs) <= 2 else inputs[:1]:
+            fused = node["op"] == "fused"
+            one_pass = len(inputs) <= 2 and not fused
+            for k, i in enumerate(inputs if fused or one_pass else inputs[:1]):
                 if self.kinds.get(i) == BUFFER and self.last[i] == t \
                         and self.specs[i] == self.specs[name] \
-                        and (len(inputs) <= 2 or self._alone(i, inputs)):
+                        and (one_pass or self._alone(k, inputs)):
                     donors[name] = i
                     break
         return donors
 
-    def _fused_donor(self, t: int, name: str, node: dict, inputs: list) -> str | None:
-        """The input a fused node may overwrite: one of its spec, dying there, whose storage no
-        other input shares, when the region's last member alone writes the node's value (one
-        output, no sum) and that member's op may overwrite its input. Its kernels read every
-        element of the inputs before writing that element (numpy: the last member's one pass;
-        numba: block by block)."""
-        region = node["attrs"]["region"]
-        last = region.members[-1]
-        if region.outputs != (last,) or not _INPLACE <= get_op(
-                region.graph.nx.nodes[last]["op"]).traits:
-            return None
-        for i in inputs:
-            if self.kinds.get(i) == BUFFER and self.last[i] == t \
-                    and self.specs[i] == self.specs[name] \
-                    and all(i not in self.roots.get(j, ()) for j in inputs if j != i):
-                return i
-        return None
-
-    def _alone(self, donor: str, inputs: list) -> bool:
-        """True when no other input shares `donor`'s storage.
+    def _alone(self, k: int, inputs: list) -> bool:
+        """True when no other input shares the storage of input `k`.
 
         A kernel of one or two inputs is one elementwise pass, which numpy makes safe whatever
         the overlap; a kernel of more inputs (add_n) accumulates into `out` input by input, so it
-        may only overwrite its first input, and only if it reads that storage nowhere else.
+        may only overwrite its first input, and only if it reads that storage nowhere else; a
+        fused node (see `_overwrites_input`) may overwrite any input read nowhere else.
         """
-        return all(donor not in self.roots.get(i, ()) for i in inputs[1:])
+        return all(inputs[k] not in self.roots.get(j, ())
+                   for j in inputs[:k] + inputs[k + 1:])
 
     def size(self, name: str) -> int:
         if name not in self.sizes:
@@ -415,6 +394,19 @@ class _Liveness:
         """Values whose slot may keep alive storage that is not a planned buffer."""
         return frozenset(m for m, rs in self.roots.items()
                          if any(self.kinds[r] in (FRESH, EXTERNAL) for r in rs))
+
+
+def _overwrites_input(node: dict) -> bool:
+    """Whether node's kernel may write into an input's storage: an elementwise op ("elementwise",
+    "inplace_ok", "out"), or a fused node whose one output is its last member, of such an op
+    (its kernels read every element of the inputs before writing that element: numpy, in the
+    last member's one pass; numba, block by block)."""
+    if node["op"] != "fused":
+        return _INPLACE <= get_op(node["op"]).traits
+    region = node["attrs"]["region"]
+    last = region.members[-1]
+    return region.outputs == (last,) and _INPLACE <= get_op(
+        region.graph.nx.nodes[last]["op"]).traits
 
 
 def _kind(op_name: str, spec: Spec) -> str:

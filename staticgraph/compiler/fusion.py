@@ -118,7 +118,7 @@ def find_regions(graph: Graph, max_members: int = MAX_MEMBERS,
     deferred: set = set()
     while True:
         groups = _grow(graph, max_members, view, excluded, deferred)
-        leaking = {m for group in groups for m in _bool_outputs(graph, view, group)}
+        leaking = {m for group in groups for m in _bool_outputs(view, group)}
         late = _deferrable(view, groups) - deferred
         if not leaking and not late:
             return [_without_resummed_outputs(view, group) for group in groups]
@@ -164,7 +164,7 @@ def _without_resummed_outputs(view: _View, group: list) -> list:
                                      and view.inputs[m][0] in leaves)]
 
 
-def _bool_outputs(graph: Graph, view: _View, group: list) -> list:
+def _bool_outputs(view: _View, group: list) -> list:
     """The comparisons of `group` that are fetched or read outside it (or that it holds alone)."""
     inside = set(group)
     return [m for m in group if view.nodes[m]["dtype"] == np.dtype(bool) and (
@@ -198,7 +198,7 @@ def _grow(graph: Graph, max_members: int, view: _View, excluded: set,
         for p in preds:
             up |= upstream[p] | (1 << region_of[p] if p in region_of else 0)
         upstream[name] = up
-        fusible = None if name in excluded else _fusible(graph, view, name)
+        fusible = None if name in excluded else _fusible(view, name)
         if fusible is None:
             continue
         want, ends = fusible
@@ -241,7 +241,7 @@ def _grow(graph: Graph, max_members: int, view: _View, excluded: set,
     return [sorted(group, key=position.__getitem__) for group in members if group]
 
 
-def _fusible(graph: Graph, view: _View, name: str) -> tuple | None:
+def _fusible(view: _View, name: str) -> tuple | None:
     """((shape, dtype) of the region node `name` may join, whether it ends that region), or
     None when it joins none. The region computes over `shape` in the float `dtype`: an
     elementwise node's own, a comparison's inputs' dtype, a reduction's input's shape."""
